@@ -1,0 +1,182 @@
+"""The `meetq` command. Only click commands here: each reads settings, calls one function, reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import auth, logs
+from .config import load_settings
+from .errors import ConfigError, MeetqError, NotAuthorised
+from .tokens import TokenStore
+
+
+class Meetq(click.Group):
+    """Turns meetq's own errors into one clear line: exit 2 for settings, 1 for the rest."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            click.echo(f"meetq: configuration error: {error}", err=True)
+            sys.exit(2)
+        except MeetqError as error:
+            click.echo(f"meetq: {logs.redact_text(str(error))}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Meetq)
+@click.version_option(package_name="meetq")
+@click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (MEETQ_DATABASE).")
+@click.option("--secrets", type=click.Path(dir_okay=False, path_type=Path), help="Token file (MEETQ_SECRETS).")
+@click.pass_context
+def cli(ctx, database, secrets):
+    """Collect Webex meeting quality into SQLite before it expires, and browse it."""
+    ctx.obj = {"database": database, "secrets": secrets}
+
+
+def settings_from(ctx, **overrides):
+    settings = load_settings({**ctx.obj, **overrides})
+    logs.configure(settings.level, settings.format)
+    logs.register_secret(*settings.secret_values())
+    return settings
+
+
+def open_db(settings):
+    from .models import open_database
+    return open_database(settings.database)
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+@cli.group("auth")
+def auth_group():
+    """Authorise meetq with Webex and inspect the stored authorisation."""
+
+
+@auth_group.command("login")
+@click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
+@click.option("--paste", is_flag=True, help="Headless: paste the URL you were redirected to instead of listening.")
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
+@click.pass_context
+def auth_login(ctx, no_browser, paste, timeout):
+    """Open Webex's consent page, receive the redirect, store the tokens (mode 0600)."""
+    settings = settings_from(ctx)
+    tokens = auth.login(settings, open_browser=not no_browser, paste=paste, timeout=timeout, say=click.echo,
+                        ask=lambda prompt: click.prompt(prompt, prompt_suffix=""))
+    who = ", ".join(tokens.identity.get("emails") or []) or tokens.identity.get("id")
+    click.echo(f"Authorised as {who}. Tokens saved to {settings.secrets} (mode 0600).")
+
+
+@auth_group.command("status")
+@click.pass_context
+def auth_status(ctx):
+    """Who authorised, scopes and expiry. Exit 0 when usable, 1 when a new login is needed."""
+    settings = settings_from(ctx)
+    if settings.access_token:
+        click.echo("Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts 12 hours.")
+        return
+    try:
+        view = TokenStore(settings.secrets).load().public_view()
+    except NotAuthorised as error:
+        click.echo(str(error))
+        sys.exit(1)
+    identity = view["identity"]
+    click.echo(f"Authorised by: {identity.get('display_name')} <{', '.join(identity.get('emails') or [])}>"
+               f" (org {identity.get('org_id')})")
+    click.echo(f"Scopes:        {view['scopes']}")
+    click.echo(f"Access token:  expires {view['access_expires_at']}")
+    click.echo(f"Refresh token: expires {view['refresh_expires_at']}")
+    if view["reauth_required"]:
+        flag = view["reauth_required"]
+        click.echo(f"Status:        RE-AUTHORISATION REQUIRED since {flag.get('since')} ({flag.get('reason')}): "
+                   "run `meetq auth login`")
+        sys.exit(1)
+    click.echo("Status:        usable")
+
+
+# -- collecting ----------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--backfill-days", type=float, help="How far back the first run lists meetings (default 7).")
+@click.pass_context
+def collect(ctx, backfill_days):
+    """Run one collection cycle and print its summary. Exit 1 unless the cycle succeeded."""
+    from .pipeline import run_cycle
+    settings = settings_from(ctx, backfill_days=backfill_days)
+    open_db(settings)
+    report = run_cycle(settings, trigger="collect")
+    click.echo(json.dumps({"outcome": report.outcome, **report.counts(), "messages": report.messages}, indent=2))
+    sys.exit(0 if report.outcome == "ok" else 1)
+
+
+@cli.command()
+@click.option("--interval", "interval_seconds", type=int, help="Seconds between cycles (default 300).")
+@click.pass_context
+def run(ctx, interval_seconds):
+    """Run the collector daemon: a cycle now, then one every interval, until SIGTERM."""
+    from .daemon import collector_lock, run_forever
+    settings = settings_from(ctx, interval_seconds=interval_seconds)
+    if not settings.access_token:
+        auth.TokenManager(settings)  # fail now, clearly, if there is no usable token file
+    with collector_lock(settings.database):
+        open_db(settings)
+        run_forever(settings)
+
+
+@cli.command()
+@click.argument("file", type=click.File("r"))
+@click.option("--meeting-id", help="Meeting the payload belongs to (default: each item's meetingInstanceId).")
+@click.pass_context
+def load(ctx, file, meeting_id):
+    """Ingest a saved Meeting Qualities response (JSON) instead of calling the API."""
+    from .pipeline import load_qualities
+    settings = settings_from(ctx)
+    open_db(settings)
+    sessions, samples = load_qualities(file.read(), meeting_id, source=getattr(file, "name", "stdin"))
+    click.echo(f"Stored {sessions} new or changed sessions with {samples} samples.")
+
+
+# -- simulator, viewer, demo ------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8900, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Any SimConfig field, e.g. --set access_lifetime=60 --set rate_limit_seconds=5.")
+def simulator(host, port, seed, overrides):
+    """Run the built-in Webex simulator until interrupted."""
+    from .simulator.run import run_simulator
+    run_simulator(host, port, seed, overrides)
+
+
+@cli.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 8001).")
+@click.pass_context
+def serve(ctx, host, port):
+    """Serve the database read-only with Datasette."""
+    from .viewer import serve_viewer
+    settings = settings_from(ctx, host=host, port=port)
+    open_db(settings)
+    serve_viewer(settings)
+
+
+@cli.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("data/demo"),
+              show_default=True, help="Where the demo keeps its database and token file.")
+@click.option("--interval", default=20, show_default=True, help="Seconds between collector cycles.")
+@click.option("--port", default=8001, show_default=True, help="Viewer port.")
+@click.option("--no-viewer", is_flag=True, help="Run the simulator and collector only.")
+def demo(workdir, interval, port, no_viewer):
+    """The whole product against the simulator: login, collector, viewer. No account needed."""
+    from .demo import run_demo
+    run_demo(workdir, interval, port, viewer=not no_viewer)
+
+
+if __name__ == "__main__":
+    cli()

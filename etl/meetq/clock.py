@@ -1,0 +1,42 @@
+"""Time helpers. Every timestamp meetq stores is ISO-8601 UTC text with milliseconds
+and a trailing Z, so that text order is time order in SQL and in Datasette."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+UTC = timezone.utc
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Parse the API's ISO-8601 times (`Z` or an offset, with or without fractions).
+    Returns None for missing or unparseable values: a bad time must not sink a payload."""
+    if not text or not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def normalise_iso(text: str | None) -> str | None:
+    """The API's time text in meetq's one canonical form, or None."""
+    return iso(parse_iso(text))
+
+
+def add_seconds(moment: datetime, seconds: float) -> datetime:
+    return moment + timedelta(seconds=seconds)

@@ -1,0 +1,240 @@
+"""Settings: defaults < TOML file < environment < command-line options.
+
+Every setting is declared once, in SETTINGS, with its TOML key, environment variable,
+type, default and meaning. The example file `config/meetq.example.toml` is generated
+from the same table (`make example-config`), so documentation cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "config/meetq.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    name: str
+    type: type
+    default: Any
+    help: str
+    env: str = ""
+    secret: bool = False
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def env_name(self) -> str:
+        return self.env or f"MEETQ_{self.section}_{self.name}".upper()
+
+
+DEFAULT_SCOPES = "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
+
+SETTINGS: list[Setting] = [
+    Setting("webex", "client_id", str, None, "Client ID of your Webex integration.",
+            env="MEETQ_WEBEX_CLIENT_ID"),
+    Setting("webex", "client_secret", str, None, "Client secret of your Webex integration.",
+            env="MEETQ_WEBEX_CLIENT_SECRET", secret=True),
+    Setting("webex", "redirect_uri", str, "http://localhost:8765/callback",
+            "Redirect URI registered on the integration; `meetq auth login` listens there.",
+            env="MEETQ_WEBEX_REDIRECT_URI"),
+    Setting("webex", "scopes", str, DEFAULT_SCOPES, "Space-separated OAuth scopes to request.",
+            env="MEETQ_WEBEX_SCOPES"),
+    Setting("webex", "api_base", str, "https://webexapis.com/v1",
+            "Base URL of the Webex REST API (authorize, tokens, people, meetings).",
+            env="MEETQ_WEBEX_API_BASE"),
+    Setting("webex", "analytics_base", str, "https://analytics.webexapis.com/v1",
+            "Base URL that serves /meeting/qualities.", env="MEETQ_WEBEX_ANALYTICS_BASE"),
+    Setting("webex", "access_token", str, None,
+            "Personal access token mode: no integration, no refresh; it expires after 12 hours.",
+            env="MEETQ_WEBEX_ACCESS_TOKEN", secret=True),
+    Setting("storage", "database", Path, Path("data/meetq.db"),
+            "SQLite file the collector writes and the viewer serves.", env="MEETQ_DATABASE"),
+    Setting("storage", "secrets", Path, Path("data/secrets.json"),
+            "Token file (mode 0600). Never inside the database.", env="MEETQ_SECRETS"),
+    Setting("collector", "interval_seconds", int, 300, "Seconds between collection cycles.",
+            env="MEETQ_INTERVAL_SECONDS", minimum=1),
+    Setting("collector", "backfill_days", float, 7.0,
+            "On the first run, list meetings this many days back (the API keeps 7).", minimum=0),
+    Setting("collector", "lookback_hours", float, 24.0,
+            "Every listing re-reads this far behind the watermark: ended meetings appear about "
+            "15 minutes late, and a long meeting may be filed under its start time.", minimum=0),
+    Setting("collector", "window_hours", float, 24.0,
+            "Longest from/to window of one meetings listing request.", minimum=0.01),
+    Setting("collector", "meetings_page_size", int, 100, "`max` for List Meetings (the API allows 100).",
+            minimum=1),
+    Setting("collector", "quality_page_size", int, 100, "`max` for Meeting Qualities.", minimum=1),
+    Setting("collector", "quality_min_interval_seconds", float, 300.0,
+            "Never start a qualities fetch for one meeting more often than this (the API's limit).",
+            minimum=0),
+    Setting("collector", "recheck_after_minutes", float, 120.0,
+            "Fetch a meeting once more this long after it ended, to catch late sessions.", minimum=0),
+    Setting("collector", "cycle_budget_seconds", float, 0.0,
+            "Stop starting new qualities fetches after this long in one cycle (0: 80% of the interval).",
+            minimum=0),
+    Setting("collector", "request_timeout_seconds", float, 30.0, "Timeout of every HTTP request.",
+            minimum=0.1),
+    Setting("collector", "max_retries", int, 4, "Retries of a request after 5xx, timeout or reset.",
+            minimum=0),
+    Setting("collector", "backoff_seconds", float, 1.0, "First retry delay; doubles, with jitter.",
+            minimum=0),
+    Setting("collector", "backoff_max_seconds", float, 30.0, "Longest retry delay.", minimum=0),
+    Setting("collector", "max_retry_after_seconds", float, 60.0,
+            "Longest Retry-After the collector sleeps through inside a cycle; longer waits end "
+            "the request and it is retried in a later cycle.", minimum=0),
+    Setting("collector", "default_retry_after_seconds", float, 15.0,
+            "Wait used when a 429 carries no usable Retry-After.", minimum=0),
+    Setting("collector", "token_refresh_margin_seconds", float, 3600.0,
+            "Refresh the access token when it expires within this many seconds.", minimum=0),
+    Setting("collector", "refresh_warning_days", float, 14.0,
+            "Warn when the refresh token expires within this many days.", minimum=0),
+    Setting("log", "level", str, "info", "Log level.", env="MEETQ_LOG_LEVEL",
+            choices=("debug", "info", "warning", "error")),
+    Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",
+            env="MEETQ_LOG_FORMAT", choices=("auto", "json", "console")),
+    Setting("viewer", "host", str, "127.0.0.1", "Address the viewer binds.", env="MEETQ_VIEWER_HOST"),
+    Setting("viewer", "port", int, 8001, "Port the viewer listens on.", env="MEETQ_VIEWER_PORT",
+            minimum=0),
+]
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+_Settings = make_dataclass(
+    "_Settings",
+    [(s.name, Any, field(default=s.default)) for s in SETTINGS] + [("sources", dict, field(default_factory=dict))],
+    frozen=True,
+)
+
+
+class Settings(_Settings):
+    """All settings as attributes (`settings.interval_seconds`); `sources` says where each came from."""
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.api_base.rstrip('/')}/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.api_base.rstrip('/')}/access_token"
+
+    @property
+    def cycle_budget(self) -> float:
+        return self.cycle_budget_seconds or self.interval_seconds * 0.8
+
+    def secret_values(self) -> list[str]:
+        return [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
+
+    def where(self, name: str) -> str:
+        return self.sources.get(name) or where_to_set(SETTINGS_BY_NAME[name])
+
+    def require(self, *names: str) -> None:
+        for name in names:
+            if getattr(self, name) in (None, ""):
+                raise ConfigError(f"{SETTINGS_BY_NAME[name].key} is not set: {where_to_set(SETTINGS_BY_NAME[name])}")
+
+
+def where_to_set(setting: Setting) -> str:
+    return (f"set {setting.env_name}, or `{setting.name}` under [{setting.section}] in "
+            f"{DEFAULT_CONFIG_PATH} (or the file named by MEETQ_CONFIG)")
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from every layer. Raises ConfigError naming the key and its source."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, tuple[Any, str]] = {}
+    for key, (value, source) in _read_toml(environ).items():
+        raw[key] = (value, source)
+    for setting in SETTINGS:
+        if setting.env_name in environ and environ[setting.env_name] != "":
+            raw[setting.name] = (environ[setting.env_name], f"environment variable {setting.env_name}")
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            raw[name] = (value, f"command-line option --{name.replace('_', '-')}")
+    values, sources = {}, {}
+    for name, (value, source) in raw.items():
+        values[name] = _coerce(SETTINGS_BY_NAME[name], value, source)
+        sources[name] = source
+    return Settings(**values, sources=sources)
+
+
+def _read_toml(environ) -> dict[str, tuple[Any, str]]:
+    explicit = environ.get("MEETQ_CONFIG")
+    path = Path(explicit or DEFAULT_CONFIG_PATH)
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"MEETQ_CONFIG names {path}, which does not exist: create it or unset MEETQ_CONFIG")
+        return {}
+    try:
+        document = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path} is not valid TOML ({error}): fix the file") from None
+    found = {}
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: `{section}` must be a [section]; see config/meetq.example.toml")
+        for name, value in table.items():
+            setting = SETTINGS_BY_NAME.get(name)
+            if setting is None or setting.section != section:
+                raise ConfigError(f"{path}: unknown setting {section}.{name}; see config/meetq.example.toml")
+            found[name] = (value, f"{path} [{section}] {name}")
+    return found
+
+
+def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    problem = f"{setting.key} from {source}"
+    try:
+        if setting.type is Path:
+            converted = Path(str(value)).expanduser()
+        elif setting.type is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            converted = int(value)
+        elif setting.type is float:
+            if isinstance(value, bool):
+                raise ValueError
+            converted = float(value)
+        else:
+            if not isinstance(value, str):
+                raise ValueError
+            converted = value
+    except (TypeError, ValueError):
+        raise ConfigError(f"{problem} must be {setting.type.__name__}, got {value!r}") from None
+    if setting.minimum is not None and converted < setting.minimum:
+        raise ConfigError(f"{problem} must be at least {setting.minimum:g}, got {value!r}")
+    if setting.choices and converted not in setting.choices:
+        raise ConfigError(f"{problem} must be one of {', '.join(setting.choices)}, got {value!r}")
+    return converted
+
+
+def example_toml() -> str:
+    """The text of config/meetq.example.toml, generated from SETTINGS."""
+    lines = ["# meetq settings. Precedence: defaults < this file < environment < command-line options.",
+             "# Copy to config/meetq.toml (or point MEETQ_CONFIG at a copy) and uncomment what you change.",
+             "# Keep secrets out of files others can read; the environment variables work too."]
+    section = None
+    for setting in SETTINGS:
+        if setting.section != section:
+            section = setting.section
+            lines += ["", f"[{section}]"]
+        lines.append(f"# {setting.help} (env: {setting.env_name})")
+        lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return '""'
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

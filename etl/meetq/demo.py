@@ -1,0 +1,99 @@
+"""`meetq demo`: the whole product against the simulator, with no account and no person.
+
+Starts the simulator, completes the real OAuth login through the real redirect (an HTTP
+client plays the person who clicks "Accept"), then runs the real collector daemon and
+the real viewer as child processes, and prints the URLs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+import requests
+
+from . import auth
+from .config import load_settings
+from .simulator import SimConfig, Simulator
+
+DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) -> dict:
+    return {
+        "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
+        "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id, "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
+        "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
+        "MEETQ_DATABASE": str(workdir / "meetq.db"), "MEETQ_SECRETS": str(workdir / "secrets.json"),
+        "MEETQ_INTERVAL_SECONDS": str(interval), "MEETQ_VIEWER_PORT": str(port),
+        "MEETQ_CONFIG": "", "MEETQ_WEBEX_ACCESS_TOKEN": "",
+    }
+
+
+def login_without_a_person(settings) -> None:
+    """The real authorisation-code flow; an HTTP client follows the consent redirect."""
+    url, state = auth.authorization_url(settings)
+    ready, result = threading.Event(), {}
+
+    def listen():
+        try:
+            result["code"] = auth.wait_for_redirect(settings.redirect_uri, state, timeout=30, ready=ready)
+        except Exception as error:  # re-raised in this thread below
+            result["error"] = error
+            ready.set()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    ready.wait(5)
+    requests.get(url, timeout=10)  # 302 -> our own listener on the redirect URI
+    listener.join(30)
+    if "error" in result:
+        raise result["error"]
+    auth.finish_login(settings, result["code"])
+
+
+def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    sim = Simulator(SimConfig(port=free_port(), **DEMO_SIMULATOR)).start()
+    environment = {**os.environ, **demo_environment(sim, workdir, interval, port)}
+    settings = load_settings(environ=environment)
+    click.echo(f"Simulator: {sim.url} ({len(sim.org.meetings)} meetings over the last 7 days and next 3 hours)")
+    login_without_a_person(settings)
+    click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
+    meetq = [sys.executable, "-m", "meetq.cli"]
+    children = [subprocess.Popen([*meetq, "run"], env=environment)]
+    if viewer:
+        children.append(subprocess.Popen([*meetq, "serve"], env=environment))
+    click.echo(f"Collector: every {interval} s into {settings.database}")
+    if viewer:
+        click.echo(f"Viewer:    http://127.0.0.1:{port}/  (dashboards at /-/dashboards)")
+    click.echo("Ctrl-C stops everything.")
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.is_set() and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    sim.stop()

@@ -1,0 +1,83 @@
+"""Exceptions whose names say what went wrong. Callers catch meaning, not status codes."""
+
+from __future__ import annotations
+
+
+class MeetqError(Exception):
+    """Base of every error meetq raises on purpose."""
+
+
+class ConfigError(MeetqError):
+    """A setting is missing or invalid. The message names the key and where to set it."""
+
+
+class CollectorLocked(MeetqError):
+    """Another collector already holds the database's lock."""
+
+
+class ReauthRequired(MeetqError):
+    """The refresh token was refused (invalid_grant): a person must run `meetq auth login`."""
+
+
+class AccessTokenExpired(MeetqError):
+    """A personal access token (no refresh possible) has expired or was refused."""
+
+
+class NotAuthorised(MeetqError):
+    """No usable tokens: `meetq auth login` has not been run, or the token file is unreadable."""
+
+
+class LoginFailed(MeetqError):
+    """The OAuth redirect carried an error, a wrong or missing state, or no code."""
+
+
+class WebexError(MeetqError):
+    """The Webex API answered with an error. Carries status and tracking id (support needs it)."""
+
+    def __init__(self, message: str, *, status: int | None = None, tracking_id: str | None = None,
+                 url: str | None = None, body: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.tracking_id = tracking_id
+        self.url = url
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [super().__str__()]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.tracking_id:
+            parts.append(f"trackingId={self.tracking_id}")
+        return " ".join(parts)
+
+
+class RateLimited(WebexError):
+    """429: wait `retry_after` seconds before calling again."""
+
+    def __init__(self, message: str, *, retry_after: float, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TransientError(WebexError):
+    """5xx, timeout or connection failure that outlasted our retries: try again next cycle."""
+
+
+class AccessDenied(WebexError):
+    """403: the token lacks a scope, the user is not an admin, or the org lacks Pro Pack."""
+
+
+class Unauthorised(WebexError):
+    """401 that a token refresh did not cure."""
+
+
+class NotFound(WebexError):
+    """404 (or 400 for an id the API does not accept)."""
+
+
+class MalformedResponse(WebexError):
+    """A 2xx whose body is not the JSON we expect (truncated, wrong type, not JSON)."""
+
+
+class TokenEndpointError(WebexError):
+    """The token endpoint refused a grant for a reason other than invalid_grant."""

@@ -1,0 +1,268 @@
+"""The schema: Peewee models, pragmas, migrations and the views and indexes on top.
+
+Tables (names fixed, the viewer and outside SQL rely on them):
+  meetings         one row per ended meeting instance, plus its place in the qualities queue
+  media_sessions   one row per Meeting Qualities item (a participant's session on one device)
+  media_streams    one row per element of audioIn/audioOut/videoIn/videoOut/shareIn/shareOut
+  media_samples    one row per sampling interval of a stream
+  cpu_samples      one row per interval of a session's `resources`
+  raw_responses    every API response body as received (meeting passwords removed)
+  collector_runs   the collector's own run log
+  collector_state  small key/value facts: watermarks, token expiry (never the tokens)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField, Model, SqliteDatabase,
+                    TextField)
+
+# IMMEDIATE: a write transaction takes the write lock at BEGIN, so it never fails half-way
+# on "database is locked" when it upgrades from read to write.
+database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
+
+PRAGMAS = {
+    "journal_mode": "wal",       # readers (Datasette) never block the writer, nor it them
+    "busy_timeout": 10_000,
+    "foreign_keys": 1,
+    "synchronous": "normal",     # durable across a process crash in WAL mode
+}
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def _fk(target: str) -> list:
+    return [SQL(f"REFERENCES {target} ON DELETE CASCADE")]
+
+
+class Meeting(BaseModel):
+    id = TextField(primary_key=True)
+    series_id = TextField(null=True)
+    scheduled_meeting_id = TextField(null=True)
+    title = TextField(null=True)
+    meeting_type = TextField(null=True)
+    scheduled_type = TextField(null=True)
+    state = TextField(null=True)
+    timezone = TextField(null=True)
+    start = TextField(null=True)
+    end = TextField(null=True)
+    host_user_id = TextField(null=True)
+    host_display_name = TextField(null=True)
+    host_email = TextField(null=True)
+    site_url = TextField(null=True)
+    raw = TextField(null=True)
+    first_listed_at = TextField(null=True)
+    last_listed_at = TextField(null=True)
+    # The qualities queue. States: pending -> (partial) -> recheck -> done; or expired.
+    quality_state = TextField(default="pending")
+    quality_due_at = TextField(null=True)
+    quality_offset = IntegerField(default=0)
+    quality_next_url = TextField(null=True)
+    quality_called_at = TextField(null=True)
+    quality_passes = IntegerField(default=0)
+    quality_failures = IntegerField(default=0)
+    quality_error = TextField(null=True)
+    quality_fetched_at = TextField(null=True)
+    expires_at = TextField(null=True)
+
+    class Meta:
+        table_name = "meetings"
+
+
+class MediaSession(BaseModel):
+    id = BigIntegerField(primary_key=True)
+    meeting_id = TextField(constraints=_fk("meetings(id)"))
+    participant_id = TextField(null=True)
+    participant_session_id = TextField(null=True)
+    user_name = TextField(null=True)
+    user_email = TextField(null=True)
+    join_time = TextField(null=True)
+    leave_time = TextField(null=True)
+    join_meeting_seconds = FloatField(null=True)
+    client_type = TextField(null=True)
+    client_version = TextField(null=True)
+    os_type = TextField(null=True)
+    os_version = TextField(null=True)
+    hardware_type = TextField(null=True)
+    network_type = TextField(null=True)
+    server_region = TextField(null=True)
+    speaker = TextField(null=True)
+    microphone = TextField(null=True)
+    camera = TextField(null=True)
+    local_ip = TextField(null=True)
+    public_ip = TextField(null=True)
+    masked_local_ip = TextField(null=True)
+    masked_public_ip = TextField(null=True)
+    video_mesh_cluster = TextField(null=True)
+    video_mesh_server = TextField(null=True)
+    legacy_fields = TextField(null=True)
+    content_sha256 = TextField()
+    fetched_at = TextField(null=True)
+
+    class Meta:
+        table_name = "media_sessions"
+
+
+class MediaStream(BaseModel):
+    id = BigIntegerField(primary_key=True)
+    session_id = BigIntegerField(constraints=_fk("media_sessions(id)"))
+    kind = TextField()
+    direction = TextField()
+    seq = IntegerField()
+    start_time = TextField(null=True)
+    end_time = TextField(null=True)
+    sampling_interval = FloatField(null=True)
+    codec = TextField(null=True)
+    transport_type = TextField(null=True)
+    sample_count = IntegerField(default=0)
+
+    class Meta:
+        table_name = "media_streams"
+
+
+class MediaSample(BaseModel):
+    stream_id = BigIntegerField(constraints=_fk("media_streams(id)"))
+    idx = IntegerField()
+    ts = TextField(null=True)
+    packet_loss = FloatField(null=True)
+    latency = FloatField(null=True)
+    jitter = FloatField(null=True)
+    bit_rate = FloatField(null=True)
+    resolution_height = FloatField(null=True)
+    frame_rate = FloatField(null=True)
+
+    class Meta:
+        table_name = "media_samples"
+        primary_key = CompositeKey("stream_id", "idx")
+        without_rowid = True
+
+
+class CpuSample(BaseModel):
+    session_id = BigIntegerField(constraints=_fk("media_sessions(id)"))
+    seq = IntegerField()
+    idx = IntegerField()
+    ts = TextField(null=True)
+    process_avg_cpu = FloatField(null=True)
+    process_max_cpu = FloatField(null=True)
+    system_avg_cpu = FloatField(null=True)
+    system_max_cpu = FloatField(null=True)
+
+    class Meta:
+        table_name = "cpu_samples"
+        primary_key = CompositeKey("session_id", "seq", "idx")
+        without_rowid = True
+
+
+class RawResponse(BaseModel):
+    endpoint = TextField()
+    meeting_id = TextField(null=True)
+    offset = IntegerField(null=True)
+    url = TextField()
+    status = IntegerField()
+    tracking_id = TextField(null=True)
+    content_type = TextField(null=True)
+    fetched_at = TextField()
+    body = TextField()
+    body_sha256 = TextField()
+    error = TextField(null=True)
+
+    class Meta:
+        table_name = "raw_responses"
+        indexes = ((("endpoint", "meeting_id", "offset", "status", "body_sha256"), True),)
+
+
+class CollectorRun(BaseModel):
+    started_at = TextField()
+    finished_at = TextField(null=True)
+    outcome = TextField(default="running")  # running|ok|partial|error|reauth_required|interrupted
+    trigger = TextField(null=True)
+    meetings_listed = IntegerField(default=0)
+    meetings_new = IntegerField(default=0)
+    quality_calls = IntegerField(default=0)
+    quality_pages = IntegerField(default=0)
+    sessions_written = IntegerField(default=0)
+    samples_written = IntegerField(default=0)
+    meetings_completed = IntegerField(default=0)
+    meetings_expired = IntegerField(default=0)
+    rate_limited = IntegerField(default=0)
+    errors = IntegerField(default=0)
+    duration_ms = IntegerField(null=True)
+    message = TextField(null=True)
+
+    class Meta:
+        table_name = "collector_runs"
+
+
+class CollectorState(BaseModel):
+    key = TextField(primary_key=True)
+    value = TextField(null=True)
+    updated_at = TextField(null=True)
+
+    class Meta:
+        table_name = "collector_state"
+
+
+TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, RawResponse, CollectorRun, CollectorState]
+
+INDEXES = [
+    "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",
+    "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start)",
+    "CREATE INDEX IF NOT EXISTS media_sessions_meeting ON media_sessions(meeting_id)",
+    "CREATE INDEX IF NOT EXISTS media_sessions_email ON media_sessions(user_email, join_time)",
+    "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
+    "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
+    "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",
+]
+
+
+def _migration_1(db: SqliteDatabase) -> None:
+    db.create_tables(TABLES)
+
+
+# Migration N+1 upgrades a database at schema version N. Append, never edit.
+MIGRATIONS = [_migration_1]
+
+
+def schema_version(db: SqliteDatabase = database) -> int:
+    return db.execute_sql("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: SqliteDatabase = database, migrations=None) -> int:
+    """Bring the database to the newest schema, each step in its own transaction."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    version = schema_version(db)
+    for number in range(version, len(migrations)):
+        with db.atomic():
+            migrations[number](db)
+            db.execute_sql(f"PRAGMA user_version = {number + 1}")
+    return schema_version(db)
+
+
+def ensure_db_shape(db: SqliteDatabase = database) -> None:
+    """Indexes and views on top of the tables; idempotent."""
+    with db.atomic():
+        for statement in INDEXES:
+            db.execute_sql(statement)
+
+
+def open_database(path: Path | str, readonly: bool = False) -> SqliteDatabase:
+    """Open (creating if needed) the collector's database and bring its schema up to date."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    database.init(str(path), pragmas=PRAGMAS, check_same_thread=False)
+    database.connect(reuse_if_open=True)
+    if not readonly:
+        migrate(database)
+        ensure_db_shape(database)
+    return database
+
+
+def close_database() -> None:
+    if not database.is_closed():
+        database.close()

@@ -1,0 +1,296 @@
+"""One collection cycle: tokens, then new meetings, then due qualities, then the run log.
+
+Every page is stored in its own transaction together with the queue state it implies,
+so a crash at any moment loses at most the page in flight, which is fetched again later.
+A meeting's qualities call is recorded *before* it is made: after a crash the collector
+still knows it called, and never calls the same meeting twice within the API's 5 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+from . import logs, store
+from .auth import credentials_for
+from .client import Page, WebexClient
+from .clock import iso, parse_iso, utcnow
+from .errors import (AccessDenied, MalformedResponse, MeetqError, NotFound, RateLimited, ReauthRequired,
+                     TransientError, WebexError)
+from .models import database
+
+log = logs.get_logger("meetq.pipeline")
+
+
+@dataclass
+class RunReport:
+    run_id: int | None = None
+    outcome: str = "ok"
+    meetings_listed: int = 0
+    meetings_new: int = 0
+    quality_calls: int = 0
+    quality_pages: int = 0
+    sessions_written: int = 0
+    samples_written: int = 0
+    meetings_completed: int = 0
+    meetings_expired: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        self.errors += 1
+        self.messages.append(message)
+
+    def counts(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int) and k != "run_id"}
+
+
+class Stopped(Exception):
+    """The daemon asked the cycle to stop between two transactions."""
+
+
+def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: threading.Event | None = None,
+              clock=utcnow) -> RunReport:
+    """Run one cycle and record it in collector_runs. Never raises for API trouble: the
+    outcome and the reason are in the report and the run log."""
+    stop = stop or threading.Event()
+    began, timer = clock(), time.monotonic()
+    report = RunReport()
+    with database.connection_context():
+        report.run_id = store.start_run(began, trigger)
+        try:
+            credentials = credentials or credentials_for(settings)
+            report.messages += credentials.ensure_fresh()
+            _record_token_facts(credentials, clock())
+            client = WebexClient(settings, credentials, on_error=_store_error_page)
+            list_meetings(client, settings, report, stop, clock)
+            fetch_due_qualities(client, settings, report, stop, clock)
+            report.outcome = "partial" if report.errors else "ok"
+        except Stopped:
+            report.outcome = "interrupted"
+            report.messages.append("stopped by signal between two transactions")
+        except ReauthRequired as error:
+            report.outcome = "reauth_required"
+            report.problem(str(error))
+            _record_token_facts(credentials, clock())
+        except (MeetqError, WebexError) as error:
+            report.outcome = "error"
+            report.problem(f"{type(error).__name__}: {error}")
+        finally:
+            duration_ms = int((time.monotonic() - timer) * 1000)
+            store.finish_run(report.run_id, finished_at=iso(clock()), outcome=report.outcome,
+                             duration_ms=duration_ms, message=logs.redact_text("\n".join(report.messages)) or None,
+                             **report.counts())
+    level = log.info if report.outcome in ("ok", "interrupted") else log.error
+    level("cycle_finished", run_id=report.run_id, outcome=report.outcome, duration_ms=duration_ms,
+          **report.counts(), messages=report.messages or None)
+    return report
+
+
+# -- meetings ---------------------------------------------------------------------------------
+
+def listing_windows(now: datetime, listed_until: datetime | None, settings) -> list[tuple[datetime, datetime]]:
+    """The [from, to) windows to list this cycle: from the watermark less the lookback (or the
+    backfill horizon on a first run) up to now, in slices of at most `window_hours`."""
+    horizon = now - timedelta(days=settings.backfill_days)
+    start = horizon if listed_until is None else max(horizon, listed_until - timedelta(hours=settings.lookback_hours))
+    step = timedelta(hours=settings.window_hours)
+    windows = []
+    while start < now:
+        windows.append((start, min(start + step, now)))
+        start += step
+    return windows
+
+
+def list_meetings(client: WebexClient, settings, report: RunReport, stop, clock) -> None:
+    windows = listing_windows(clock(), parse_iso(store.get_state("meetings.listed_until")), settings)
+    while windows:
+        start, end = windows.pop(0)
+        try:
+            for page in client.fetch_meetings(start, end):
+                _check(stop)
+                with database.atomic():
+                    store.save_raw(page, "meetings")
+                    new = store.save_meetings(page.items, clock())
+                report.meetings_listed += len(page.items)
+                report.meetings_new += len(new)
+        except NotFound as error:
+            if error.status == 400 and end - start > timedelta(minutes=30):
+                middle = start + (end - start) / 2   # the window may be too wide for the API: halve it
+                windows[:0] = [(start, middle), (middle, end)]
+                log.warning("meetings_window_halved", start=iso(start), end=iso(end), tracking_id=error.tracking_id)
+                continue
+            raise
+        except (TransientError, RateLimited, MalformedResponse) as error:
+            report.problem(f"listing meetings {iso(start)}..{iso(end)} failed, retried next cycle: {error}")
+            return
+        with database.atomic():
+            store.set_state(clock(), **{"meetings.listed_until": iso(end)})
+
+
+# -- qualities --------------------------------------------------------------------------------
+
+def fetch_due_qualities(client: WebexClient, settings, report: RunReport, stop, clock) -> None:
+    report.meetings_expired += store.expire_overdue(clock())
+    deadline = time.monotonic() + settings.cycle_budget
+    attempted: set[str] = set()
+    while True:
+        due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds)
+               if m.id not in attempted]
+        if not due:
+            return
+        for meeting in due:
+            _check(stop)
+            if time.monotonic() > deadline:
+                log.info("cycle_budget_spent", left_for_next_cycle=len(due))
+                return
+            attempted.add(meeting.id)
+            fetch_meeting_quality(client, settings, meeting, report, stop, clock)
+
+
+def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunReport, stop, clock) -> None:
+    """Fetch every page still missing for one meeting, storing each as it arrives."""
+    offset, next_url, previous_sha = meeting.quality_offset or 0, meeting.quality_next_url, None
+    while True:
+        now = clock()
+        with database.atomic():
+            store.update_meeting(meeting.id, quality_called_at=iso(now))
+        report.quality_calls += 1
+        try:
+            page = client.fetch_quality_page(meeting.id, offset, next_url)
+        except RateLimited as error:
+            # Pages already stored stay stored; the next attempt resumes at this offset.
+            report.rate_limited += 1
+            with database.atomic():
+                store.update_meeting(meeting.id, quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
+                                     quality_state="partial" if (offset or next_url) else meeting.quality_state,
+                                     quality_error=f"rate limited at offset {offset}, retry after "
+                                                   f"{error.retry_after:.0f} s")
+            log.info("quality_deferred", meeting_id=meeting.id, offset=offset, retry_after=error.retry_after)
+            return
+        except NotFound as error:
+            # 404, or 400 for an id the API will not serve: nothing to fetch. An empty result.
+            _complete_pass(meeting, settings, report, now, note=str(error))
+            return
+        except (TransientError, MalformedResponse) as error:
+            with database.atomic():
+                if isinstance(error, MalformedResponse):
+                    store.save_raw(_page_of_error(error, now), "qualities", meeting.id, offset, error=str(error))
+                store.update_meeting(meeting.id, quality_failures=meeting.quality_failures + 1,
+                                     quality_error=str(error)[:500])
+            report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
+            return
+        except AccessDenied:
+            raise
+        report.quality_pages += 1
+        more = _has_more(page, settings, previous_sha)
+        with database.atomic():
+            store.save_raw(page, "qualities", meeting.id, offset)
+            sessions, samples = store.save_quality_items(meeting.id, page.items, page.fetched_at)
+            report.sessions_written += sessions
+            report.samples_written += samples
+            if more:
+                offset, next_url = offset + len(page.items), page.next_url
+                store.update_meeting(meeting.id, quality_state="partial", quality_offset=offset,
+                                     quality_next_url=next_url, quality_error=None)
+            else:
+                _complete_pass(meeting, settings, report, now)
+        if not more:
+            return
+        previous_sha = _sha(page)
+        _check(stop)
+
+
+def _has_more(page: Page, settings, previous_sha: str | None) -> bool:
+    """A next link means more. Without one, a full page may mean more (offset paging), unless
+    the API ignored the offset and sent the same page again."""
+    if page.next_url:
+        return True
+    return len(page.items) >= settings.quality_page_size and _sha(page) != previous_sha
+
+
+def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: str | None = None) -> None:
+    """One full read of a meeting is stored. The first read of a recent meeting is followed by
+    one more after `recheck_after_minutes`, to catch sessions reported late; then done."""
+    passes = meeting.quality_passes + 1
+    ended = parse_iso(meeting.end) or now
+    recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
+    state = "recheck" if passes == 1 and now < recheck_at else "done"
+    with database.atomic():
+        store.update_meeting(meeting.id, quality_state=state, quality_passes=passes, quality_offset=0,
+                             quality_next_url=None, quality_fetched_at=iso(now), quality_error=note,
+                             quality_due_at=iso(recheck_at) if state == "recheck" else None)
+    if state == "done":
+        report.meetings_completed += 1
+
+
+def _sha(page: Page) -> str:
+    return hashlib.sha256(page.body.encode()).hexdigest()
+
+
+def _page_of_error(error: WebexError, now: datetime) -> Page:
+    return Page(url=error.url or "", status=error.status or 0, body=error.body or "", content_type="",
+                tracking_id=error.tracking_id, fetched_at=iso(now), items=[], next_url=None)
+
+
+def _store_error_page(page: Page) -> None:
+    """Every refused request's body goes to raw_responses, in its own small transaction."""
+    parts = urlsplit(page.url)
+    endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+    meeting_id = parse_qs(parts.query).get("meetingId", [None])[0]
+    offset = parse_qs(parts.query).get("offset", [None])[0]
+    with database.atomic():
+        store.save_raw(page, endpoint, meeting_id, int(offset) if offset and offset.isdigit() else None)
+
+
+def _record_token_facts(credentials, now: datetime) -> None:
+    """Token expiry and identity for the health views. Never the tokens themselves."""
+    tokens = getattr(credentials, "tokens", None)
+    if tokens is None:
+        return
+    public = tokens.public_view()
+    with database.atomic():
+        store.set_state(now, **{
+            "auth.identity": ", ".join(public["identity"].get("emails") or []) or None,
+            "auth.access_expires_at": public["access_expires_at"],
+            "auth.refresh_expires_at": public["refresh_expires_at"],
+            "auth.reauth_required": (public["reauth_required"] or {}).get("since"),
+        })
+
+
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise Stopped()
+
+
+def load_qualities(text: str, meeting_id: str | None, source: str, clock=utcnow) -> tuple[int, int]:
+    """Ingest a saved Meeting Qualities response, as if it had just been fetched."""
+    now = iso(clock())
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise MalformedResponse(f"{source} is not JSON: {error}") from None
+    items = document.get("items") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise MalformedResponse(f"{source} holds no `items` list")
+    page = Page(url=f"file:{source}", status=200, body=text, content_type="application/json", tracking_id=None,
+                fetched_at=now, items=[i for i in items if isinstance(i, dict)], next_url=None)
+    by_meeting: dict[str, list] = {}
+    for item in page.items:
+        owner = meeting_id or item.get("meetingInstanceId") or item.get("meetingId")
+        if not owner:
+            raise MalformedResponse(f"{source}: an item has no meetingInstanceId; pass --meeting-id")
+        by_meeting.setdefault(owner, []).append(item)
+    sessions = samples = 0
+    with database.connection_context(), database.atomic():
+        for owner, owned in by_meeting.items():
+            store.save_raw(page, "qualities", owner, 0)
+            written = store.save_quality_items(owner, owned, now)
+            sessions, samples = sessions + written[0], samples + written[1]
+    return sessions, samples

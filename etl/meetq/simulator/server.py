@@ -1,0 +1,437 @@
+"""The simulator's HTTP server (stdlib only, so it runs wherever meetq runs).
+
+Webex routes:                          Test and demo routes:
+  GET  /v1/authorize                     GET  /_sim/stats      calls, per-meeting qualities calls, grants
+  POST /v1/access_token                  POST /_sim/faults     queue faults: [{"path", "status", "times", ...}]
+  GET  /v1/people/me                     POST /_sim/revoke     refuse every refresh token from now on
+  GET  /v1/meetings                      POST /_sim/config     change SimConfig fields while running
+  GET  /analytics/v1/meeting/qualities   POST /_sim/meetings   add meetings that ended just now
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from ..clock import UTC, parse_iso
+from .org import Organisation
+
+
+@dataclass
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 7
+    client_id: str = "sim-client-id"
+    client_secret: str = "sim-client-secret"
+    access_lifetime: float = 1_209_600      # 14 days, as Webex
+    refresh_lifetime: float = 7_776_000     # 90 days
+    rotate_refresh: bool = True             # a refresh returns a new refresh token, the old one dies
+    omit_refresh_in_response: bool = False  # a refresh answer without refresh_token
+    grant_error_shape: str = "rfc"          # "rfc" {"error": ...} or "webex" {"message", "errors"}
+    authorize_error: str = ""               # e.g. "access_denied": the redirect carries ?error=
+    visibility_delay: float = 900           # ended meetings are listed 15 minutes after the end
+    data_delay: float = 600                 # qualities exist 10 minutes after the start ...
+    retention_days: float = 7               # ... for 7 days
+    rate_limit_seconds: float = 300         # one qualities call per meeting per 5 minutes
+    pages_count: bool = False               # whether later pages count against that limit
+    drop_params_in_next: bool = False       # next links without the filters (a historic Webex bug)
+    legacy_names: bool = False              # qualities in the old field names
+    days: float = 7
+    meetings_per_day: int = 40
+    people: int = 60
+    upcoming_hours: float = 4
+    max_participants: int = 8
+    long_meeting_every: int = 25
+
+    @classmethod
+    def known(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+
+@dataclass
+class Fault:
+    path: str                  # substring of the request path
+    status: int = 503
+    times: int = 1
+    body: str | None = None
+    retry_after: str | None = None
+    delay: float = 0.0         # seconds before answering (a slow answer or a client timeout)
+    content_type: str = "application/json"
+
+
+@dataclass
+class Grant:
+    client_id: str
+    expires: float
+    user: str = "admin-person"
+    scopes: str = ""
+
+
+@dataclass
+class Stats:
+    calls: dict = field(default_factory=dict)
+    quality_calls: dict = field(default_factory=dict)     # meeting id -> [epoch seconds, ...]
+    served_429: int = 0
+    token_grants: dict = field(default_factory=dict)
+    faults_served: int = 0
+
+
+class Simulator:
+    def __init__(self, config: SimConfig | None = None, now: datetime | None = None):
+        self.config = config or SimConfig()
+        c = self.config
+        self.org = Organisation(c.seed, now=now or datetime.now(UTC), days=c.days, meetings_per_day=c.meetings_per_day,
+                                people=c.people, upcoming_hours=c.upcoming_hours,
+                                max_participants=c.max_participants, long_meeting_every=c.long_meeting_every)
+        self.lock = threading.RLock()
+        self.codes: dict[str, dict] = {}
+        self.access: dict[str, Grant] = {}
+        self.refresh: dict[str, Grant] = {}
+        self.revoked = False
+        self.faults: list[Fault] = []
+        self.stats = Stats()
+        self.last_quality_call: dict[str, float] = {}
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> "Simulator":
+        simulator = self
+
+        class Handler(_Handler):
+            sim = simulator
+
+        self.server = ThreadingHTTPServer((self.config.host, self.config.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="webex-simulator").start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def analytics_base(self) -> str:
+        return f"{self.url}/analytics/v1"
+
+    # -- state used by the routes ------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.time()
+
+    def issue_tokens(self, client_id: str, user: str, scopes: str) -> dict:
+        now = self.now()
+        access, refresh = "SIMAT-" + secrets.token_urlsafe(24), "SIMRT-" + secrets.token_urlsafe(24)
+        self.access[access] = Grant(client_id, now + self.config.access_lifetime, user, scopes)
+        self.refresh[refresh] = Grant(client_id, now + self.config.refresh_lifetime, user, scopes)
+        return {"access_token": access, "expires_in": int(self.config.access_lifetime), "refresh_token": refresh,
+                "refresh_token_expires_in": int(self.config.refresh_lifetime), "token_type": "Bearer"}
+
+    def refresh_tokens(self, refresh_token: str) -> dict | None:
+        grant = self.refresh.get(refresh_token)
+        now = self.now()
+        if self.revoked or grant is None or grant.expires <= now:
+            return None
+        access = "SIMAT-" + secrets.token_urlsafe(24)
+        self.access[access] = Grant(grant.client_id, now + self.config.access_lifetime, grant.user, grant.scopes)
+        body = {"access_token": access, "expires_in": int(self.config.access_lifetime),
+                "refresh_token_expires_in": int(grant.expires - now), "token_type": "Bearer"}
+        if self.config.rotate_refresh:
+            new_refresh = "SIMRT-" + secrets.token_urlsafe(24)
+            self.refresh[new_refresh] = Grant(grant.client_id, grant.expires, grant.user, grant.scopes)
+            del self.refresh[refresh_token]
+            body["refresh_token"] = new_refresh
+        else:
+            body["refresh_token"] = refresh_token
+        if self.config.omit_refresh_in_response:
+            body.pop("refresh_token")
+        return body
+
+    def visible_meetings(self) -> list:
+        cutoff = datetime.fromtimestamp(self.now() - self.config.visibility_delay, UTC)
+        return sorted((m for m in self.org.meetings.values() if m.end <= cutoff), key=lambda m: (m.start, m.id))
+
+    def add_ended_meetings(self, count: int, minutes: int = 30, participants: int | None = None) -> list[str]:
+        end = datetime.fromtimestamp(self.now() - self.config.visibility_delay, UTC).replace(microsecond=0)
+        with self.lock:
+            return [self.org.add_meeting(end - timedelta(minutes=minutes), timedelta(minutes=minutes), participants).id
+                    for _ in range(count)]
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.path in path and fault.times > 0:
+                    fault.times -= 1
+                    self.stats.faults_served += 1
+                    return fault
+            self.faults = [f for f in self.faults if f.times > 0]
+        return None
+
+
+def _webex_error(message: str, tracking: str) -> dict:
+    return {"message": message, "errors": [{"description": message}], "trackingId": tracking}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    sim: Simulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _route(self, method: str) -> None:
+        self.tracking = f"SIM_{secrets.token_hex(8)}"
+        parts = urlsplit(self.path)
+        self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        path = parts.path
+        with self.sim.lock:
+            self.sim.stats.calls[path] = self.sim.stats.calls.get(path, 0) + 1
+        fault = None if path.startswith("/_sim") else self.sim.take_fault(path)
+        if fault:
+            return self._fault(fault)
+        routes = {
+            ("GET", "/v1/authorize"): self.authorize,
+            ("POST", "/v1/access_token"): self.access_token,
+            ("GET", "/v1/people/me"): self.people_me,
+            ("GET", "/v1/meetings"): self.meetings,
+            ("GET", "/analytics/v1/meeting/qualities"): self.qualities,
+            ("GET", "/_sim/stats"): self.sim_stats,
+            ("POST", "/_sim/faults"): self.sim_faults,
+            ("POST", "/_sim/revoke"): self.sim_revoke,
+            ("POST", "/_sim/config"): self.sim_config,
+            ("POST", "/_sim/meetings"): self.sim_meetings,
+        }
+        handler = routes.get((method, path))
+        if handler is None:
+            return self._json(404, _webex_error(f"no route {method} {path}", self.tracking))
+        handler()
+
+    def do_GET(self):  # noqa: N802
+        self._route("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._route("POST")
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Trackingid", self.tracking)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, document, headers: dict | None = None,
+              content_type: str = "application/json") -> None:
+        self._send(status, json.dumps(document).encode(), content_type, headers)
+
+    def _fault(self, fault: Fault) -> None:
+        if fault.delay:
+            time.sleep(fault.delay)
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+        body = fault.body if fault.body is not None else json.dumps(_webex_error(f"simulated {fault.status}",
+                                                                                 self.tracking))
+        if fault.status == 429:
+            with self.sim.lock:
+                self.sim.stats.served_429 += 1
+        self._send(fault.status, body.encode(), fault.content_type, headers)
+
+    def _grant(self) -> Grant | None:
+        """The bearer token's grant, or None after answering 401."""
+        header = self.headers.get("Authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else ""
+        grant = self.sim.access.get(token)
+        if grant is None or grant.expires <= self.sim.now():
+            self._json(401, _webex_error("The request requires a valid access token set in the Authorization "
+                                         "request header.", self.tracking))
+            return None
+        return grant
+
+    def _base(self) -> str:
+        return f"http://{self.headers.get('Host')}"
+
+    # -- Webex routes ----------------------------------------------------------------------------
+
+    def authorize(self):
+        q, c = self.query, self.sim.config
+        redirect = q.get("redirect_uri", "")
+        if q.get("client_id") != c.client_id or q.get("response_type") != "code" or not redirect:
+            return self._json(400, _webex_error("invalid client_id, response_type or redirect_uri", self.tracking))
+        if urlsplit(redirect).hostname not in ("localhost", "127.0.0.1", "::1"):
+            return self._json(400, _webex_error("redirect_uri is not registered", self.tracking))
+        if c.authorize_error:
+            answer = {"error": c.authorize_error}
+        else:
+            code = "SIMCODE-" + secrets.token_urlsafe(16)
+            with self.sim.lock:
+                self.sim.codes[code] = {"redirect_uri": redirect, "scope": q.get("scope", ""),
+                                        "expires": self.sim.now() + 600}
+            answer = {"code": code}
+        if "state" in q:
+            answer["state"] = q["state"]
+        self._send(302, b"", "text/plain", {"Location": f"{redirect}?{urlencode(answer)}"})
+
+    def access_token(self):
+        c, sim = self.sim.config, self.sim
+        if not self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return self._json(400, {"error": "invalid_request", "error_description": "form-encoded body required"})
+        form = {k: v[-1] for k, v in parse_qs(self._body().decode()).items()}
+        if form.get("client_id") != c.client_id or form.get("client_secret") != c.client_secret:
+            return self._json(401, {"error": "invalid_client", "error_description": "client authentication failed"})
+        grant_type = form.get("grant_type")
+        with sim.lock:
+            sim.stats.token_grants[grant_type] = sim.stats.token_grants.get(grant_type, 0) + 1
+            if grant_type == "authorization_code":
+                code = sim.codes.pop(form.get("code", ""), None)
+                if not code or code["expires"] < sim.now() or code["redirect_uri"] != form.get("redirect_uri"):
+                    return self._grant_error("The authorization code is invalid, used or expired.")
+                return self._json(200, sim.issue_tokens(c.client_id, "admin-person", code["scope"]))
+            if grant_type == "refresh_token":
+                body = sim.refresh_tokens(form.get("refresh_token", ""))
+                if body is None:
+                    return self._grant_error("The refresh token provided is expired, revoked, malformed, or "
+                                             "invalid for other reasons.")
+                return self._json(200, body)
+        self._json(400, {"error": "unsupported_grant_type"})
+
+    def _grant_error(self, description: str):
+        if self.sim.config.grant_error_shape == "webex":
+            body = {"message": f"invalid_grant: {description}", "errors": [{"description": description}],
+                    "trackingId": self.tracking}
+        else:
+            body = {"error": "invalid_grant", "error_description": description}
+        self._json(400, body)
+
+    def people_me(self):
+        if not self._grant():
+            return
+        admin = self.sim.org.admin
+        self._json(200, {"id": admin.id, "emails": [admin.email], "displayName": admin.name,
+                         "orgId": self.sim.org.org_id, "type": "person"})
+
+    def meetings(self):
+        if not self._grant():
+            return
+        q, now = self.query, self.sim.now()
+        if q.get("meetingType", "meetingSeries") != "meeting" or q.get("state", "ended") != "ended":
+            return self._json(200, {"items": []}, content_type="application/json;charset=UTF-8")
+        to = parse_iso(q.get("to")) or (parse_iso(q.get("from")) + timedelta(days=7) if q.get("from") else
+                                        datetime.fromtimestamp(now, UTC))
+        start = parse_iso(q.get("from")) or to - timedelta(days=7)
+        if (q.get("from") and not parse_iso(q["from"])) or (q.get("to") and not parse_iso(q["to"])) or start > to:
+            return self._json(400, _webex_error("from/to must be ISO 8601 with from <= to", self.tracking))
+        try:
+            limit = min(100, int(q.get("max") or 10))
+        except ValueError:
+            return self._json(400, _webex_error("max must be a number", self.tracking))
+        offset = int(q.get("cursor") or 0)
+        with self.sim.lock:
+            chosen = [m for m in self.sim.visible_meetings() if start <= m.start < to][:10_000]
+            page = [self.sim.org.meeting_json(m) for m in chosen[offset:offset + limit]]
+        headers = {}
+        if offset + limit < len(chosen):
+            kept = {} if self.sim.config.drop_params_in_next else {k: v for k, v in q.items() if k != "cursor"}
+            kept["cursor"] = offset + limit
+            headers["Link"] = f'<{self._base()}/v1/meetings?{urlencode(kept)}>; rel="next"'
+        self._json(200, {"items": page}, headers, content_type="application/json;charset=UTF-8")
+
+    def qualities(self):
+        if not self._grant():
+            return
+        q, sim, c = self.query, self.sim, self.sim.config
+        meeting = sim.org.meetings.get(q.get("meetingId", ""))
+        if not q.get("meetingId"):
+            return self._json(400, _webex_error("meetingId is required", self.tracking))
+        if meeting is None:
+            return self._json(404, _webex_error("meeting instance not found", self.tracking))
+        try:
+            limit, offset = int(q.get("max") or 100), int(q.get("offset") or 0)
+        except ValueError:
+            return self._json(400, _webex_error("max and offset must be numbers", self.tracking))
+        now = sim.now()
+        counts = c.pages_count or offset == 0
+        with sim.lock:
+            sim.stats.quality_calls.setdefault(meeting.id, []).append(now)
+            last = sim.last_quality_call.get(meeting.id)
+            if counts and last is not None and now - last < c.rate_limit_seconds:
+                sim.stats.served_429 += 1
+                wait = math.ceil(c.rate_limit_seconds - (now - last))
+                return self._json(429, _webex_error("Too many requests for this meeting instance.", self.tracking),
+                                  {"Retry-After": str(wait)})
+            if counts:
+                sim.last_quality_call[meeting.id] = now
+        started = meeting.start.timestamp()
+        if now > started + c.retention_days * 86400:
+            return self._json(404, _webex_error("meeting quality data is no longer available", self.tracking))
+        items = [] if now < started + c.data_delay else sim.org.quality_items(meeting, c.legacy_names)
+        page = items[offset:offset + limit]
+        headers = {}
+        if offset + limit < len(items):
+            headers["Link"] = (f'<{self._base()}/analytics/v1/meeting/qualities?'
+                               f'{urlencode({"meetingId": meeting.id, "max": limit, "offset": offset + limit})}>; '
+                               'rel="next"')
+        self._json(200, {"items": page}, headers)
+
+    # -- test and demo routes -----------------------------------------------------------------------
+
+    def sim_stats(self):
+        with self.sim.lock:
+            self._json(200, asdict(self.sim.stats))
+
+    def sim_faults(self):
+        rules = json.loads(self._body() or b"[]")
+        with self.sim.lock:
+            self.sim.faults.extend(Fault(**rule) for rule in rules)
+        self._json(200, {"queued": len(rules)})
+
+    def sim_revoke(self):
+        with self.sim.lock:
+            self.sim.revoked = True
+            self.sim.access.clear()
+        self._json(200, {"revoked": True})
+
+    def sim_config(self):
+        changes = json.loads(self._body() or b"{}")
+        unknown = set(changes) - SimConfig.known()
+        if unknown:
+            return self._json(400, {"error": f"unknown settings {sorted(unknown)}"})
+        with self.sim.lock:
+            for key, value in changes.items():
+                setattr(self.sim.config, key, value)
+        self._json(200, asdict(self.sim.config))
+
+    def sim_meetings(self):
+        request = json.loads(self._body() or b"{}")
+        ids = self.sim.add_ended_meetings(int(request.get("count", 1)), int(request.get("minutes", 30)),
+                                          request.get("participants"))
+        self._json(200, {"ids": ids})
+
+
+def serve(config: SimConfig) -> Simulator:
+    """Start a simulator and return it (used by `meetq simulator` and `meetq demo`)."""
+    return Simulator(config).start()

@@ -1,0 +1,168 @@
+"""save_* functions: rows into SQLite, upserts keyed on the API's ids, plus the queue and run log.
+
+Each function writes; none decides. Decisions (what is due, when to retry) are the
+pipeline's. Callers wrap related writes in one `database.atomic()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from peewee import chunked
+
+from .clock import iso, parse_iso
+from .models import (CollectorRun, CollectorState, CpuSample, MediaSample, MediaSession, MediaStream, Meeting,
+                     RawResponse, database)
+from .transform import CPU_COLUMNS, SAMPLE_COLUMNS, meeting_row, session_rows, without_meeting_secrets
+
+RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
+OPEN_STATES = ("pending", "partial", "recheck")
+# Descriptive columns a later listing may update; the queue columns are never overwritten.
+MEETING_LISTED_COLUMNS = ["series_id", "scheduled_meeting_id", "title", "meeting_type", "scheduled_type",
+                          "state", "timezone", "start", "end", "host_user_id", "host_display_name",
+                          "host_email", "site_url", "raw", "last_listed_at"]
+BATCH = 500
+
+
+def _columns(model, names):
+    return [model._meta.columns[name] for name in names]
+
+
+# -- meetings -------------------------------------------------------------------------------
+
+def save_meetings(items: list[dict], now) -> list[str]:
+    """Upsert listed meetings; returns the ids that were new. New meetings join the queue,
+    due at once, expiring 7 days after their start."""
+    rows = [row for row in map(meeting_row, items) if row]
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    known = {m.id for m in Meeting.select(Meeting.id).where(Meeting.id.in_(ids))}
+    stamp = iso(now)
+    for row in rows:
+        start = parse_iso(row["start"])
+        row.update(first_listed_at=stamp, last_listed_at=stamp, quality_due_at=stamp,
+                   expires_at=iso(start + RETENTION) if start else None)
+    for batch in chunked(rows, BATCH):
+        (Meeting.insert_many(batch)
+         .on_conflict(conflict_target=[Meeting.id], preserve=_columns(Meeting, MEETING_LISTED_COLUMNS))
+         .execute())
+    return [i for i in dict.fromkeys(ids) if i not in known]
+
+
+def ensure_meeting(meeting_id: str) -> None:
+    """A stub row, for qualities of a meeting that was never listed (e.g. `meetq load`)."""
+    Meeting.insert(id=meeting_id, quality_state="done").on_conflict_ignore().execute()
+
+
+# -- raw responses --------------------------------------------------------------------------
+
+def save_raw(page, endpoint: str, meeting_id: str | None = None, offset: int | None = None,
+             error: str | None = None) -> None:
+    body = page.body
+    if endpoint == "meetings" and page.status < 300:
+        body = _meetings_body_without_secrets(body)
+    RawResponse.insert(
+        endpoint=endpoint, meeting_id=meeting_id, offset=offset, url=page.url, status=page.status,
+        tracking_id=page.tracking_id, content_type=page.content_type, fetched_at=page.fetched_at,
+        body=body, body_sha256=hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(), error=error,
+    ).on_conflict_ignore().execute()
+
+
+def _meetings_body_without_secrets(body: str) -> str:
+    """Meeting listings carry passwords and host keys; those never enter the database."""
+    try:
+        document = json.loads(body)
+        document["items"] = [without_meeting_secrets(i) if isinstance(i, dict) else i for i in document["items"]]
+    except (ValueError, TypeError, KeyError):
+        return body
+    return json.dumps(document)
+
+
+# -- qualities ------------------------------------------------------------------------------
+
+def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str) -> tuple[int, int]:
+    """Normalise one page of Meeting Qualities items. A session whose content is unchanged is
+    left alone; a changed one is replaced whole. Returns (sessions written, samples written)."""
+    ensure_meeting(meeting_id)
+    sessions = samples = 0
+    for item in items:
+        rows = session_rows(item, fallback_meeting_id=meeting_id)
+        if rows is None:
+            continue
+        current = (MediaSession.select(MediaSession.content_sha256)
+                   .where(MediaSession.id == rows.session["id"]).scalar())
+        if current == rows.session["content_sha256"]:
+            continue
+        if rows.session["meeting_id"] != meeting_id:
+            ensure_meeting(rows.session["meeting_id"])
+        MediaStream.delete().where(MediaStream.session_id == rows.session["id"]).execute()
+        CpuSample.delete().where(CpuSample.session_id == rows.session["id"]).execute()
+        MediaSession.replace(**rows.session, fetched_at=fetched_at).execute()
+        for batch in chunked(rows.streams, BATCH):
+            MediaStream.insert_many(batch).execute()
+        for batch in chunked(rows.samples, BATCH):
+            MediaSample.insert_many(batch, fields=_columns(MediaSample, SAMPLE_COLUMNS)).execute()
+        for batch in chunked(rows.cpu, BATCH):
+            CpuSample.insert_many(batch, fields=_columns(CpuSample, CPU_COLUMNS)).execute()
+        sessions += 1
+        samples += len(rows.samples)
+    return sessions, samples
+
+
+# -- the qualities queue --------------------------------------------------------------------
+
+def due_meetings(now, min_interval: float, limit: int = 1000) -> list[Meeting]:
+    """Open meetings whose turn has come, nearest expiry first. A meeting called less than
+    `min_interval` seconds ago is never due, whatever else says so."""
+    stamp = iso(now)
+    called_before = iso(now - timedelta(seconds=min_interval))
+    return list(Meeting.select()
+                .where(Meeting.quality_state.in_(OPEN_STATES),
+                       (Meeting.quality_due_at.is_null()) | (Meeting.quality_due_at <= stamp),
+                       (Meeting.quality_called_at.is_null()) | (Meeting.quality_called_at <= called_before),
+                       (Meeting.expires_at.is_null()) | (Meeting.expires_at > stamp))
+                .order_by(Meeting.expires_at.asc(nulls="LAST"), Meeting.id)
+                .limit(limit))
+
+
+def expire_overdue(now) -> int:
+    """Close open meetings the API no longer serves. Those fetched at least once are done;
+    the rest are `expired`, which the viewer reports as lost."""
+    stamp = iso(now)
+    overdue = (Meeting.quality_state.in_(OPEN_STATES)) & (Meeting.expires_at <= stamp)
+    with database.atomic():
+        (Meeting.update(quality_state="done")
+         .where(overdue & (Meeting.quality_passes > 0)).execute())
+        return (Meeting.update(quality_state="expired",
+                               quality_error="not fetched before Webex's 7-day limit")
+                .where(overdue & (Meeting.quality_passes == 0)).execute())
+
+
+def update_meeting(meeting_id: str, **changes) -> None:
+    Meeting.update(**changes).where(Meeting.id == meeting_id).execute()
+
+
+# -- run log and state -----------------------------------------------------------------------
+
+def start_run(now, trigger: str) -> int:
+    return CollectorRun.insert(started_at=iso(now), trigger=trigger).execute()
+
+
+def finish_run(run_id: int, **fields) -> None:
+    CollectorRun.update(**fields).where(CollectorRun.id == run_id).execute()
+
+
+def get_state(key: str, default: str | None = None) -> str | None:
+    value = CollectorState.select(CollectorState.value).where(CollectorState.key == key).scalar()
+    return default if value is None else value
+
+
+def set_state(now, **values) -> None:
+    rows = [{"key": k, "value": None if v is None else str(v), "updated_at": iso(now)} for k, v in values.items()]
+    (CollectorState.insert_many(rows)
+     .on_conflict(conflict_target=[CollectorState.key],
+                  preserve=[CollectorState.value, CollectorState.updated_at])
+     .execute())

@@ -1,0 +1,140 @@
+"""The token file: the only place secrets live.
+
+Written atomically (temp file in the same folder, fsync, rename) with mode 0600, so a crash
+never leaves half a token file and no other user can read it. It holds the tokens, their
+absolute expiry times, the scopes, who authorised, and — when a refresh was refused — the
+re-authorisation flag. A fresh `meetq auth login` writes a new file without that flag.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from . import logs
+from .clock import add_seconds, iso, parse_iso, utcnow
+from .errors import NotAuthorised
+
+
+@dataclass
+class Tokens:
+    access_token: str
+    refresh_token: str | None = None
+    access_expires_at: str | None = None
+    refresh_expires_at: str | None = None
+    scopes: str | None = None
+    token_type: str = "Bearer"
+    identity: dict = field(default_factory=dict)
+    obtained_at: str | None = None
+    refreshed_at: str | None = None
+    reauth_required: dict | None = None
+
+    def __post_init__(self):
+        logs.register_secret(self.access_token, self.refresh_token)
+
+    def __repr__(self) -> str:  # never let a token reach a log through repr()
+        return f"Tokens(identity={self.identity.get('emails')}, access_expires_at={self.access_expires_at})"
+
+    @classmethod
+    def from_response(cls, body: dict, now: datetime, previous: "Tokens | None" = None) -> "Tokens":
+        """Tokens from a token-endpoint answer. A missing refresh_token keeps the previous one."""
+        refresh = body.get("refresh_token") or (previous.refresh_token if previous else None)
+        refresh_expires = _expiry(body.get("refresh_token_expires_in"), now)
+        if refresh_expires is None and previous and refresh == previous.refresh_token:
+            refresh_expires = previous.refresh_expires_at
+        return cls(
+            access_token=body["access_token"],
+            refresh_token=refresh,
+            access_expires_at=_expiry(body.get("expires_in"), now),
+            refresh_expires_at=refresh_expires,
+            scopes=body.get("scope") or (previous.scopes if previous else None),
+            token_type=body.get("token_type") or "Bearer",
+            identity=previous.identity if previous else {},
+            obtained_at=previous.obtained_at if previous else iso(now),
+            refreshed_at=iso(now) if previous else None,
+        )
+
+    def seconds_left(self, now: datetime) -> float | None:
+        expires = parse_iso(self.access_expires_at)
+        return None if expires is None else (expires - now).total_seconds()
+
+    def refresh_seconds_left(self, now: datetime) -> float | None:
+        expires = parse_iso(self.refresh_expires_at)
+        return None if expires is None else (expires - now).total_seconds()
+
+    def public_view(self) -> dict:
+        """Everything but the secrets: safe to print, log or store in the database."""
+        return {
+            "identity": self.identity,
+            "scopes": self.scopes,
+            "access_expires_at": self.access_expires_at,
+            "refresh_expires_at": self.refresh_expires_at,
+            "obtained_at": self.obtained_at,
+            "refreshed_at": self.refreshed_at,
+            "reauth_required": self.reauth_required,
+        }
+
+
+def _expiry(seconds, now: datetime) -> str | None:
+    try:
+        return iso(add_seconds(now, float(seconds)))
+    except (TypeError, ValueError):
+        return None
+
+
+class TokenStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> Tokens:
+        try:
+            data = json.loads(self.path.read_text())
+            return Tokens(**{k: v for k, v in data.items() if k in Tokens.__dataclass_fields__})
+        except FileNotFoundError:
+            raise NotAuthorised(f"no token file at {self.path}: run `meetq auth login`") from None
+        except (ValueError, TypeError, KeyError):
+            raise NotAuthorised(f"the token file {self.path} is unreadable: run `meetq auth login` again") from None
+
+    def save(self, tokens: Tokens) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(asdict(tokens), indent=2, sort_keys=True)
+        handle, temp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)
+        try:
+            os.fchmod(handle, 0o600)
+            with os.fdopen(handle, "w") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+        _fsync_dir(self.path.parent)
+
+    def fingerprint(self) -> tuple[int, int, int] | None:
+        """Changes whenever the file is replaced; used to notice a fresh login."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+    def readable_by_others(self) -> bool:
+        return bool(self.path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

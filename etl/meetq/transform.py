@@ -1,0 +1,222 @@
+"""Pure functions from API payloads to rows. No I/O, no clock, no database.
+
+Lenient by design: current and legacy field names, metric arrays of unequal length,
+missing arrays and fields, unknown enum values and numbers sent as strings are all
+accepted. Whatever is not mapped to a column stays in the raw body that is stored beside.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from .clock import add_seconds, iso, normalise_iso, parse_iso
+
+# Array key -> (media kind, direction). "in" is what the participant received.
+MEDIA_ARRAYS = {
+    "audioIn": ("audio", "in"), "audioOut": ("audio", "out"),
+    "videoIn": ("video", "in"), "videoOut": ("video", "out"),
+    "shareIn": ("share", "in"), "shareOut": ("share", "out"),
+}
+# Current name -> legacy name seen in older payloads.
+LEGACY_NAMES = {
+    "meetingInstanceId": "meetingId", "webexUserName": "displayName", "webexUserEmail": "email",
+    "joinTime": "joined", "clientType": "client", "publicIP": "remoteIP",
+}
+# Never stored, not even in raw copies: they let someone join or take over a meeting.
+MEETING_SECRET_KEYS = frozenset({"password", "phoneAndVideoSystemPassword", "panelistPassword",
+                                 "phoneAndVideoSystemPanelistPassword", "hostKey"})
+SAMPLE_METRICS = ("packetLoss", "latency", "jitter", "mediaBitRate", "resolutionHeight", "frameRate")
+CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "systemMaxCPU")
+
+
+@dataclass
+class SessionRows:
+    session: dict
+    streams: list[dict] = field(default_factory=list)
+    samples: list[tuple] = field(default_factory=list)  # SAMPLE_COLUMNS order
+    cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order
+
+
+SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
+                  "resolution_height", "frame_rate")
+CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
+               "system_avg_cpu", "system_max_cpu")
+
+
+def stable_id(*parts) -> int:
+    """A 60-bit integer id derived from the API's own identifiers: the same payload always
+    yields the same ids, so re-ingesting it is a no-op and no lookup is needed."""
+    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def content_hash(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def number(value) -> float | None:
+    """A finite float, from a number or numeric text; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def text(value) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def field_of(item: dict, name: str, used_legacy: list[str] | None = None):
+    """`item[name]`, falling back to the legacy name; records which legacy names were used."""
+    if item.get(name) not in (None, ""):
+        return item[name]
+    legacy = LEGACY_NAMES.get(name)
+    if legacy and item.get(legacy) not in (None, ""):
+        if used_legacy is not None:
+            used_legacy.append(legacy)
+        return item[legacy]
+    return None
+
+
+def without_meeting_secrets(item: dict) -> dict:
+    return {k: v for k, v in item.items() if k not in MEETING_SECRET_KEYS}
+
+
+def meeting_row(item: dict) -> dict | None:
+    """A `meetings` row from one List Meetings item; None when it has no id."""
+    meeting_id = text(item.get("id"))
+    if not meeting_id:
+        return None
+    return {
+        "id": meeting_id,
+        "series_id": text(item.get("meetingSeriesId")),
+        "scheduled_meeting_id": text(item.get("scheduledMeetingId")),
+        "title": text(item.get("title")),
+        "meeting_type": text(item.get("meetingType")),
+        "scheduled_type": text(item.get("scheduledType")),
+        "state": text(item.get("state")),
+        "timezone": text(item.get("timezone")),
+        "start": normalise_iso(item.get("start")),
+        "end": normalise_iso(item.get("end")),
+        "host_user_id": text(item.get("hostUserId")),
+        "host_display_name": text(item.get("hostDisplayName")),
+        "host_email": text(item.get("hostEmail")),
+        "site_url": text(item.get("siteUrl")),
+        "raw": json.dumps(without_meeting_secrets(item), sort_keys=True),
+    }
+
+
+def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionRows | None:
+    """Rows for one Meeting Qualities item (one media session). None without a meeting id."""
+    legacy: list[str] = []
+    meeting_id = text(field_of(item, "meetingInstanceId", legacy)) or fallback_meeting_id
+    if not meeting_id:
+        return None
+    participant_id = text(item.get("participantId"))
+    participant_session_id = text(item.get("participantSessionId"))
+    join_time = normalise_iso(text(field_of(item, "joinTime", legacy)))
+    session_id = stable_id(meeting_id, participant_id, participant_session_id, join_time,
+                           None if (participant_id or participant_session_id or join_time) else content_hash(item))
+    session = {
+        "id": session_id,
+        "meeting_id": meeting_id,
+        "participant_id": participant_id,
+        "participant_session_id": participant_session_id,
+        "user_name": text(field_of(item, "webexUserName", legacy)),
+        "user_email": _lower(text(field_of(item, "webexUserEmail", legacy))),
+        "join_time": join_time,
+        "leave_time": normalise_iso(text(item.get("leaveTime"))),
+        "join_meeting_seconds": number(item.get("joinMeetingTime")),
+        "client_type": text(field_of(item, "clientType", legacy)),
+        "client_version": text(item.get("clientVersion")),
+        "os_type": text(item.get("osType")),
+        "os_version": text(item.get("osVersion")),
+        "hardware_type": text(item.get("hardwareType")),
+        "network_type": _lower(text(item.get("networkType"))),
+        "server_region": text(item.get("serverRegion")),
+        "speaker": text(item.get("speakerName")),
+        "microphone": text(item.get("microphone")),
+        "camera": text(item.get("camera")),
+        "local_ip": text(item.get("localIP")),
+        "public_ip": text(field_of(item, "publicIP", legacy)),
+        "masked_local_ip": text(item.get("maskedLocalIP")),
+        "masked_public_ip": text(item.get("maskedPublicIP")),
+        "video_mesh_cluster": text(item.get("videoMeshCluster")),
+        "video_mesh_server": text(item.get("videoMeshServer")),
+        "legacy_fields": ",".join(sorted(set(legacy))) or None,
+        "content_sha256": content_hash(item),
+    }
+    rows = SessionRows(session)
+    for key, (kind, direction) in MEDIA_ARRAYS.items():
+        for seq, interval in enumerate(_objects(item.get(key))):
+            stream, samples = stream_rows(session_id, kind, direction, seq, interval)
+            rows.streams.append(stream)
+            rows.samples.extend(samples)
+    rows.cpu = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.streams))
+    return rows
+
+
+def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list[tuple]]:
+    """A `media_streams` row and its `media_samples` tuples. Sample i covers
+    [startTime + i*samplingInterval, +samplingInterval); arrays may differ in length."""
+    stream_id = stable_id(session_id, kind, direction, seq)
+    start = parse_iso(text(interval.get("startTime")))
+    step = number(interval.get("samplingInterval"))
+    arrays = [_numbers(interval.get(metric)) for metric in SAMPLE_METRICS]
+    count = max((len(a) for a in arrays), default=0)
+    samples = []
+    for idx in range(count):
+        ts = iso(add_seconds(start, idx * step)) if start is not None and step is not None else None
+        samples.append((stream_id, idx, ts, *(a[idx] if idx < len(a) else None for a in arrays)))
+    stream = {
+        "id": stream_id, "session_id": session_id, "kind": kind, "direction": direction, "seq": seq,
+        "start_time": iso(start), "end_time": normalise_iso(text(interval.get("endTime"))),
+        "sampling_interval": step, "codec": text(interval.get("codec")),
+        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": count,
+    }
+    return stream, samples
+
+
+def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> list[tuple]:
+    """`cpu_samples` tuples. Resources carry no times of their own; `ts` is estimated from the
+    session's earliest media stream (start, sampling interval) and is NULL without one."""
+    rows = []
+    for seq, resource in enumerate(resources):
+        arrays = [_numbers(resource.get(metric)) for metric in CPU_METRICS]
+        for idx in range(max((len(a) for a in arrays), default=0)):
+            ts = iso(add_seconds(clock[0], idx * clock[1])) if clock else None
+            rows.append((session_id, seq, idx, ts, *(a[idx] if idx < len(a) else None for a in arrays)))
+    return rows
+
+
+def _cpu_clock(streams: list[dict]) -> tuple | None:
+    timed = [(s["start_time"], s["sampling_interval"]) for s in streams if s["start_time"] and s["sampling_interval"]]
+    if not timed:
+        return None
+    start, step = min(timed)
+    return parse_iso(start), step
+
+
+def _objects(value) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _numbers(value) -> list[float | None]:
+    return [number(v) for v in value] if isinstance(value, list) else []
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else value
+
+
+def _upper(value: str | None) -> str | None:
+    return value.upper() if value else value

@@ -105,10 +105,12 @@ def auth_status(ctx):
 @click.pass_context
 def collect(ctx, backfill_days):
     """Run one collection cycle and print its summary. Exit 1 unless the cycle succeeded."""
+    from .daemon import collector_lock
     from .pipeline import run_cycle
     settings = settings_from(ctx, backfill_days=backfill_days)
-    open_db(settings)
-    report = run_cycle(settings, trigger="collect")
+    with collector_lock(settings.database):
+        open_db(settings)
+        report = run_cycle(settings, trigger="collect")
     click.echo(json.dumps({"outcome": report.outcome, **report.counts(), "messages": report.messages}, indent=2))
     sys.exit(0 if report.outcome == "ok" else 1)
 

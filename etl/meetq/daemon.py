@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -51,6 +52,13 @@ def collector_lock(database_path: Path):
         handle.close()
 
 
+def _shutdown_quietly(scheduler) -> None:
+    try:
+        scheduler.shutdown(wait=True)
+    except SchedulerNotRunningError:  # a second signal
+        pass
+
+
 def run_forever(settings, credentials=None) -> None:
     stop = threading.Event()
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
@@ -70,8 +78,11 @@ def run_forever(settings, credentials=None) -> None:
     def on_signal(signum, frame):
         log.info("stopping", signal=signal.Signals(signum).name)
         stop.set()
-        if scheduler.running:  # waits for the running cycle, which stops at its next transaction boundary
-            scheduler.shutdown(wait=True)
+        # Not from the handler itself: it may interrupt the scheduler's own loop in this thread,
+        # which holds a re-entrant lock that shutdown would then slip past. The shutdown waits
+        # for the running cycle, which stops at its next transaction boundary.
+        if scheduler.running:
+            threading.Thread(target=_shutdown_quietly, args=(scheduler,), name="shutdown").start()
 
     scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     scheduler.add_job(cycle, IntervalTrigger(seconds=settings.interval_seconds, timezone=UTC),

@@ -90,7 +90,8 @@ def configure(level: str = "info", fmt: str = "auto", stream=None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # These libraries log token bodies and Authorization headers at DEBUG.
-    for noisy in ("requests_oauthlib", "oauthlib", "urllib3"):
+    # peewee logs every statement with its parameters (whole payloads) at DEBUG.
+    for noisy in ("requests_oauthlib", "oauthlib", "urllib3", "peewee"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(max(logging.INFO, root.level))
     structlog.configure(

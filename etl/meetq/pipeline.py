@@ -63,7 +63,9 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
     began, timer = clock(), time.monotonic()
     report = RunReport()
     with database.connection_context():
-        report.run_id = store.start_run(began, trigger)
+        with database.atomic():
+            store.close_abandoned_runs(began)
+            report.run_id = store.start_run(began, trigger)
         try:
             credentials = credentials or credentials_for(settings)
             report.messages += credentials.ensure_fresh()

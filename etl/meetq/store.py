@@ -44,12 +44,19 @@ def save_meetings(items: list[dict], now) -> list[str]:
     for row in rows:
         start = parse_iso(row["start"])
         row.update(first_listed_at=stamp, last_listed_at=stamp, quality_due_at=stamp,
-                   expires_at=iso(start + RETENTION) if start else None)
+                   expires_at=iso(start + RETENTION) if start else None,
+                   quality_state="pending" if is_ended_instance(row) else "not_applicable")
     for batch in chunked(rows, BATCH):
         (Meeting.insert_many(batch)
          .on_conflict(conflict_target=[Meeting.id], preserve=_columns(Meeting, MEETING_LISTED_COLUMNS))
          .execute())
     return [i for i in dict.fromkeys(ids) if i not in known]
+
+
+def is_ended_instance(row: dict) -> bool:
+    """Only ended meeting instances have quality data; a listing may still carry series or
+    scheduled meetings if a filter was dropped, and those are kept but never queued."""
+    return row["meeting_type"] in (None, "meeting") and row["state"] in (None, "ended")
 
 
 def ensure_meeting(meeting_id: str) -> None:
@@ -146,6 +153,13 @@ def update_meeting(meeting_id: str, **changes) -> None:
 
 
 # -- run log and state -----------------------------------------------------------------------
+
+def close_abandoned_runs(now) -> int:
+    """Runs still marked `running` belong to a collector that died (callers hold the lock)."""
+    return (CollectorRun.update(outcome="crashed", finished_at=iso(now),
+                                message="the collector stopped without finishing this run")
+            .where(CollectorRun.outcome == "running").execute())
+
 
 def start_run(now, trigger: str) -> int:
     return CollectorRun.insert(started_at=iso(now), trigger=trigger).execute()

@@ -1,0 +1,147 @@
+"""Shared fixtures: a real simulator on loopback and a way to run the real `meetq` CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from meetq.simulator import SimConfig, Simulator
+
+SMALL_ORG = dict(days=7, meetings_per_day=5, people=12, max_participants=4, upcoming_hours=0, long_meeting_every=6)
+
+
+@pytest.fixture
+def sim():
+    simulator = Simulator(SimConfig(**SMALL_ORG)).start()
+    yield simulator
+    simulator.stop()
+
+
+def sim_post(sim, path, payload):
+    response = requests.post(f"{sim.url}{path}", json=payload, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def sim_stats(sim):
+    return requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Meetq:
+    """Runs the real CLI as a child process with an environment pointing at the simulator."""
+
+    def __init__(self, sim: Simulator, workdir: Path):
+        self.sim = sim
+        self.workdir = workdir
+        self.database = workdir / "meetq.db"
+        self.secrets = workdir / "secrets.json"
+        self.logs: list[str] = []
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("MEETQ_")},
+            "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
+            "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id, "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
+            "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
+            "MEETQ_DATABASE": str(self.database), "MEETQ_SECRETS": str(self.secrets),
+            "MEETQ_CONFIG": str(workdir / "meetq.toml"),
+            "MEETQ_LOG_LEVEL": "debug", "MEETQ_LOG_FORMAT": "json",
+        }
+        self.write_config()
+
+    def write_config(self, **collector):
+        """Test-speed collector settings; the API's own limits stay as in production."""
+        values = {"backoff_seconds": 0.01, "backoff_max_seconds": 0.05, "request_timeout_seconds": 3,
+                  "max_retry_after_seconds": 2, "default_retry_after_seconds": 0.1, **collector}
+        lines = ["[collector]"] + [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
+                                   for k, v in values.items()]
+        (self.workdir / "meetq.toml").write_text("\n".join(lines) + "\n")
+
+    def __call__(self, *args, check=True, timeout=120, env=None):
+        result = subprocess.run([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
+                                capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
+        self.logs += [result.stdout, result.stderr]
+        if check and result.returncode != 0:
+            raise AssertionError(f"meetq {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def popen(self, *args, env=None):
+        return subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+
+    def login(self):
+        """`meetq auth login --no-browser`, with this test playing the person who clicks Accept."""
+        child = self.popen("auth", "login", "--no-browser", "--timeout", "30")
+        url = None
+        for line in child.stdout:
+            match = re.search(r"(http://\S+/authorize\S+)", line)
+            if match:
+                url = match.group(1)
+            if "Waiting for the redirect" in line:
+                break
+        assert url, "login printed no authorize URL"
+        consent = requests.get(url, timeout=10)
+        out, err = child.communicate(timeout=30)
+        self.logs += [out, err]
+        assert child.returncode == 0, err
+        return consent
+
+    def sql(self, query, *params):
+        with sqlite3.connect(self.database) as db:
+            return db.execute(query, params).fetchall()
+
+    def scalar(self, query, *params):
+        return self.sql(query, *params)[0][0]
+
+
+@pytest.fixture
+def meetq(sim, tmp_path):
+    return Meetq(sim, tmp_path)
+
+
+def wait_for(predicate, timeout=30.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def expected_quality(sim) -> dict:
+    """What a complete collection must hold: sessions and samples per visible meeting."""
+    expected = {}
+    for meeting in sim.visible_meetings():
+        items = sim.org.quality_items(meeting)
+        samples = sum(max((len(interval.get(metric, [])) for metric in ("packetLoss", "latency", "jitter",
+                                                                            "mediaBitRate", "resolutionHeight",
+                                                                            "frameRate")), default=0)
+                      for item in items for key in ("audioIn", "audioOut", "videoIn", "videoOut", "shareIn",
+                                                    "shareOut") for interval in item[key])
+        expected[meeting.id] = (len(items), samples)
+    return expected
+
+
+def stored_quality(meetq) -> dict:
+    rows = meetq.sql("""
+        select m.id, count(distinct s.id), count(x.stream_id)
+        from meetings m left join media_sessions s on s.meeting_id = m.id
+        left join media_streams t on t.session_id = s.id
+        left join media_samples x on x.stream_id = t.id
+        group by m.id""")
+    return {meeting: (sessions, samples) for meeting, sessions, samples in rows}

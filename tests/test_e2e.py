@@ -1,0 +1,272 @@
+"""The real `meetq` CLI against the simulator over loopback: login, collect, restart, token
+expiry and rotation, invalid_grant, 429, 5xx, paging, idempotence, SIGKILL mid-cycle."""
+
+import json
+import os
+import signal
+import stat
+import time
+
+import pytest
+
+from conftest import expected_quality, sim_post, sim_stats, stored_quality, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def quality_calls(sim):
+    return sum(len(v) for v in sim_stats(sim)["quality_calls"].values())
+
+
+def test_login_through_the_real_redirect_stores_a_private_token_file(meetq):
+    consent = meetq.login()
+    assert consent.status_code == 200 and "meetq is authorised" in consent.text
+    mode = stat.S_IMODE(os.stat(meetq.secrets).st_mode)
+    assert mode == 0o600
+    tokens = json.loads(meetq.secrets.read_text())
+    assert tokens["access_token"].startswith("SIMAT-") and tokens["refresh_token"].startswith("SIMRT-")
+    assert tokens["identity"]["emails"] == ["admin@example.com"]
+    status = meetq("auth", "status")
+    assert "admin@example.com" in status.stdout and "usable" in status.stdout
+    assert tokens["access_token"] not in status.stdout + status.stderr
+
+
+def test_login_rejects_a_wrong_state(meetq):
+    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20")
+    for line in child.stdout:
+        if "Waiting for the redirect" in line:
+            break
+    import requests
+    redirect = meetq.env["MEETQ_WEBEX_REDIRECT_URI"]
+    answer = requests.get(f"{redirect}?code=x&state=forged", timeout=5)
+    out, err = child.communicate(timeout=20)
+    assert answer.status_code == 400
+    assert child.returncode == 1 and "state does not match" in err
+    assert not meetq.secrets.exists()
+
+
+def test_login_reports_a_refused_consent(meetq, sim):
+    sim_post(sim, "/_sim/config", {"authorize_error": "access_denied"})
+    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20")
+    import re
+    import requests
+    url = None
+    for line in child.stdout:
+        url = url or (re.search(r"(http://\S+/authorize\S+)", line) or [None])[0]
+        if "Waiting for the redirect" in line:
+            break
+    requests.get(url, timeout=5)
+    out, err = child.communicate(timeout=20)
+    assert child.returncode == 1 and "access_denied" in err
+
+
+def test_collect_stores_everything_and_a_second_run_calls_nothing_again(meetq, sim):
+    meetq.login()
+    first = json.loads(meetq("collect").stdout)
+    expected = expected_quality(sim)
+    assert first["outcome"] == "ok" and first["meetings_new"] == len(expected) > 20
+    assert stored_quality(meetq) == expected
+    calls_after_first = quality_calls(sim)
+    assert calls_after_first == len(expected)  # exactly one qualities call per (single-page) meeting
+
+    second = json.loads(meetq("collect").stdout)
+    assert second["outcome"] == "ok" and second["quality_calls"] == 0 and second["meetings_new"] == 0
+    assert quality_calls(sim) == calls_after_first
+    assert stored_quality(meetq) == expected
+    assert meetq.scalar("select count(*) from collector_runs where outcome = 'ok'") == 2
+    assert meetq.scalar("select count(*) from meetings where quality_state not in ('done', 'recheck')") == 0
+
+
+def test_token_values_appear_nowhere_in_the_database_or_logs(meetq, sim):
+    sim_post(sim, "/_sim/config", {"access_lifetime": 2})
+    meetq.login()
+    first_tokens = json.loads(meetq.secrets.read_text())
+    meetq.write_config(token_refresh_margin_seconds=1)
+    meetq("collect")
+    time.sleep(2.5)
+    meetq("collect")  # refreshes
+    latest = json.loads(meetq.secrets.read_text())
+    secrets = {first_tokens["access_token"], first_tokens["refresh_token"], latest["access_token"],
+               latest["refresh_token"], sim.config.client_secret}
+    database_bytes = b"".join(p.read_bytes() for p in meetq.workdir.glob("meetq.db*"))
+    for secret in secrets:
+        assert secret.encode() not in database_bytes
+        assert not any(secret in text for text in meetq.logs), "a secret reached the logs"
+    assert any('"token_refreshed"' in text for text in meetq.logs)
+
+
+def test_expiry_across_cycles_refreshes_and_persists_the_rotated_token(meetq, sim):
+    sim_post(sim, "/_sim/config", {"access_lifetime": 3})
+    meetq.login()
+    before = json.loads(meetq.secrets.read_text())
+    meetq.write_config(token_refresh_margin_seconds=1)
+    meetq("collect")
+    time.sleep(3.2)  # whatever the first cycle did, the access token is now expired
+    grants = sim_stats(sim)["token_grants"].get("refresh_token", 0)
+    sim_post(sim, "/_sim/meetings", {"count": 2})
+    result = json.loads(meetq("collect").stdout)
+    after = json.loads(meetq.secrets.read_text())
+    assert result["outcome"] == "ok" and result["meetings_new"] == 2
+    assert sim_stats(sim)["token_grants"]["refresh_token"] == grants + 1
+    assert after["refresh_token"] != before["refresh_token"]  # rotation persisted
+    assert before["refresh_token"] not in sim.refresh  # the old one is dead server-side
+    assert stat.S_IMODE(os.stat(meetq.secrets).st_mode) == 0o600
+
+
+def test_a_401_mid_cycle_refreshes_once_and_retries(meetq, sim):
+    meetq.login()
+    # The access token dies server-side while the file still believes it valid.
+    sim.access.clear()
+    result = json.loads(meetq("collect").stdout)
+    assert result["outcome"] == "ok" and result["meetings_new"] > 0
+    assert sim_stats(sim)["token_grants"]["refresh_token"] == 1
+
+
+def test_refresh_token_kept_when_the_answer_omits_it(meetq, sim):
+    sim_post(sim, "/_sim/config", {"access_lifetime": 1, "rotate_refresh": False, "omit_refresh_in_response": True})
+    meetq.login()
+    refresh = json.loads(meetq.secrets.read_text())["refresh_token"]
+    meetq.write_config(token_refresh_margin_seconds=0.5)
+    time.sleep(1.1)
+    assert json.loads(meetq("collect").stdout)["outcome"] == "ok"
+    assert json.loads(meetq.secrets.read_text())["refresh_token"] == refresh
+
+
+@pytest.mark.parametrize("shape", ["rfc", "webex"])
+def test_invalid_grant_requires_reauthorisation_and_stops_calling_the_token_endpoint(meetq, sim, shape):
+    sim_post(sim, "/_sim/config", {"access_lifetime": 1, "grant_error_shape": shape})
+    meetq.login()
+    meetq.write_config(token_refresh_margin_seconds=0.5)
+    sim_post(sim, "/_sim/revoke", {})
+    time.sleep(1.1)
+    failed = meetq("collect", check=False)
+    assert failed.returncode == 1 and json.loads(failed.stdout)["outcome"] == "reauth_required"
+    assert "meetq auth login" in failed.stdout
+    grants = sim_stats(sim)["token_grants"]["refresh_token"]
+    assert grants == 1
+    again = meetq("collect", check=False)
+    assert json.loads(again.stdout)["outcome"] == "reauth_required"
+    assert sim_stats(sim)["token_grants"]["refresh_token"] == grants  # no further refresh attempts
+    assert meetq("auth", "status", check=False).returncode == 1
+    runs = meetq.sql("select outcome, message from collector_runs order by id")
+    assert [r[0] for r in runs] == ["reauth_required", "reauth_required"]
+    assert "invalid_grant" in runs[0][1]
+    # A fresh login writes a new token file and collection resumes.
+    sim.revoked = False
+    meetq.login()
+    assert json.loads(meetq("collect").stdout)["outcome"] == "ok"
+
+
+def test_per_meeting_429_defers_and_a_refused_later_page_resumes_from_its_offset(meetq, sim):
+    sim_post(sim, "/_sim/config", {"pages_count": True, "rate_limit_seconds": 2})
+    meetq.login()
+    meetq.write_config(quality_page_size=2, quality_min_interval_seconds=2)
+    first = json.loads(meetq("collect").stdout)
+    assert first["rate_limited"] > 0  # page 2 of every multi-page meeting was refused
+    partial = meetq.scalar("select count(*) from meetings where quality_state = 'partial'")
+    assert partial > 0
+    assert meetq.scalar("select count(*) from media_sessions") > 0  # page 1s are kept
+    for _ in range(6):
+        time.sleep(2.1)
+        meetq("collect")
+        if meetq.scalar("select count(*) from meetings where quality_state in ('pending', 'partial')") == 0:
+            break
+    assert stored_quality(meetq) == expected_quality(sim)
+    # No meeting's fetch was started twice within the limit.
+    for meeting_id, calls in sim_stats(sim)["quality_calls"].items():
+        starts = [t for t, n in zip(calls, range(len(calls)))]
+        assert starts == sorted(starts)
+    raw_429 = meetq.scalar("select count(*) from raw_responses where status = 429")
+    assert raw_429 == first["rate_limited"] or raw_429 >= first["rate_limited"]
+
+
+def test_5xx_bursts_and_timeouts_are_retried(meetq, sim):
+    meetq.login()
+    sim_post(sim, "/_sim/faults", [
+        {"path": "/meetings", "status": 503, "times": 2},
+        {"path": "/meeting/qualities", "status": 500, "times": 3},
+        {"path": "/meeting/qualities", "status": 502, "times": 1, "body": "<html>bad gateway</html>",
+         "content_type": "text/html"},
+        {"path": "/meeting/qualities", "status": 200, "times": 1, "body": '{"items": [', "content_type": "application/json"},
+    ])
+    result = json.loads(meetq("collect", check=False).stdout)
+    assert result["errors"] == 1  # the truncated body: stored, logged, retried later
+    assert meetq.scalar("select count(*) from raw_responses where error like '%not JSON%'") == 1
+    assert meetq.scalar("select count(*) from raw_responses where status in (500, 502, 503)") == 6
+    meetq.write_config(quality_min_interval_seconds=0)
+    assert json.loads(meetq("collect").stdout)["outcome"] == "ok"
+    assert stored_quality(meetq) == expected_quality(sim)
+
+
+def test_pagination_across_windows_with_dropped_filters(meetq, sim):
+    sim_post(sim, "/_sim/config", {"drop_params_in_next": True})
+    meetq.login()
+    meetq.write_config(window_hours=13.0, meetings_page_size=3)
+    result = json.loads(meetq("collect").stdout)
+    visible = {m.id for m in sim.visible_meetings()}
+    stored = {row[0] for row in meetq.sql("select id from meetings")}
+    assert stored == visible and result["meetings_listed"] == len(visible)
+    listing_pages = sim_stats(sim)["calls"]["/v1/meetings"]
+    assert listing_pages > 13  # 13 windows over 7 days, several pages each
+    assert meetq.scalar("select count(*) from raw_responses where endpoint = 'meetings'") == listing_pages
+    raw = "".join(r[0] for r in meetq.sql("select body from raw_responses where endpoint = 'meetings'"))
+    assert '"password"' not in raw and '"hostKey"' not in raw
+    # Long meetings are filed under their start; the lookback still finds them on later runs.
+    assert any((m.end - m.start).total_seconds() >= 4 * 3600 for m in sim.visible_meetings() if m.id in stored)
+
+
+def test_restart_is_idempotent(meetq, sim):
+    meetq.login()
+    meetq("collect")
+    dump = meetq.sql("select * from media_samples order by stream_id, idx")
+    # Re-ingesting every stored page changes nothing.
+    bodies = meetq.sql("select meeting_id, body from raw_responses where endpoint = 'qualities' and status = 200")
+    for meeting_id, body in bodies[:5]:
+        path = meetq.workdir / "page.json"
+        path.write_text(body)
+        assert "Stored 0 new or changed sessions" in meetq("load", str(path), "--meeting-id", meeting_id).stdout
+    assert meetq.sql("select * from media_samples order by stream_id, idx") == dump
+
+
+def test_sigkill_mid_cycle_loses_and_doubles_nothing(meetq, sim):
+    # A crash after a call but before its page is stored costs one rate-limit wait; keep it short.
+    sim_post(sim, "/_sim/config", {"rate_limit_seconds": 1})
+    meetq.login()
+    meetq.write_config(quality_min_interval_seconds=1, interval_seconds=1)
+    expected = expected_quality(sim)
+    kills = 0
+    for delay in (0.9, 1.3, 1.7, 2.2, 2.8):
+        child = meetq.popen("run")
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        kills += 1
+    runs_before = meetq.scalar("select count(*) from collector_runs")
+    final = meetq.popen("run")
+    try:
+        wait_for(lambda: meetq.scalar("select count(*) from collector_runs where finished_at is not null "
+                                      "and id > ?", runs_before) > 0, timeout=60)
+        wait_for(lambda: stored_quality(meetq) == expected, timeout=60, interval=0.5)
+    finally:
+        final.send_signal(signal.SIGTERM)
+        out, err = final.communicate(timeout=30)
+    assert final.returncode == 0, err
+    assert meetq.sql("pragma integrity_check") == [("ok",)]
+    assert meetq.scalar("select count(*) from media_sessions") == sum(s for s, _ in expected.values())
+    assert kills == 5
+    # Killed cycles are recorded as such by the next collector.
+    assert meetq.scalar("select count(*) from collector_runs where outcome = 'crashed'") >= 1
+    assert meetq.scalar("select count(*) from collector_runs where outcome = 'running'") == 0
+
+
+def test_a_second_collector_on_the_same_database_is_refused(meetq):
+    meetq.login()
+    first = meetq.popen("run")
+    try:
+        wait_for(lambda: meetq.database.exists() and meetq.scalar("select count(*) from collector_runs") > 0)
+        second = meetq("run", check=False, timeout=30)
+        assert second.returncode == 1 and "another collector is running" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert first.returncode == 0

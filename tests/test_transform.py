@@ -1,0 +1,122 @@
+"""The transform on recorded payloads: exact rows, legacy names, ragged and missing data."""
+
+import json
+from pathlib import Path
+
+from meetq.transform import meeting_row, session_rows, stable_id
+
+DATA = Path(__file__).parent / "data"
+
+
+def load(name):
+    return json.loads((DATA / name).read_text())
+
+
+def test_spec_example_session_row_is_exact():
+    item = load("qualities_spec_example.json")["items"][0]
+    rows = session_rows(item)
+    session = dict(rows.session)
+    assert len(session.pop("content_sha256")) == 64
+    meeting_id = "e5dba9613a9d455aa49f6ffdafb6e7db_I_191395283063545470"
+    assert session == {
+        "id": stable_id(meeting_id, "8635cbf0ca1a4573b27348e560679b25_I_158174534545967299_57",
+                        "3324C9D0-9EA7-45A2-B249-5B62A384AFEF", "2020-04-10T17:00:00.000Z", None),
+        "meeting_id": meeting_id,
+        "participant_id": "8635cbf0ca1a4573b27348e560679b25_I_158174534545967299_57",
+        "participant_session_id": "3324C9D0-9EA7-45A2-B249-5B62A384AFEF",
+        "user_name": "John Andersen", "user_email": "john.andersen@example.com",
+        "join_time": "2020-04-10T17:00:00.000Z", "leave_time": "2020-04-10T17:02:00.000Z",
+        "join_meeting_seconds": 5.793,
+        "client_type": "Teams_Mobile_Client (iOS)", "client_version": "40.5.0.210",
+        "os_type": "mac", "os_version": "Version 10.14.6 (Build 18G3020)", "hardware_type": "mac book",
+        "network_type": "wifi", "server_region": "San Jose, USA",
+        "speaker": "MacBook Pro Speakers", "microphone": "External Microphone", "camera": "FaceTime HD Camera",
+        "local_ip": "10.24.72.54", "public_ip": "10.24.72.54",
+        "masked_local_ip": "10.24.72.54", "masked_public_ip": "10.24.72.54",
+        "video_mesh_cluster": "Mesh Cluster One", "video_mesh_server": "server.example.com",
+        "legacy_fields": None,
+    }
+
+
+def test_spec_example_streams_and_ragged_samples():
+    rows = session_rows(load("qualities_spec_example.json")["items"][0])
+    kinds = [(s["kind"], s["direction"], s["codec"], s["sample_count"]) for s in rows.streams]
+    assert kinds == [("audio", "in", "Opus", 1), ("audio", "out", "Opus", 1), ("video", "in", "H.264 BP", 1),
+                     ("video", "out", "H.264 BP", 1), ("share", "in", "H.264 BP", 1),
+                     ("share", "out", "H.264 BP", 1)]
+    video_in = next(s for s in rows.streams if (s["kind"], s["direction"]) == ("video", "in"))
+    # videoIn has frameRate [25.940001] and jitter [170]: one interval, everything else absent.
+    assert [s for s in rows.samples if s[0] == video_in["id"]] == [
+        (video_in["id"], 0, "2020-04-10T17:00:00.000Z", None, None, 170.0, None, None, 25.940001)]
+    assert rows.cpu == []  # the example's resources arrays are all empty
+
+
+def test_two_sessions_exact_samples_and_cpu():
+    first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
+    audio_in = next(s for s in first.streams if (s["kind"], s["direction"]) == ("audio", "in"))
+    assert [s for s in first.samples if s[0] == audio_in["id"]] == [
+        (audio_in["id"], 0, "2026-04-10T17:00:04.000Z", 0.0, 38.0, 2.0, 41200.0, None, None),
+        (audio_in["id"], 1, "2026-04-10T17:01:04.000Z", 1.3, 120.0, 31.0, 39800.0, None, None),
+        (audio_in["id"], 2, "2026-04-10T17:02:04.000Z", 0.4, 41.0, 6.0, 40100.0, None, None),
+    ]
+    # CPU has no clock of its own: it is aligned on the session's earliest stream.
+    assert first.cpu == [
+        (first.session["id"], 0, 0, "2026-04-10T17:00:04.000Z", 6.0, 14.0, 19.0, 27.0),
+        (first.session["id"], 0, 1, "2026-04-10T17:01:04.000Z", 8.0, 15.0, 21.0, 36.0),
+        (first.session["id"], 0, 2, "2026-04-10T17:02:04.000Z", 6.0, 14.0, 18.0, 30.0),
+    ]
+    # The second item omits optional fields: they become NULL, nothing fails.
+    assert second.session["speaker"] is None and second.session["local_ip"] is None
+    assert second.session["network_type"] == "cellular"
+    assert {(s["kind"], s["direction"], s["transport_type"]) for s in second.streams} == {
+        ("audio", "in", "TCP"), ("audio", "out", "TCP")}
+    assert len(second.samples) == 4 and second.cpu == []
+
+
+def test_legacy_names_unknown_enums_and_junk_values():
+    item = {
+        "meetingId": "m_I_1", "displayName": "Old Client", "email": "OLD@Example.com",
+        "joined": "2026-01-01T10:00:00Z", "client": "Webex Meetings (Win)", "remoteIP": "198.51.100.7",
+        "networkType": "satellite", "participantId": "p1", "futureField": {"x": 1},
+        "audioIn": [{"samplingInterval": "60", "startTime": "2026-01-01T10:00:00Z",
+                     "packetLoss": ["1.5", None, "NaN", "x"], "latency": [10], "transportType": "quic"}],
+        "videoIn": "not a list", "resources": [{"systemMaxCPU": [99]}],
+    }
+    rows = session_rows(item)
+    assert rows.session["meeting_id"] == "m_I_1"
+    assert rows.session["user_name"] == "Old Client" and rows.session["user_email"] == "old@example.com"
+    assert rows.session["join_time"] == "2026-01-01T10:00:00.000Z"
+    assert rows.session["client_type"] == "Webex Meetings (Win)" and rows.session["public_ip"] == "198.51.100.7"
+    assert rows.session["legacy_fields"] == "client,displayName,email,joined,meetingId,remoteIP"
+    assert rows.session["network_type"] == "satellite"
+    stream_id = rows.streams[0]["id"]
+    assert rows.streams[0]["transport_type"] == "QUIC"
+    assert rows.samples == [
+        (stream_id, 0, "2026-01-01T10:00:00.000Z", 1.5, 10.0, None, None, None, None),
+        (stream_id, 1, "2026-01-01T10:01:00.000Z", None, None, None, None, None, None),
+        (stream_id, 2, "2026-01-01T10:02:00.000Z", None, None, None, None, None, None),
+        (stream_id, 3, "2026-01-01T10:03:00.000Z", None, None, None, None, None, None),
+    ]
+    assert rows.cpu == [(rows.session["id"], 0, 0, "2026-01-01T10:00:00.000Z", None, None, None, 99.0)]
+
+
+def test_item_without_any_meeting_id_is_skipped_unless_the_caller_knows_it():
+    assert session_rows({"webexUserName": "x"}) is None
+    assert session_rows({"webexUserName": "x"}, fallback_meeting_id="m").session["meeting_id"] == "m"
+
+
+def test_same_payload_same_ids():
+    item = load("qualities_two_sessions.json")["items"][0]
+    assert session_rows(item).session["id"] == session_rows(json.loads(json.dumps(item))).session["id"]
+
+
+def test_meeting_row_drops_passwords_and_normalises_times():
+    items = load("meetings_spec_example.json")["items"]
+    row = meeting_row(items[1])
+    assert row["id"] == "870f51ff287b41be84648412901e0402_I_167427437874906709"
+    assert row["state"] == "ended" and row["meeting_type"] == "meeting"
+    assert row["start"].endswith("Z") and len(row["start"]) == 24
+    raw = json.loads(row["raw"])
+    assert "password" not in raw and "hostKey" not in raw and "phoneAndVideoSystemPassword" not in raw
+    assert raw["title"] == items[1]["title"]
+    assert meeting_row({"title": "no id"}) is None

@@ -1,0 +1,27 @@
+# meetq: `make demo` runs the whole product against the built-in simulator; `make test` proves it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install test demo soak bench example-config clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+demo: $(STAMP)
+	$(BIN)/meetq demo
+
+example-config: $(STAMP)
+	$(BIN)/python -c "from meetq.config import example_toml; print(example_toml(), end='')" > config/meetq.example.toml
+
+clean:
+	rm -rf $(VENV) data/demo .pytest_cache

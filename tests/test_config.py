@@ -1,0 +1,88 @@
+"""Settings: precedence, the operator-facing environment names, one-line errors with exit 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from meetq.config import SETTINGS, example_toml, load_settings
+from meetq.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_precedence_defaults_file_environment_options(tmp_path):
+    config = tmp_path / "meetq.toml"
+    config.write_text('[collector]\ninterval_seconds = 120\nbackfill_days = 3\n[storage]\ndatabase = "file.db"\n')
+    environ = {"MEETQ_CONFIG": str(config), "MEETQ_INTERVAL_SECONDS": "60"}
+    settings = load_settings({"interval_seconds": 30}, environ=environ)
+    assert settings.interval_seconds == 30                     # option beats environment
+    assert load_settings(environ=environ).interval_seconds == 60  # environment beats file
+    assert settings.backfill_days == 3.0                        # file beats default
+    assert str(settings.database) == "file.db"
+    assert settings.lookback_hours == 24.0                      # default
+    assert settings.sources["interval_seconds"] == "command-line option --interval-seconds"
+
+
+def test_documented_environment_names_work_exactly():
+    environ = {
+        "MEETQ_WEBEX_CLIENT_ID": "cid", "MEETQ_WEBEX_CLIENT_SECRET": "csecret",
+        "MEETQ_WEBEX_REDIRECT_URI": "http://localhost:9999/cb", "MEETQ_WEBEX_SCOPES": "a b",
+        "MEETQ_WEBEX_API_BASE": "http://api", "MEETQ_WEBEX_ANALYTICS_BASE": "http://analytics",
+        "MEETQ_WEBEX_ACCESS_TOKEN": "pat", "MEETQ_DATABASE": "x.db", "MEETQ_SECRETS": "s.json",
+        "MEETQ_INTERVAL_SECONDS": "42",
+    }
+    s = load_settings(environ=environ)
+    assert (s.client_id, s.client_secret, s.redirect_uri, s.scopes) == ("cid", "csecret", "http://localhost:9999/cb", "a b")
+    assert (s.api_base, s.analytics_base, s.access_token) == ("http://api", "http://analytics", "pat")
+    assert (str(s.database), str(s.secrets), s.interval_seconds) == ("x.db", "s.json", 42)
+    assert s.token_url == "http://api/access_token" and s.authorize_url == "http://api/authorize"
+
+
+def test_defaults_match_the_documented_ones():
+    s = load_settings(environ={})
+    assert s.redirect_uri == "http://localhost:8765/callback"
+    assert s.scopes == "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
+    assert (s.api_base, s.analytics_base) == ("https://webexapis.com/v1", "https://analytics.webexapis.com/v1")
+    assert (str(s.database), str(s.secrets), s.interval_seconds) == ("data/meetq.db", "data/secrets.json", 300)
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"MEETQ_INTERVAL_SECONDS": "soon"}, "collector.interval_seconds from environment variable MEETQ_INTERVAL_SECONDS must be int"),
+    ({"MEETQ_INTERVAL_SECONDS": "0"}, "must be at least 1"),
+    ({"MEETQ_LOG_FORMAT": "xml"}, "must be one of auto, json, console"),
+])
+def test_invalid_values_name_the_key_and_the_source(environ, expected):
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(environ=environ)
+
+
+def test_unknown_key_in_the_file_is_an_error(tmp_path):
+    config = tmp_path / "meetq.toml"
+    config.write_text("[collector]\nintervall = 3\n")
+    with pytest.raises(ConfigError, match="unknown setting collector.intervall"):
+        load_settings(environ={"MEETQ_CONFIG": str(config)})
+
+
+def test_cli_reports_a_bad_setting_in_one_line_with_exit_2(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "meetq.cli", "collect"], capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "MEETQ_INTERVAL_SECONDS": "-5"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "meetq: configuration error: collector.interval_seconds from environment variable "
+        "MEETQ_INTERVAL_SECONDS must be at least 1, got '-5'"]
+
+
+def test_cli_names_a_missing_client_id_and_where_to_set_it(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "meetq.cli", "auth", "login", "--no-browser"],
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "webex.client_id is not set: set MEETQ_WEBEX_CLIENT_ID" in result.stderr
+
+
+def test_example_file_documents_every_setting_and_is_current():
+    text = (ROOT / "config" / "meetq.example.toml").read_text()
+    assert text == example_toml(), "run `make example-config`"
+    for setting in SETTINGS:
+        assert f"# {setting.name} = " in text and setting.env_name in text

@@ -86,3 +86,12 @@ def test_example_file_documents_every_setting_and_is_current():
     assert text == example_toml(), "run `make example-config`"
     for setting in SETTINGS:
         assert f"# {setting.name} = " in text and setting.env_name in text
+
+
+def test_readme_documents_every_setting_and_command():
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.env_name}`" in readme and f"`{setting.section}.{setting.name}`" in readme
+    from meetq.cli import cli
+    for name, command in cli.commands.items():
+        assert f"`meetq {name}" in readme

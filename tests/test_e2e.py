@@ -5,6 +5,8 @@ import json
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -270,3 +272,65 @@ def test_a_second_collector_on_the_same_database_is_refused(meetq):
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
     assert first.returncode == 0
+
+
+def test_headless_login_by_pasting_the_redirected_url(meetq, sim):
+    import re
+    import requests
+    child = subprocess.Popen([sys.executable, "-m", "meetq.cli", "auth", "login", "--paste"], env=meetq.env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=meetq.workdir)
+    url = None
+    while url is None:
+        url = (re.search(r"(http://\S+/authorize\S+)", child.stdout.readline()) or [None])[0]
+    # The person's browser is redirected somewhere nothing listens; they copy the address.
+    redirected = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
+    out, err = child.communicate(redirected + "\n", timeout=30)
+    assert child.returncode == 0, err
+    assert "Authorised as admin@example.com" in out
+    assert stat.S_IMODE(os.stat(meetq.secrets).st_mode) == 0o600
+
+
+def test_refresh_token_near_its_end_is_warned_about(meetq, sim):
+    sim_post(sim, "/_sim/config", {"refresh_lifetime": 10 * 86400})
+    meetq.login()
+    result = json.loads(meetq("collect").stdout)
+    assert result["outcome"] == "ok"
+    assert any("refresh token expires" in m for m in result["messages"])
+    assert "run `meetq auth login` before then" in meetq.scalar("select message from collector_runs")
+    assert meetq.scalar("select value from collector_state where key = 'auth.refresh_expires_at'")
+
+
+def test_a_recent_meeting_is_fetched_once_more_after_the_recheck_delay(meetq, sim):
+    meetq.login()
+    meetq.write_config(recheck_after_minutes=0.05, quality_min_interval_seconds=0)
+    meetq("collect")  # the week's backlog, all long past their recheck time
+    sim_post(sim, "/_sim/config", {"rate_limit_seconds": 0, "visibility_delay": 0})
+    meeting_id = sim_post(sim, "/_sim/meetings", {"count": 1})["ids"][0]  # ended just now
+    meetq("collect")
+    assert meetq.sql("select quality_state, quality_passes from meetings where id = ?", meeting_id) == [("recheck", 1)]
+    time.sleep(3.2)
+    meetq("collect")
+    assert meetq.sql("select quality_state, quality_passes from meetings where id = ?", meeting_id) == [("done", 2)]
+    assert len(sim_stats(sim)["quality_calls"][meeting_id]) == 2
+    meetq("collect")
+    assert len(sim_stats(sim)["quality_calls"][meeting_id]) == 2  # done means done
+
+
+def test_a_slow_answer_times_out_and_is_retried(meetq, sim):
+    meetq.login()
+    meetq.write_config(request_timeout_seconds=0.5)
+    sim_post(sim, "/_sim/faults", [{"path": "/meeting/qualities", "status": 200, "delay": 1.0, "times": 1}])
+    result = json.loads(meetq("collect").stdout)
+    assert result["outcome"] == "ok"
+    assert stored_quality(meetq) == expected_quality(sim)
+    assert any('"request_retry"' in text and "timeout" in text for text in meetq.logs)
+
+
+def test_legacy_field_names_from_the_api_are_stored_the_same_way(meetq, sim):
+    sim_post(sim, "/_sim/config", {"legacy_names": True})
+    meetq.login()
+    meetq("collect")
+    assert stored_quality(meetq) == expected_quality(sim)
+    assert meetq.scalar("select count(*) from media_sessions where user_email is null or join_time is null") == 0
+    assert meetq.scalar("select count(distinct legacy_fields) from media_sessions") == 1

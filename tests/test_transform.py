@@ -120,3 +120,32 @@ def test_meeting_row_drops_passwords_and_normalises_times():
     assert "password" not in raw and "hostKey" not in raw and "phoneAndVideoSystemPassword" not in raw
     assert raw["title"] == items[1]["title"]
     assert meeting_row({"title": "no id"}) is None
+
+
+def test_verdicts_name_the_metric_that_decided_in_words():
+    from meetq.transform import summarise_session
+    first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
+    summaries, verdict = summarise_session(second)
+    assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
+                       "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)"}
+    assert summaries == [
+        (second.session["id"], "audio", "in", 2, 6.05, 7.9, 210.0, 240.0, 62.5, 80.0, 21000.0, None, None,
+         "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
+        (second.session["id"], "audio", "out", 2, 2.75, 3.5, 190.0, 210.0, 42.5, 55.0, 22000.0, None, None,
+         "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
+    ]
+    summaries, verdict = summarise_session(first)
+    assert verdict["verdict"] == "fair" and verdict["max_system_cpu"] == 21.0
+    assert verdict["verdict_reason"] == "audio in: packet loss peaked at 1.3 % (fair above 1 %)"
+    video_in = next(s for s in summaries if s[1:3] == ("video", "in"))
+    assert video_in[11:13] == (18.84, 360.0)  # lowest frame rate and resolution
+
+
+def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
+    from meetq.transform import summarise_session
+    first = session_rows(load("qualities_two_sessions.json")["items"][0])
+    _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100, "frame_rate_fair_fps": 20})
+    assert verdict["verdict"] == "fair"
+    assert verdict["verdict_reason"] == "video in: frame rate fell to 18.8 fps (fair below 20 fps)"
+    _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100})
+    assert verdict["verdict"] == "good"

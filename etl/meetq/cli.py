@@ -138,7 +138,8 @@ def load(ctx, file, meeting_id):
     from .pipeline import load_qualities
     settings = settings_from(ctx)
     open_db(settings)
-    sessions, samples = load_qualities(file.read(), meeting_id, source=getattr(file, "name", "stdin"))
+    sessions, samples = load_qualities(file.read(), meeting_id, source=getattr(file, "name", "stdin"),
+                                       thresholds=settings.thresholds())
     click.echo(f"Stored {sessions} new or changed sessions with {samples} samples.")
 
 

@@ -99,6 +99,22 @@ SETTINGS: list[Setting] = [
             "Refresh the access token when it expires within this many seconds.", minimum=0),
     Setting("collector", "refresh_warning_days", float, 14.0,
             "Warn when the refresh token expires within this many days.", minimum=0),
+    # Verdict thresholds. A metric at or beyond "fair" makes a stream fair, beyond "poor" poor;
+    # the worst interval decides. Sources in the README ("Quality verdicts").
+    Setting("quality", "loss_fair_pct", float, 1.0, "Packet loss (%) from which a stream is fair.", minimum=0),
+    Setting("quality", "loss_poor_pct", float, 5.0, "Packet loss (%) from which a stream is poor.", minimum=0),
+    Setting("quality", "latency_fair_ms", float, 150.0, "Latency (ms) from which a stream is fair (ITU-T G.114).",
+            minimum=0),
+    Setting("quality", "latency_poor_ms", float, 400.0, "Latency (ms) from which a stream is poor (ITU-T G.114).",
+            minimum=0),
+    Setting("quality", "jitter_fair_ms", float, 30.0, "Jitter (ms) from which a stream is fair.", minimum=0),
+    Setting("quality", "jitter_poor_ms", float, 50.0, "Jitter (ms) from which a stream is poor.", minimum=0),
+    Setting("quality", "frame_rate_fair_fps", float, 15.0, "Video frame rate (fps) below which a stream is fair.",
+            minimum=0),
+    Setting("quality", "frame_rate_poor_fps", float, 10.0, "Video frame rate (fps) below which a stream is poor.",
+            minimum=0),
+    Setting("quality", "cpu_fair_pct", float, 80.0, "System CPU (%) from which a session is fair.", minimum=0),
+    Setting("quality", "cpu_poor_pct", float, 95.0, "System CPU (%) from which a session is poor.", minimum=0),
     Setting("log", "level", str, "info", "Log level.", env="MEETQ_LOG_LEVEL",
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",
@@ -131,6 +147,9 @@ class Settings(_Settings):
     @property
     def cycle_budget(self) -> float:
         return self.cycle_budget_seconds or self.interval_seconds * 0.8
+
+    def thresholds(self) -> dict:
+        return {s.name: getattr(self, s.name) for s in SETTINGS if s.section == "quality"}
 
     def secret_values(self) -> list[str]:
         return [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]

@@ -6,6 +6,7 @@ Tables (names fixed, the viewer and outside SQL rely on them):
   media_streams    one row per element of audioIn/audioOut/videoIn/videoOut/shareIn/shareOut
   media_samples    one row per sampling interval of a stream
   cpu_samples      one row per interval of a session's `resources`
+  media_summaries  per session, kind and direction: averages, extremes, verdict and reason
   raw_responses    every API response body as received (meeting passwords removed)
   collector_runs   the collector's own run log
   collector_state  small key/value facts: watermarks, token expiry (never the tokens)
@@ -101,6 +102,10 @@ class MediaSession(BaseModel):
     video_mesh_cluster = TextField(null=True)
     video_mesh_server = TextField(null=True)
     legacy_fields = TextField(null=True)
+    avg_system_cpu = FloatField(null=True)
+    max_system_cpu = FloatField(null=True)
+    verdict = TextField(null=True)          # good | fair | poor (NULL: no samples)
+    verdict_reason = TextField(null=True)   # the metric that decided, in words
     content_sha256 = TextField()
     fetched_at = TextField(null=True)
 
@@ -158,6 +163,30 @@ class CpuSample(BaseModel):
         without_rowid = True
 
 
+class MediaSummary(BaseModel):
+    """Per session, media kind and direction: the figures a person asks for first."""
+    session_id = BigIntegerField(constraints=_fk("media_sessions(id)"))
+    kind = TextField()
+    direction = TextField()
+    samples = IntegerField()
+    avg_packet_loss = FloatField(null=True)
+    max_packet_loss = FloatField(null=True)
+    avg_latency = FloatField(null=True)
+    max_latency = FloatField(null=True)
+    avg_jitter = FloatField(null=True)
+    max_jitter = FloatField(null=True)
+    avg_bit_rate = FloatField(null=True)
+    min_frame_rate = FloatField(null=True)
+    min_resolution_height = FloatField(null=True)
+    verdict = TextField()
+    reason = TextField()
+
+    class Meta:
+        table_name = "media_summaries"
+        primary_key = CompositeKey("session_id", "kind", "direction")
+        without_rowid = True
+
+
 class RawResponse(BaseModel):
     endpoint = TextField()
     meeting_id = TextField(null=True)
@@ -207,7 +236,7 @@ class CollectorState(BaseModel):
         table_name = "collector_state"
 
 
-TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, RawResponse, CollectorRun, CollectorState]
+TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",

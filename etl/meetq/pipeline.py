@@ -194,7 +194,8 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
         more = _has_more(page, settings, previous_sha)
         with database.atomic():
             store.save_raw(page, "qualities", meeting.id, offset)
-            sessions, samples = store.save_quality_items(meeting.id, page.items, page.fetched_at)
+            sessions, samples = store.save_quality_items(meeting.id, page.items, page.fetched_at,
+                                                         settings.thresholds())
             report.sessions_written += sessions
             report.samples_written += samples
             if more:
@@ -271,7 +272,8 @@ def _check(stop: threading.Event) -> None:
         raise Stopped()
 
 
-def load_qualities(text: str, meeting_id: str | None, source: str, clock=utcnow) -> tuple[int, int]:
+def load_qualities(text: str, meeting_id: str | None, source: str, thresholds: dict | None = None,
+                   clock=utcnow) -> tuple[int, int]:
     """Ingest a saved Meeting Qualities response, as if it had just been fetched."""
     now = iso(clock())
     try:
@@ -293,6 +295,6 @@ def load_qualities(text: str, meeting_id: str | None, source: str, clock=utcnow)
     with database.connection_context(), database.atomic():
         for owner, owned in by_meeting.items():
             store.save_raw(page, "qualities", owner, 0)
-            written = store.save_quality_items(owner, owned, now)
+            written = store.save_quality_items(owner, owned, now, thresholds)
             sessions, samples = sessions + written[0], samples + written[1]
     return sessions, samples

@@ -13,9 +13,10 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import (CollectorRun, CollectorState, CpuSample, MediaSample, MediaSession, MediaStream, Meeting,
-                     RawResponse, database)
-from .transform import CPU_COLUMNS, SAMPLE_COLUMNS, meeting_row, session_rows, without_meeting_secrets
+from .models import (CollectorRun, CollectorState, CpuSample, MediaSample, MediaSession, MediaStream, MediaSummary,
+                     Meeting, RawResponse, database)
+from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS, meeting_row, session_rows, summarise_session,
+                        without_meeting_secrets)
 
 RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
 OPEN_STATES = ("pending", "partial", "recheck")
@@ -90,9 +91,11 @@ def _meetings_body_without_secrets(body: str) -> str:
 
 # -- qualities ------------------------------------------------------------------------------
 
-def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str) -> tuple[int, int]:
-    """Normalise one page of Meeting Qualities items. A session whose content is unchanged is
-    left alone; a changed one is replaced whole. Returns (sessions written, samples written)."""
+def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str,
+                       thresholds: dict | None = None) -> tuple[int, int]:
+    """Normalise one page of Meeting Qualities items with their summaries and verdicts. A session
+    whose content is unchanged is left alone; a changed one is replaced whole.
+    Returns (sessions written, samples written)."""
     ensure_meeting(meeting_id)
     sessions = samples = 0
     for item in items:
@@ -105,9 +108,12 @@ def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str) -> t
             continue
         if rows.session["meeting_id"] != meeting_id:
             ensure_meeting(rows.session["meeting_id"])
-        MediaStream.delete().where(MediaStream.session_id == rows.session["id"]).execute()
-        CpuSample.delete().where(CpuSample.session_id == rows.session["id"]).execute()
-        MediaSession.replace(**rows.session, fetched_at=fetched_at).execute()
+        summaries, verdict = summarise_session(rows, thresholds)
+        for child in (MediaStream, CpuSample, MediaSummary):
+            child.delete().where(child.session_id == rows.session["id"]).execute()
+        MediaSession.replace(**rows.session, **verdict, fetched_at=fetched_at).execute()
+        if summaries:
+            MediaSummary.insert_many(summaries, fields=_columns(MediaSummary, SUMMARY_COLUMNS)).execute()
         for batch in chunked(rows.streams, BATCH):
             MediaStream.insert_many(batch).execute()
         for batch in chunked(rows.samples, BATCH):

@@ -220,3 +220,107 @@ def _lower(value: str | None) -> str | None:
 
 def _upper(value: str | None) -> str | None:
     return value.upper() if value else value
+
+
+# -- the derived layer: summaries and verdicts -------------------------------------------------
+
+DEFAULT_THRESHOLDS = {
+    "loss_fair_pct": 1.0, "loss_poor_pct": 5.0, "latency_fair_ms": 150.0, "latency_poor_ms": 400.0,
+    "jitter_fair_ms": 30.0, "jitter_poor_ms": 50.0, "frame_rate_fair_fps": 15.0, "frame_rate_poor_fps": 10.0,
+    "cpu_fair_pct": 80.0, "cpu_poor_pct": 95.0,
+}
+VERDICT_RANK = {"good": 0, "fair": 1, "poor": 2}
+SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples", "avg_packet_loss", "max_packet_loss",
+                   "avg_latency", "max_latency", "avg_jitter", "max_jitter", "avg_bit_rate", "min_frame_rate",
+                   "min_resolution_height", "verdict", "reason")
+# (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to)
+CHECKS = [
+    ("max_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
+    ("max_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
+    ("max_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
+    ("min_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"), "video"),
+]
+
+
+@dataclass
+class Verdict:
+    level: str
+    reason: str
+    priority: int = 99   # at the same level, loss outranks latency, then jitter, frame rate, CPU
+    excess: float = 0.0  # how far past its threshold, relative: ranks the same metric across streams
+
+    def worse_than(self, other: "Verdict") -> bool:
+        return ((VERDICT_RANK[self.level], -self.priority, self.excess)
+                > (VERDICT_RANK[other.level], -other.priority, other.excess))
+
+
+def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tuple[list[tuple], dict]:
+    """Per kind and direction: averages and extremes, and a verdict with its reason in words.
+    Returns the `media_summaries` tuples and the session's own verdict columns."""
+    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    by_stream: dict[int, tuple] = {s["id"]: (s["kind"], s["direction"]) for s in rows.streams}
+    grouped: dict[tuple, list[tuple]] = {}
+    for sample in rows.samples:
+        grouped.setdefault(by_stream[sample[0]], []).append(sample)
+    summaries, verdicts = [], []
+    for (kind, direction), samples in sorted(grouped.items()):
+        figures = _figures(samples)
+        verdict = _judge(f"{kind} {direction}", kind, figures, thresholds)
+        verdicts.append(verdict)
+        summaries.append((rows.session["id"], kind, direction, len(samples), *figures.values(),
+                          verdict.level, verdict.reason))
+    system_cpu = [c[6] for c in rows.cpu if c[6] is not None]
+    cpu = {"avg_system_cpu": _mean(system_cpu), "max_system_cpu": max(system_cpu, default=None)}
+    if cpu["max_system_cpu"] is not None:
+        verdicts.append(_level("CPU", cpu["max_system_cpu"], "CPU peaked at", "%", True,
+                               thresholds["cpu_fair_pct"], thresholds["cpu_poor_pct"]))
+    worst = None
+    for verdict in verdicts:
+        if worst is None or verdict.worse_than(worst):
+            worst = verdict
+    session = {**cpu, "verdict": worst.level if worst else None,
+               "verdict_reason": worst.reason if worst else "no media samples"}
+    return summaries, session
+
+
+def _figures(samples: list[tuple]) -> dict:
+    column = {name: [s[i] for s in samples if s[i] is not None]
+              for i, name in enumerate(SAMPLE_COLUMNS) if i >= 3}
+    return {
+        "avg_packet_loss": _mean(column["packet_loss"]), "max_packet_loss": max(column["packet_loss"], default=None),
+        "avg_latency": _mean(column["latency"]), "max_latency": max(column["latency"], default=None),
+        "avg_jitter": _mean(column["jitter"]), "max_jitter": max(column["jitter"], default=None),
+        "avg_bit_rate": _mean(column["bit_rate"]), "min_frame_rate": min(column["frame_rate"], default=None),
+        "min_resolution_height": min(column["resolution_height"], default=None),
+    }
+
+
+def _judge(label: str, kind: str, figures: dict, thresholds: dict) -> Verdict:
+    worst = Verdict("good", f"{label}: every metric within its good range")
+    for priority, (metric, words, unit, higher_is_worse, (fair, poor), only_kind) in enumerate(CHECKS):
+        if figures[metric] is None or (only_kind and kind != only_kind):
+            continue
+        verdict = _level(label, figures[metric], words, unit, higher_is_worse, thresholds[fair], thresholds[poor],
+                         priority)
+        if verdict.worse_than(worst):
+            worst = verdict
+    return worst
+
+
+def _level(label, value, words, unit, higher_is_worse, fair, poor, priority=len(CHECKS)) -> Verdict:
+    beyond = (lambda limit: value >= limit) if higher_is_worse else (lambda limit: value < limit)
+    side = "above" if higher_is_worse else "below"
+    for level, limit in (("poor", poor), ("fair", fair)):
+        if beyond(limit):
+            excess = (value / limit if higher_is_worse else limit / max(value, 1e-9)) if limit else 1.0
+            return Verdict(level, f"{label}: {words} {_fmt(value)} {unit} ({level} {side} "
+                                  f"{_fmt(limit)} {unit})", priority, excess)
+    return Verdict("good", f"{label}: every metric within its good range")
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"

@@ -1,33 +1,52 @@
 """`meetq serve`: Datasette over the collector's file, read-only, configured from `viewer/`.
 
-Datasette opens a mutable file with `mode=ro`, so it can never write it; the token file is
-a separate file that is never passed to it. Everything the viewer shows is configuration
-as data in `viewer/` (metadata, canned queries, dashboards).
+Datasette opens a mutable file with `mode=ro`, so it never writes it; the token file is a
+separate file that is never passed to it. Everything the viewer shows is configuration as
+data in `viewer/metadata.yml` (descriptions, units, facets, canned queries, dashboards),
+written for a database called `meetq`; it is renamed here to the file's own name.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
+import yaml
+
 VIEWER_DIR = Path(os.environ.get("MEETQ_VIEWER_DIR") or Path(__file__).resolve().parents[2] / "viewer")
+CONFIGURED_NAME = "meetq"
 
 
-def datasette_args(settings) -> list[str]:
-    args = [str(settings.database), "--host", settings.host, "--port", str(settings.port),
-            "--metadata", str(VIEWER_DIR / "metadata.yml"),
+def metadata_for(database: Path) -> dict:
+    """The viewer's metadata with its database name replaced by the served file's."""
+    metadata = yaml.safe_load((VIEWER_DIR / "metadata.yml").read_text())
+    name = Path(database).stem
+    if name != CONFIGURED_NAME:
+        metadata["databases"] = {name: metadata["databases"].pop(CONFIGURED_NAME)}
+        for dashboard in metadata["plugins"]["datasette-dashboards"].values():
+            for item in [*dashboard.get("charts", {}).values(), *dashboard.get("filters", {}).values()]:
+                if item.get("db") == CONFIGURED_NAME:
+                    item["db"] = name
+    return metadata
+
+
+def datasette_args(settings, metadata_path: Path) -> list[str]:
+    return [str(settings.database), "--host", settings.host, "--port", str(settings.port),
+            "--metadata", str(metadata_path),
             "--setting", "sql_time_limit_ms", "1000",
-            "--setting", "allow_download", "off",
-            "--setting", "default_cache_ttl", "0"]
-    for folder, flag in (("templates", "--template-dir"), ("static", "--static")):
-        if (VIEWER_DIR / folder).is_dir():
-            args += [flag, str(VIEWER_DIR / folder) if flag == "--template-dir" else f"static:{VIEWER_DIR / folder}"]
-    return args
+            "--setting", "default_cache_ttl", "0",
+            "--setting", "allow_download", "off"]
 
 
 def serve_viewer(settings) -> None:
-    """Replace this process with Datasette (so signals and exit codes are Datasette's own)."""
+    """Replace this process with Datasette (its signals and exit codes are then its own)."""
+    handle, metadata_path = tempfile.mkstemp(prefix="meetq-metadata-", suffix=".json")
+    with os.fdopen(handle, "w") as out:
+        json.dump(metadata_for(settings.database), out)
     datasette = Path(sys.executable).with_name("datasette")
-    command = [str(datasette) if datasette.exists() else "datasette", "serve", *datasette_args(settings)]
+    command = [str(datasette) if datasette.exists() else "datasette", "serve",
+               *datasette_args(settings, Path(metadata_path))]
     os.execvp(command[0], command)

@@ -145,3 +145,34 @@ def stored_quality(meetq) -> dict:
         left join media_samples x on x.stream_id = t.id
         group by m.id""")
     return {meeting: (sessions, samples) for meeting, sessions, samples in rows}
+
+
+HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Budget & <b>plans</b>'
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory):
+    """A database filled by the real collector from the simulator, served by `meetq serve`."""
+    workdir = tmp_path_factory.mktemp("viewer")
+    simulator = Simulator(SimConfig(**SMALL_ORG)).start()
+    meetq = Meetq(simulator, workdir)
+    meetq.login()
+    simulator.add_ended_meetings(1, minutes=40, participants=4)  # one still due for its recheck
+    hostile = simulator.add_ended_meetings(1, minutes=20, participants=3)[0]
+    simulator.org.meetings[hostile].title = HOSTILE_TITLE
+    meetq("collect")
+    port = free_port()
+    viewer = meetq.popen("serve", "--port", str(port))
+    meetq.viewer_url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(f"{meetq.viewer_url}/-/versions.json"), timeout=30)
+    yield meetq
+    viewer.terminate()
+    viewer.communicate(timeout=10)
+    simulator.stop()
+
+
+def _answers(url):
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False

@@ -129,16 +129,30 @@ def test_verdicts_name_the_metric_that_decided_in_words():
     assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
                        "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)"}
     assert summaries == [
-        (second.session["id"], "audio", "in", 2, 6.05, 7.9, 210.0, 240.0, 62.5, 80.0, 21000.0, None, None,
-         "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
-        (second.session["id"], "audio", "out", 2, 2.75, 3.5, 190.0, 210.0, 42.5, 55.0, 22000.0, None, None,
-         "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
+        # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height
+        (second.session["id"], "audio", "in", 2, 6.05, 7.9, 7.9, 210.0, 240.0, 240.0, 62.5, 80.0, 80.0,
+         21000.0, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
+        (second.session["id"], "audio", "out", 2, 2.75, 3.5, 3.5, 190.0, 210.0, 210.0, 42.5, 55.0, 55.0,
+         22000.0, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
     ]
     summaries, verdict = summarise_session(first)
     assert verdict["verdict"] == "fair" and verdict["max_system_cpu"] == 21.0
     assert verdict["verdict_reason"] == "audio in: packet loss peaked at 1.3 % (fair above 1 %)"
     video_in = next(s for s in summaries if s[1:3] == ("video", "in"))
-    assert video_in[11:13] == (18.84, 360.0)  # lowest frame rate and resolution
+    assert video_in[14:17] == (18.84, 18.84, 360.0)  # peak (lowest) and minimum frame rate, lowest height
+
+
+def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
+    from meetq.transform import summarise_session
+    def hour(loss):
+        return session_rows({"meetingInstanceId": "m", "participantId": "p", "audioIn": [{
+            "samplingInterval": 60, "startTime": "2026-01-01T10:00:00Z", "packetLoss": loss}]})
+    blip = [0.1] * 59 + [9.0]
+    summaries, verdict = summarise_session(hour(blip))
+    assert verdict["verdict"] == "good" and summaries[0][5:7] == (0.1, 9.0)  # peak 0.1, max 9.0
+    sustained = [0.1] * 54 + [6.0] * 6  # six minutes of 6 % loss
+    _, verdict = summarise_session(hour(sustained))
+    assert verdict["verdict_reason"] == "audio in: packet loss peaked at 6 % (poor above 5 %)"
 
 
 def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():

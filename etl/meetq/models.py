@@ -170,12 +170,16 @@ class MediaSummary(BaseModel):
     direction = TextField()
     samples = IntegerField()
     avg_packet_loss = FloatField(null=True)
+    p90_packet_loss = FloatField(null=True)
     max_packet_loss = FloatField(null=True)
     avg_latency = FloatField(null=True)
+    p90_latency = FloatField(null=True)
     max_latency = FloatField(null=True)
     avg_jitter = FloatField(null=True)
+    p90_jitter = FloatField(null=True)
     max_jitter = FloatField(null=True)
     avg_bit_rate = FloatField(null=True)
+    p10_frame_rate = FloatField(null=True)
     min_frame_rate = FloatField(null=True)
     min_resolution_height = FloatField(null=True)
     verdict = TextField()
@@ -243,6 +247,10 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start)",
     "CREATE INDEX IF NOT EXISTS media_sessions_meeting ON media_sessions(meeting_id)",
     "CREATE INDEX IF NOT EXISTS media_sessions_email ON media_sessions(user_email, join_time)",
+    # The overview dashboard filters and groups sessions by day and verdict.
+    "CREATE INDEX IF NOT EXISTS media_sessions_join_time ON media_sessions(join_time, verdict)",
+    "CREATE INDEX IF NOT EXISTS media_sessions_verdict ON media_sessions(verdict, join_time)",
+    "CREATE INDEX IF NOT EXISTS meetings_site ON meetings(site_url, start)",
     "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
     "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
     "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",

@@ -230,15 +230,18 @@ DEFAULT_THRESHOLDS = {
     "cpu_fair_pct": 80.0, "cpu_poor_pct": 95.0,
 }
 VERDICT_RANK = {"good": 0, "fair": 1, "poor": 2}
-SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples", "avg_packet_loss", "max_packet_loss",
-                   "avg_latency", "max_latency", "avg_jitter", "max_jitter", "avg_bit_rate", "min_frame_rate",
-                   "min_resolution_height", "verdict", "reason")
-# (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to)
+SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples", "avg_packet_loss", "p90_packet_loss",
+                   "max_packet_loss", "avg_latency", "p90_latency", "max_latency", "avg_jitter", "p90_jitter",
+                   "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate", "min_resolution_height",
+                   "verdict", "reason")
+# (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to).
+# A "peak" is what the worst tenth of the intervals reach (see _peak): one bad minute in an
+# hour does not condemn a call, six do.
 CHECKS = [
-    ("max_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
-    ("max_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
-    ("max_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
-    ("min_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"), "video"),
+    ("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
+    ("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
+    ("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
+    ("p10_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"), "video"),
 ]
 
 
@@ -284,15 +287,30 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
 
 
 def _figures(samples: list[tuple]) -> dict:
-    column = {name: [s[i] for s in samples if s[i] is not None]
+    column = {name: sorted(s[i] for s in samples if s[i] is not None)
               for i, name in enumerate(SAMPLE_COLUMNS) if i >= 3}
+    loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {
-        "avg_packet_loss": _mean(column["packet_loss"]), "max_packet_loss": max(column["packet_loss"], default=None),
-        "avg_latency": _mean(column["latency"]), "max_latency": max(column["latency"], default=None),
-        "avg_jitter": _mean(column["jitter"]), "max_jitter": max(column["jitter"], default=None),
-        "avg_bit_rate": _mean(column["bit_rate"]), "min_frame_rate": min(column["frame_rate"], default=None),
-        "min_resolution_height": min(column["resolution_height"], default=None),
+        "avg_packet_loss": _mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),
+        "avg_latency": _mean(latency), "p90_latency": _peak(latency), "max_latency": _last(latency),
+        "avg_jitter": _mean(jitter), "p90_jitter": _peak(jitter), "max_jitter": _last(jitter),
+        "avg_bit_rate": _mean(column["bit_rate"]),
+        "p10_frame_rate": _peak(fps, low=True), "min_frame_rate": fps[0] if fps else None,
+        "min_resolution_height": column["resolution_height"][0] if column["resolution_height"] else None,
     }
+
+
+def _peak(ordered: list[float], low: bool = False) -> float | None:
+    """What the worst tenth of the intervals reach: the k-th worst value, k = n // 10, at least 1
+    (so up to 19 intervals it is the worst one). `low`: worst means lowest (frame rate)."""
+    if not ordered:
+        return None
+    k = max(1, len(ordered) // 10)
+    return ordered[k - 1] if low else ordered[-k]
+
+
+def _last(ordered: list[float]) -> float | None:
+    return ordered[-1] if ordered else None
 
 
 def _judge(label: str, kind: str, figures: dict, thresholds: dict) -> Verdict:

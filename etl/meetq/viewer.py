@@ -35,7 +35,7 @@ def metadata_for(database: Path) -> dict:
 
 def datasette_args(settings, metadata_path: Path) -> list[str]:
     return [str(settings.database), "--host", settings.host, "--port", str(settings.port),
-            "--metadata", str(metadata_path),
+            "--metadata", str(metadata_path), "--plugins-dir", str(VIEWER_DIR / "plugins"),
             "--setting", "sql_time_limit_ms", "1000",
             "--setting", "default_cache_ttl", "0",
             "--setting", "allow_download", "off"]

@@ -24,6 +24,10 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium to run the dashboard tests"; fi; }
 
+# The long versions of the reliability tests: 10,000 chaotic answers, 200 kills, 5 minutes of readers.
+soak: $(STAMP) browser
+	MEETQ_SOAK=1 $(BIN)/pytest tests/test_reliability.py
+
 demo: $(STAMP)
 	$(BIN)/meetq demo
 

@@ -79,13 +79,16 @@ class Meetq:
             raise AssertionError(f"meetq {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
-    def popen(self, *args, env=None):
-        return subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+    def popen(self, *args, env=None, pipe=False):
+        """A child meetq. Long-running ones log to files: a full pipe nobody reads would block them."""
+        if pipe:
+            return subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+        return Child([sys.executable, "-m", "meetq.cli", *args], {**self.env, **(env or {})}, self)
 
     def login(self):
         """`meetq auth login --no-browser`, with this test playing the person who clicks Accept."""
-        child = self.popen("auth", "login", "--no-browser", "--timeout", "30")
+        child = self.popen("auth", "login", "--no-browser", "--timeout", "30", pipe=True)
         url = None
         for line in child.stdout:
             match = re.search(r"(http://\S+/authorize\S+)", line)
@@ -106,6 +109,25 @@ class Meetq:
 
     def scalar(self, query, *params):
         return self.sql(query, *params)[0][0]
+
+
+class Child(subprocess.Popen):
+    """A process whose output goes to files; communicate() returns it (and keeps it in the logs)."""
+    count = 0
+
+    def __init__(self, command, env, owner):
+        Child.count += 1
+        self.owner = owner
+        self.out_path = owner.workdir / f"child-{Child.count}.out"
+        self.err_path = owner.workdir / f"child-{Child.count}.err"
+        with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
+            super().__init__(command, env=env, stdout=out, stderr=err, text=True, cwd=owner.workdir)
+
+    def communicate(self, input=None, timeout=None):
+        self.wait(timeout)
+        out, err = self.out_path.read_text(), self.err_path.read_text()
+        self.owner.logs += [out, err]
+        return out, err
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_login_through_the_real_redirect_stores_a_private_token_file(meetq):
 
 
 def test_login_rejects_a_wrong_state(meetq):
-    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20")
+    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20", pipe=True)
     for line in child.stdout:
         if "Waiting for the redirect" in line:
             break
@@ -49,7 +49,7 @@ def test_login_rejects_a_wrong_state(meetq):
 
 def test_login_reports_a_refused_consent(meetq, sim):
     sim_post(sim, "/_sim/config", {"authorize_error": "access_denied"})
-    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20")
+    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20", pipe=True)
     import re
     import requests
     url = None

@@ -163,3 +163,16 @@ def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
     assert verdict["verdict_reason"] == "video in: frame rate fell to 18.8 fps (fair below 20 fps)"
     _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100})
     assert verdict["verdict"] == "good"
+
+
+def test_ip_privacy_on_items_and_on_raw_text():
+    from meetq.transform import private_body, private_item
+    item = {"localIP": "10.24.72.54", "publicIP": "2001:db8:85a3:8d3:1319:8a2e:370:7348", "remoteIP": "",
+            "maskedLocalIP": "10.24.72.*", "webexUserName": "x"}
+    assert private_item(item, "full") == item
+    assert private_item(item, "masked") == {**item, "localIP": "10.24.72.*", "publicIP": "2001:db8:85a3:*"}
+    assert private_item(item, "none") == {**item, "localIP": None, "publicIP": None, "remoteIP": "",
+                                          "maskedLocalIP": None}
+    body = '{"items":[{"localIP" : "10.1.2.3","publicIP":"203.0.113.9","packetLoss":[1.50, 1e5]}]}'
+    assert private_body(body, "masked") == '{"items":[{"localIP" : "10.1.2.*","publicIP":"203.0.113.*","packetLoss":[1.50, 1e5]}]}'
+    assert private_body(body, "none") == '{"items":[{"localIP" : null,"publicIP":null,"packetLoss":[1.50, 1e5]}]}'

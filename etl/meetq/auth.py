@@ -72,11 +72,13 @@ def code_from_redirect(url: str, expected_state: str) -> str:
 
 
 def wait_for_redirect(redirect_uri: str, expected_state: str, timeout: float = 300.0,
-                      ready: threading.Event | None = None) -> str:
-    """Listen on the redirect URI's host, port and path for one valid redirect; return its code.
-    Other paths get 404; a redirect with a wrong state or an error ends the login."""
+                      ready: threading.Event | None = None, listen_host: str = "127.0.0.1") -> str:
+    """Listen on the redirect URI's port and path, on loopback unless `listen_host` says otherwise
+    (a container publishing the port needs 0.0.0.0), for one redirect; return its code. Other
+    paths get 404; a redirect with a wrong state or an error ends the login: the state is used
+    once, and it expires with the listener after `timeout` seconds."""
     target = urlsplit(redirect_uri)
-    host = "127.0.0.1" if target.hostname in ("localhost", None) else target.hostname
+    host = listen_host
     port = target.port or 80
     outcome: dict = {}
 
@@ -138,7 +140,7 @@ def _token_body(response) -> dict:
 
 
 def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: float = 300.0,
-          say=print, ask=input) -> Tokens:
+          listen_host: str = "127.0.0.1", say=print, ask=input) -> Tokens:
     """The whole interactive login. Returns the stored tokens (identity filled in)."""
     settings.require("client_id", "client_secret")
     logs.register_secret(settings.client_secret)
@@ -152,7 +154,7 @@ def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: 
 
         def listen():
             try:
-                result["code"] = wait_for_redirect(settings.redirect_uri, state, timeout, ready)
+                result["code"] = wait_for_redirect(settings.redirect_uri, state, timeout, ready, listen_host)
             except Exception as error:  # handed to the caller's thread below
                 result["error"] = error
                 ready.set()
@@ -210,6 +212,7 @@ class TokenManager:
         self.clock = clock
         self.client = WebexClient(settings, None)
         self._lock = threading.Lock()
+        self.store.check_private()
         self.tokens = self.store.load()
         logs.register_secret(settings.client_secret)
 

@@ -61,11 +61,14 @@ def auth_group():
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @click.option("--paste", is_flag=True, help="Headless: paste the URL you were redirected to instead of listening.")
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
+@click.option("--listen-host", default="127.0.0.1", show_default=True,
+              help="Address the one-shot redirect listener binds (0.0.0.0 inside a container).")
 @click.pass_context
-def auth_login(ctx, no_browser, paste, timeout):
+def auth_login(ctx, no_browser, paste, timeout, listen_host):
     """Open Webex's consent page, receive the redirect, store the tokens (mode 0600)."""
     settings = settings_from(ctx)
-    tokens = auth.login(settings, open_browser=not no_browser, paste=paste, timeout=timeout, say=click.echo,
+    tokens = auth.login(settings, open_browser=not no_browser, paste=paste, timeout=timeout,
+                        listen_host=listen_host, say=click.echo,
                         ask=lambda prompt: click.prompt(prompt, prompt_suffix=""))
     who = ", ".join(tokens.identity.get("emails") or []) or tokens.identity.get("id")
     click.echo(f"Authorised as {who}. Tokens saved to {settings.secrets} (mode 0600).")
@@ -139,8 +142,50 @@ def load(ctx, file, meeting_id):
     settings = settings_from(ctx)
     open_db(settings)
     sessions, samples = load_qualities(file.read(), meeting_id, source=getattr(file, "name", "stdin"),
-                                       thresholds=settings.thresholds())
+                                       settings=settings)
     click.echo(f"Stored {sessions} new or changed sessions with {samples} samples.")
+
+
+# -- operating -------------------------------------------------------------------------------------
+
+@cli.command()
+@click.pass_context
+def status(ctx):
+    """The queue by state, the last runs, token expiry and database size."""
+    from .ops import status as collector_status
+    click.echo(json.dumps(collector_status(settings_from(ctx)), indent=2))
+
+
+@cli.command()
+@click.pass_context
+def health(ctx):
+    """For probes: exit 0 when a cycle succeeded within two intervals and no login is needed."""
+    from .ops import health as collector_health
+    healthy, reason = collector_health(settings_from(ctx))
+    click.echo(("healthy: " if healthy else "unhealthy: ") + reason)
+    sys.exit(0 if healthy else 1)
+
+
+@cli.command()
+@click.option("--samples-days", type=float, help="Override retention.samples_days.")
+@click.option("--raw-days", type=float, help="Override retention.raw_days.")
+@click.pass_context
+def prune(ctx, samples_days, raw_days):
+    """Drop old samples and raw bodies (meetings, sessions and summaries stay); give space back."""
+    from .ops import prune as prune_database
+    settings = settings_from(ctx, samples_days=samples_days, raw_days=raw_days)
+    open_db(settings)
+    click.echo(json.dumps(prune_database(settings)))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def backup(ctx, path):
+    """A consistent copy of the database, safe while the collector runs."""
+    from .ops import backup as backup_database
+    settings = settings_from(ctx)
+    click.echo(f"Backed up {settings.database} to {path} ({backup_database(settings, path)} bytes).")
 
 
 # -- simulator, viewer, demo ------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class Page:
     fetched_at: str
     items: list
     next_url: str | None
+    error: str | None = None   # why a 2xx body could not be used
 
 
 def tracking_id_of(response: requests.Response) -> str | None:
@@ -197,16 +198,32 @@ class WebexClient:
     def paginate(self, url: str, params: dict) -> Iterator[Page]:
         """Follow `Link: rel="next"` to the end, re-adding any filter a next URL dropped."""
         seen: set[str] = set()
-        response = self.request("GET", url, params=params)
+        page = self._get_page(url, params)
         for _ in range(MAX_PAGES):
-            next_url = response.links.get("next", {}).get("url")
-            if next_url:
-                next_url = with_params(next_url, params)
-            yield page_of(response, parse_items(response), next_url)
-            if not next_url or next_url in seen:
+            yield page
+            if not page.next_url or page.next_url in seen:
                 return
-            seen.add(next_url)
-            response = self.request("GET", next_url)
+            seen.add(page.next_url)
+            page = self._get_page(page.next_url, params, params_in_url=True)
+
+    def _get_page(self, url: str, params: dict, params_in_url: bool = False) -> Page:
+        """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
+        have no per-call limit, and the next attempt is usually whole."""
+        attempt = 0
+        while True:
+            response = self.request("GET", url, params=None if params_in_url else params)
+            try:
+                items = parse_items(response)
+            except MalformedResponse as error:
+                if self.on_error:
+                    self.on_error(page_of(response, items=[], next_url=None, error=str(error)))
+                if attempt >= self.settings.max_retries:
+                    raise
+                attempt += 1
+                self._backoff(attempt, reason="malformed body", url=url, tracking_id=error.tracking_id)
+                continue
+            next_url = response.links.get("next", {}).get("url")
+            return page_of(response, items, with_params(next_url, params) if next_url else None)
 
     def fetch_meetings(self, start: datetime, end: datetime) -> Iterator[Page]:
         """Ended meeting instances whose listing window [start, end) covers them."""
@@ -242,10 +259,10 @@ class WebexClient:
         return self.request("POST", self.settings.token_url, data=form, authenticated=False, report=False)
 
 
-def page_of(response: requests.Response, items: list, next_url: str | None) -> Page:
+def page_of(response: requests.Response, items: list, next_url: str | None, error: str | None = None) -> Page:
     return Page(url=_loggable(response.url), status=response.status_code, body=response.text,
                 content_type=response.headers.get("Content-Type", ""), tracking_id=tracking_id_of(response),
-                fetched_at=iso(utcnow()), items=items, next_url=next_url)
+                fetched_at=iso(utcnow()), items=items, next_url=next_url, error=error)
 
 
 def _loggable(url: str) -> str:

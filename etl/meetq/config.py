@@ -99,6 +99,14 @@ SETTINGS: list[Setting] = [
             "Refresh the access token when it expires within this many seconds.", minimum=0),
     Setting("collector", "refresh_warning_days", float, 14.0,
             "Warn when the refresh token expires within this many days.", minimum=0),
+    Setting("privacy", "ip_addresses", str, "masked",
+            "Participants' IP addresses: `full`, `masked` (IPv4 /24, IPv6 /48) or `none`; applied before "
+            "anything is stored, raw bodies included.", env="MEETQ_IP_ADDRESSES", choices=("full", "masked", "none")),
+    Setting("retention", "samples_days", float, 0.0,
+            "Drop media and CPU samples of meetings that started more than this many days ago (0: keep).",
+            minimum=0),
+    Setting("retention", "raw_days", float, 0.0,
+            "Drop raw response bodies older than this many days (0: keep).", minimum=0),
     # Verdict thresholds. A metric at or beyond "fair" makes a stream fair, beyond "poor" poor;
     # the worst interval decides. Sources in the README ("Quality verdicts").
     Setting("quality", "loss_fair_pct", float, 1.0, "Packet loss (%) from which a stream is fair.", minimum=0),

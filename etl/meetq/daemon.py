@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import logs
 from .clock import UTC, utcnow
 from .errors import CollectorLocked
+from .ops import prune
 from .pipeline import run_cycle
 
 log = logs.get_logger("meetq.daemon")
@@ -85,6 +86,9 @@ def run_forever(settings, credentials=None) -> None:
             threading.Thread(target=_shutdown_quietly, args=(scheduler,), name="shutdown").start()
 
     scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    if settings.samples_days or settings.raw_days:
+        scheduler.add_job(lambda: log.info("pruned", **prune(settings)), IntervalTrigger(hours=24, timezone=UTC),
+                          id="prune", next_run_time=utcnow() + timedelta(minutes=1))
     scheduler.add_job(cycle, IntervalTrigger(seconds=settings.interval_seconds, timezone=UTC),
                       id="collect", next_run_time=utcnow() + timedelta(milliseconds=10))
     signal.signal(signal.SIGTERM, on_signal)

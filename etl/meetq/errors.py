@@ -81,3 +81,11 @@ class MalformedResponse(WebexError):
 
 class TokenEndpointError(WebexError):
     """The token endpoint refused a grant for a reason other than invalid_grant."""
+
+
+class DatabaseMissing(MeetqError):
+    """The database file does not exist yet."""
+
+
+class InsecureTokenFile(MeetqError):
+    """The token file can be read by other users."""

@@ -24,6 +24,7 @@ from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField
 database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 
 PRAGMAS = {
+    "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
     "journal_mode": "wal",       # readers (Datasette) never block the writer, nor it them
     "busy_timeout": 10_000,
     "foreign_keys": 1,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,6 +23,7 @@ from .clock import iso, parse_iso, utcnow
 from .errors import (AccessDenied, MalformedResponse, MeetqError, NotFound, RateLimited, ReauthRequired,
                      TransientError, WebexError)
 from .models import database
+from .transform import private_body, private_item
 
 log = logs.get_logger("meetq.pipeline")
 
@@ -70,7 +71,8 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             credentials = credentials or credentials_for(settings)
             report.messages += credentials.ensure_fresh()
             _record_token_facts(credentials, clock())
-            client = WebexClient(settings, credentials, on_error=_store_error_page)
+            client = WebexClient(settings, credentials,
+                                 on_error=lambda page: _store_error_page(private_page(page, settings.ip_addresses)))
             list_meetings(client, settings, report, stop, clock)
             fetch_due_qualities(client, settings, report, stop, clock)
             report.outcome = "partial" if report.errors else "ok"
@@ -183,7 +185,8 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
         except (TransientError, MalformedResponse) as error:
             with database.atomic():
                 if isinstance(error, MalformedResponse):
-                    store.save_raw(_page_of_error(error, now), "qualities", meeting.id, offset, error=str(error))
+                    store.save_raw(private_page(_page_of_error(error, now), settings.ip_addresses), "qualities",
+                                   meeting.id, offset, error=str(error))
                 store.update_meeting(meeting.id, quality_failures=meeting.quality_failures + 1,
                                      quality_error=str(error)[:500])
             report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
@@ -192,6 +195,7 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
             raise
         report.quality_pages += 1
         more = _has_more(page, settings, previous_sha)
+        page = private_page(page, settings.ip_addresses)
         with database.atomic():
             store.save_raw(page, "qualities", meeting.id, offset)
             sessions, samples = store.save_quality_items(meeting.id, page.items, page.fetched_at,
@@ -208,6 +212,11 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
             return
         previous_sha = _sha(page)
         _check(stop)
+
+
+def private_page(page: Page, mode: str) -> Page:
+    """The page as meetq may keep it: participants' IP addresses full, masked or dropped."""
+    return replace(page, body=private_body(page.body, mode), items=[private_item(i, mode) for i in page.items])
 
 
 def _has_more(page: Page, settings, previous_sha: str | None) -> bool:
@@ -243,13 +252,15 @@ def _page_of_error(error: WebexError, now: datetime) -> Page:
 
 
 def _store_error_page(page: Page) -> None:
-    """Every refused request's body goes to raw_responses, in its own small transaction."""
+    """Every refused request's body, and every unusable one, goes to raw_responses in its own
+    small transaction."""
     parts = urlsplit(page.url)
     endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
     meeting_id = parse_qs(parts.query).get("meetingId", [None])[0]
     offset = parse_qs(parts.query).get("offset", [None])[0]
     with database.atomic():
-        store.save_raw(page, endpoint, meeting_id, int(offset) if offset and offset.isdigit() else None)
+        store.save_raw(page, endpoint, meeting_id, int(offset) if offset and offset.isdigit() else None,
+                       error=page.error)
 
 
 def _record_token_facts(credentials, now: datetime) -> None:
@@ -272,8 +283,7 @@ def _check(stop: threading.Event) -> None:
         raise Stopped()
 
 
-def load_qualities(text: str, meeting_id: str | None, source: str, thresholds: dict | None = None,
-                   clock=utcnow) -> tuple[int, int]:
+def load_qualities(text: str, meeting_id: str | None, source: str, settings, clock=utcnow) -> tuple[int, int]:
     """Ingest a saved Meeting Qualities response, as if it had just been fetched."""
     now = iso(clock())
     try:
@@ -283,8 +293,9 @@ def load_qualities(text: str, meeting_id: str | None, source: str, thresholds: d
     items = document.get("items") if isinstance(document, dict) else document
     if not isinstance(items, list):
         raise MalformedResponse(f"{source} holds no `items` list")
-    page = Page(url=f"file:{source}", status=200, body=text, content_type="application/json", tracking_id=None,
-                fetched_at=now, items=[i for i in items if isinstance(i, dict)], next_url=None)
+    page = private_page(Page(url=f"file:{source}", status=200, body=text, content_type="application/json",
+                             tracking_id=None, fetched_at=now, items=[i for i in items if isinstance(i, dict)],
+                             next_url=None), settings.ip_addresses)
     by_meeting: dict[str, list] = {}
     for item in page.items:
         owner = meeting_id or item.get("meetingInstanceId") or item.get("meetingId")
@@ -295,6 +306,6 @@ def load_qualities(text: str, meeting_id: str | None, source: str, thresholds: d
     with database.connection_context(), database.atomic():
         for owner, owned in by_meeting.items():
             store.save_raw(page, "qualities", owner, 0)
-            written = store.save_quality_items(owner, owned, now, thresholds)
+            written = store.save_quality_items(owner, owned, now, settings.thresholds())
             sessions, samples = sessions + written[0], samples + written[1]
     return sessions, samples

@@ -13,8 +13,8 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import (CollectorRun, CollectorState, CpuSample, MediaSample, MediaSession, MediaStream, MediaSummary,
-                     Meeting, RawResponse, database)
+from .models import (CollectorRun, CollectorState, CpuSample, MediaSession, MediaStream, MediaSummary, Meeting,
+                     RawResponse, database)
 from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS, meeting_row, session_rows, summarise_session,
                         without_meeting_secrets)
 
@@ -25,6 +25,8 @@ MEETING_LISTED_COLUMNS = ["series_id", "scheduled_meeting_id", "title", "meeting
                           "state", "timezone", "start", "end", "host_user_id", "host_display_name",
                           "host_email", "site_url", "raw", "last_listed_at"]
 BATCH = 500
+INSERT_SAMPLE = f"INSERT INTO media_samples ({', '.join(SAMPLE_COLUMNS)}) VALUES ({', '.join('?' * len(SAMPLE_COLUMNS))})"
+INSERT_CPU = f"INSERT INTO cpu_samples ({', '.join(CPU_COLUMNS)}) VALUES ({', '.join('?' * len(CPU_COLUMNS))})"
 
 
 def _columns(model, names):
@@ -116,10 +118,9 @@ def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str,
             MediaSummary.insert_many(summaries, fields=_columns(MediaSummary, SUMMARY_COLUMNS)).execute()
         for batch in chunked(rows.streams, BATCH):
             MediaStream.insert_many(batch).execute()
-        for batch in chunked(rows.samples, BATCH):
-            MediaSample.insert_many(batch, fields=_columns(MediaSample, SAMPLE_COLUMNS)).execute()
-        for batch in chunked(rows.cpu, BATCH):
-            CpuSample.insert_many(batch, fields=_columns(CpuSample, CPU_COLUMNS)).execute()
+        # The hot path: prepared tuples through executemany, not one generated INSERT per batch.
+        database.cursor().executemany(INSERT_SAMPLE, rows.samples)
+        database.cursor().executemany(INSERT_CPU, rows.cpu)
         sessions += 1
         samples += len(rows.samples)
     return sessions, samples

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import logs
 from .clock import add_seconds, iso, parse_iso, utcnow
-from .errors import NotAuthorised
+from .errors import InsecureTokenFile, NotAuthorised
 
 
 @dataclass
@@ -128,8 +128,11 @@ class TokenStore:
             return None
         return (info.st_ino, info.st_mtime_ns, info.st_size)
 
-    def readable_by_others(self) -> bool:
-        return bool(self.path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+    def check_private(self) -> None:
+        """Refuse a token file that group or others may read or write."""
+        if self.path.exists() and self.path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise InsecureTokenFile(f"the token file {self.path} can be read by other users: "
+                                    f"run `chmod 600 {self.path}` (or log in again)")
 
 
 def _fsync_dir(folder: Path) -> None:

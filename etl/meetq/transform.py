@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
 
 from .clock import add_seconds, iso, normalise_iso, parse_iso
@@ -342,3 +343,40 @@ def _mean(values: list[float]) -> float | None:
 
 def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+IP_FIELDS = ("localIP", "publicIP", "remoteIP", "maskedLocalIP", "maskedPublicIP")
+IP_MODES = ("full", "masked", "none")
+_IP_IN_TEXT = re.compile(r'("(?:localIP|publicIP|remoteIP|maskedLocalIP|maskedPublicIP)"\s*:\s*)"([^"\\]*)"')
+
+
+def mask_ip(value, mode: str):
+    """`full` keeps the address; `masked` keeps the network (IPv4 /24, IPv6 /48); `none` drops it."""
+    if mode == "full" or not isinstance(value, str) or not value:
+        return value
+    if mode == "none":
+        return None
+    if ":" in value:
+        return ":".join(value.split(":")[:3]) + ":*"
+    parts = value.split(".")
+    return ".".join(parts[:3] + ["*"]) if len(parts) == 4 else "*"
+
+
+def private_item(item: dict, mode: str) -> dict:
+    if mode == "full":
+        return item
+    return {k: (mask_ip(v, mode) if k in IP_FIELDS else v) for k, v in item.items()}
+
+
+def private_body(body: str, mode: str) -> str:
+    """The same privacy on a raw body, as text, so every other byte stays as received."""
+    if mode == "full":
+        return body
+
+    def replace(match):
+        masked = mask_ip(match.group(2), mode)
+        return match.group(1) + ("null" if masked is None else json.dumps(masked))
+
+    return _IP_IN_TEXT.sub(replace, body)

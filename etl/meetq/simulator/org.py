@@ -8,6 +8,7 @@ an overloaded CPU, or a good wired office connection.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -132,6 +133,12 @@ class Organisation:
         }
 
     def quality_items(self, meeting: Meeting, legacy_names: bool = False) -> list[dict]:
+        """The meeting's Meeting Qualities items; the same every time (cached: paging asks often)."""
+        return self._quality_items(meeting.id, meeting.title, legacy_names)
+
+    @functools.lru_cache(maxsize=512)
+    def _quality_items(self, meeting_id: str, title: str, legacy_names: bool) -> list[dict]:
+        meeting = self.meetings[meeting_id]
         rng = random.Random(f"{self.seed}:{meeting.id}")
         items = []
         presenter = rng.randrange(len(meeting.participants))

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import secrets
+import socket
+import struct
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -44,6 +47,12 @@ class SimConfig:
     pages_count: bool = False               # whether later pages count against that limit
     drop_params_in_next: bool = False       # next links without the filters (a historic Webex bug)
     legacy_names: bool = False              # qualities in the old field names
+    latency: float = 0.0                    # seconds every API answer takes (Webex's are 0.1 to 0.5)
+    chaos_rate: float = 0.0                 # share of API requests answered by one of CHAOS
+    chaos_delay: float = 1.0                # seconds a "slow" chaos answer waits (beyond the client's timeout)
+    chaos_seed: int = 1
+    chaos_huge_bytes: int = 4_000_000       # padding added to a "huge" page
+    chaos_retry_after: str = "1"            # Retry-After of a chaotic 429 that has one
     days: float = 7
     meetings_per_day: int = 40
     people: int = 60
@@ -75,6 +84,12 @@ class Grant:
     scopes: str = ""
 
 
+# What chaos mode does to a request instead of (or to) its normal answer.
+CHAOS = ("429_retry_after", "429_bare", "500", "502", "503", "504", "slow", "reset", "malformed", "truncated",
+         "wrong_content_type", "huge", "legacy_names")
+CHAOS_PATHS = ("/v1/meetings", "/v1/people/me", "/analytics/v1/meeting/qualities")
+
+
 @dataclass
 class Stats:
     calls: dict = field(default_factory=dict)
@@ -82,6 +97,7 @@ class Stats:
     served_429: int = 0
     token_grants: dict = field(default_factory=dict)
     faults_served: int = 0
+    chaos_served: dict = field(default_factory=dict)
 
 
 class Simulator:
@@ -99,6 +115,7 @@ class Simulator:
         self.faults: list[Fault] = []
         self.stats = Stats()
         self.last_quality_call: dict[str, float] = {}
+        self.chaos_rng = random.Random(self.config.chaos_seed)
         self.server: ThreadingHTTPServer | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -175,6 +192,16 @@ class Simulator:
             return [self.org.add_meeting(end - timedelta(minutes=minutes), timedelta(minutes=minutes), participants).id
                     for _ in range(count)]
 
+    def take_chaos(self, path: str) -> str | None:
+        with self.lock:
+            if not self.config.chaos_rate or path not in CHAOS_PATHS:
+                return None
+            if self.chaos_rng.random() >= self.config.chaos_rate:
+                return None
+            kind = self.chaos_rng.choice(CHAOS)
+            self.stats.chaos_served[kind] = self.stats.chaos_served.get(kind, 0) + 1
+            return kind
+
     def take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
@@ -193,6 +220,8 @@ def _webex_error(message: str, tracking: str) -> dict:
 class _Handler(BaseHTTPRequestHandler):
     sim: Simulator
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, each answer waits ~40 ms for an ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -209,6 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
         fault = None if path.startswith("/_sim") else self.sim.take_fault(path)
         if fault:
             return self._fault(fault)
+        if self.sim.config.latency and not path.startswith("/_sim"):
+            time.sleep(self.sim.config.latency)
+        self.chaos = self.sim.take_chaos(path)
+        if self.chaos and self._chaos_instead():
+            return
         routes = {
             ("GET", "/v1/authorize"): self.authorize,
             ("POST", "/v1/access_token"): self.access_token,
@@ -248,7 +282,36 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, document, headers: dict | None = None,
               content_type: str = "application/json") -> None:
-        self._send(status, json.dumps(document).encode(), content_type, headers)
+        body = json.dumps(document).encode()
+        chaos = getattr(self, "chaos", None)
+        if status == 200 and chaos == "truncated":
+            body = body[:max(1, len(body) // 2)]
+        elif status == 200 and chaos == "wrong_content_type":
+            content_type = "text/html; charset=utf-8"
+        elif status == 200 and chaos == "huge" and isinstance(document, dict):
+            body = json.dumps({**document, "padding": "x" * self.sim.config.chaos_huge_bytes}).encode()
+        self._send(status, body, content_type, headers)
+
+    def _chaos_instead(self) -> bool:
+        """Answer with chaos instead of the real answer; False when chaos only alters it."""
+        kind = self.chaos
+        if kind in ("truncated", "wrong_content_type", "huge", "legacy_names"):
+            return False
+        if kind == "slow":
+            time.sleep(self.sim.config.chaos_delay)
+            return False
+        if kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if kind == "malformed":
+            self._send(200, b'{"items": [{"meetingInstanceId": ', "application/json")
+            return True
+        status = 429 if kind.startswith("429") else int(kind)
+        headers = {"Retry-After": self.sim.config.chaos_retry_after} if kind == "429_retry_after" else {}
+        self._json(status, _webex_error(f"chaos {kind}", self.tracking), headers)
+        return True
 
     def _fault(self, fault: Fault) -> None:
         if fault.delay:
@@ -388,7 +451,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = meeting.start.timestamp()
         if now > started + c.retention_days * 86400:
             return self._json(404, _webex_error("meeting quality data is no longer available", self.tracking))
-        items = [] if now < started + c.data_delay else sim.org.quality_items(meeting, c.legacy_names)
+        legacy = c.legacy_names or getattr(self, "chaos", None) == "legacy_names"
+        items = [] if now < started + c.data_delay else sim.org.quality_items(meeting, legacy)
         page = items[offset:offset + limit]
         headers = {}
         if offset + limit < len(items):

@@ -1,0 +1,16 @@
+# meetq: the collector and the viewer share this image; docker-compose.yml runs both.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    MEETQ_DATABASE=/data/meetq.db MEETQ_SECRETS=/secrets/secrets.json MEETQ_LOG_FORMAT=json
+
+RUN useradd --create-home --uid 10001 meetq && mkdir -p /data /secrets && chown meetq:meetq /data /secrets
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY etl ./etl
+COPY viewer ./viewer
+COPY config ./config
+RUN pip install --no-cache-dir -e .
+
+USER meetq
+CMD ["meetq", "run"]

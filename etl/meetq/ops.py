@@ -1,0 +1,115 @@
+"""Operating the collector: status, health, retention and backups.
+
+status and health read the database read-only with plain sqlite3 (no migrations, no write
+lock), so probes never disturb the collector.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing, contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from .clock import iso, parse_iso, utcnow
+from .errors import DatabaseMissing, NotAuthorised
+from .models import CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
+from .tokens import TokenStore
+
+PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
+
+
+@contextmanager
+def read_only(path: Path):
+    if not Path(path).exists():
+        raise DatabaseMissing(f"no database at {path}: has the collector run yet?")
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
+        yield connection
+
+
+def status(settings) -> dict:
+    with read_only(settings.database) as db:
+        queue = dict(db.execute("select quality_state, count(*) from meetings group by 1").fetchall())
+        runs = [dict(zip(("started_at", "outcome", "meetings_new", "quality_calls", "samples_written", "message"), r))
+                for r in db.execute("select started_at, outcome, meetings_new, quality_calls, samples_written, "
+                                    "message from collector_runs order by id desc limit 5")]
+        last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
+    size = sum(p.stat().st_size for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
+               if not p.name.endswith(".lock"))
+    return {"database": str(settings.database), "database_bytes": size, "queue": queue,
+            "last_success": last_ok, "recent_runs": runs, "authorisation": _authorisation(settings)}
+
+
+def _authorisation(settings) -> dict:
+    if settings.access_token:
+        return {"mode": "personal access token"}
+    try:
+        view = TokenStore(settings.secrets).load().public_view()
+    except NotAuthorised as error:
+        return {"mode": "integration", "problem": str(error)}
+    return {"mode": "integration", "who": view["identity"].get("emails"), "access_expires_at": view["access_expires_at"],
+            "refresh_expires_at": view["refresh_expires_at"], "reauth_required": view["reauth_required"]}
+
+
+def health(settings, now=None) -> tuple[bool, str]:
+    """Healthy when a cycle succeeded within two intervals and no re-authorisation is needed."""
+    now = now or utcnow()
+    auth = _authorisation(settings)
+    if auth.get("reauth_required") or auth.get("problem"):
+        return False, "re-authorisation required: run `meetq auth login`"
+    try:
+        with read_only(settings.database) as db:
+            last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
+    except (sqlite3.Error, DatabaseMissing) as error:
+        return False, f"database unreadable: {error}"
+    if last_ok is None:
+        return False, "no successful cycle yet"
+    age = (now - parse_iso(last_ok)).total_seconds()
+    if age > 2 * settings.interval_seconds:
+        return False, f"last successful cycle {age:.0f} s ago (more than two intervals)"
+    return True, f"last successful cycle {age:.0f} s ago"
+
+
+def prune(settings, now=None) -> dict:
+    """Drop samples of meetings older than `retention.samples_days` and raw bodies older than
+    `retention.raw_days`; meetings, sessions and their summaries stay. Space goes back to the
+    file system through incremental vacuum."""
+    now = now or utcnow()
+    counts = {"media_samples": 0, "cpu_samples": 0, "raw_responses": 0}
+    with database.connection_context():
+        if settings.samples_days:
+            cutoff = iso(now - timedelta(days=settings.samples_days))
+            old = [m.id for m in Meeting.select(Meeting.id).where(Meeting.start < cutoff)]
+            for start in range(0, len(old), PRUNE_BATCH):
+                with database.atomic():
+                    sessions = MediaSession.select(MediaSession.id).where(
+                        MediaSession.meeting_id.in_(old[start:start + PRUNE_BATCH]))
+                    streams = MediaStream.select(MediaStream.id).where(MediaStream.session_id.in_(sessions))
+                    counts["media_samples"] += MediaSample.delete().where(MediaSample.stream_id.in_(streams)).execute()
+                    counts["cpu_samples"] += CpuSample.delete().where(CpuSample.session_id.in_(sessions)).execute()
+        if settings.raw_days:
+            cutoff = iso(now - timedelta(days=settings.raw_days))
+            with database.atomic():
+                counts["raw_responses"] = RawResponse.delete().where(RawResponse.fetched_at < cutoff).execute()
+        # executescript steps the pragma to completion; a cursor frees one page per step.
+        database.connection().executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
+    return counts
+
+
+def backup(settings, target: Path) -> int:
+    """A consistent copy through SQLite's online backup API, safe while the collector writes.
+    Returns the copy's size in bytes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with read_only(settings.database) as source, closing(sqlite3.connect(partial)) as copy:
+        source.backup(copy)
+    check = sqlite3.connect(partial)
+    try:
+        if check.execute("pragma integrity_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("the copy failed its integrity check")
+        check.execute("pragma journal_mode = delete")
+    finally:
+        check.close()
+    partial.replace(target)
+    return target.stat().st_size

@@ -6,10 +6,14 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: install test demo browser soak bench example-config clean
 
+# Benchmarks: quick by default (they run, figures to bench/results/quick/); FULL=1 for RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(if $(FULL),--full,)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
@@ -31,8 +35,13 @@ soak: $(STAMP) browser
 demo: $(STAMP)
 	$(BIN)/meetq demo
 
+# The example settings file and the README's settings table, both generated from meetq/config.py.
 example-config: $(STAMP)
 	$(BIN)/python -c "from meetq.config import example_toml; print(example_toml(), end='')" > config/meetq.example.toml
+	$(BIN)/python -c "import re, pathlib; from meetq.config import settings_markdown as t; \
+	  p = pathlib.Path('README.md'); s = p.read_text(); \
+	  p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', \
+	  lambda m: m.group(1) + t() + m.group(2), s, flags=re.S))"
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache

@@ -90,6 +90,8 @@ def test_example_file_documents_every_setting_and_is_current():
 
 def test_readme_documents_every_setting_and_command():
     readme = (ROOT / "README.md").read_text()
+    from meetq.config import settings_markdown
+    assert settings_markdown() in readme, "run `make example-config`"
     for setting in SETTINGS:
         assert f"`{setting.env_name}`" in readme and f"`{setting.section}.{setting.name}`" in readme
     from meetq.cli import cli

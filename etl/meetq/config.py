@@ -83,6 +83,8 @@ SETTINGS: list[Setting] = [
     Setting("collector", "cycle_budget_seconds", float, 0.0,
             "Stop starting new qualities fetches after this long in one cycle (0: 80% of the interval).",
             minimum=0),
+    Setting("collector", "concurrency", int, 4,
+            "Meetings whose qualities are fetched at once (never the same meeting twice).", minimum=1),
     Setting("collector", "request_timeout_seconds", float, 30.0, "Timeout of every HTTP request.",
             minimum=0.1),
     Setting("collector", "max_retries", int, 4, "Retries of a request after 5xx, timeout or reset.",
@@ -257,6 +259,15 @@ def example_toml() -> str:
         lines.append(f"# {setting.help} (env: {setting.env_name})")
         lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
     return "\n".join(lines) + "\n"
+
+
+def settings_markdown() -> str:
+    """The README's settings table, generated from SETTINGS (`make example-config`)."""
+    rows = ["| setting (TOML) | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.section}.{s.name}` | `{s.env_name}` | {default} | {s.help} |")
+    return "\n".join(rows)
 
 
 def _toml_value(value: Any) -> str:

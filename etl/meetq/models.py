@@ -29,6 +29,7 @@ PRAGMAS = {
     "busy_timeout": 10_000,
     "foreign_keys": 1,
     "synchronous": "normal",     # durable across a process crash in WAL mode
+    "cache_size": -32_000,       # 32 MB: index pages of a page of samples stay in memory
 }
 
 

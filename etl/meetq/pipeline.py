@@ -12,6 +12,7 @@ import hashlib
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -47,6 +48,11 @@ class RunReport:
     def problem(self, message: str) -> None:
         self.errors += 1
         self.messages.append(message)
+
+    def merge(self, other: "RunReport") -> None:
+        for name, value in other.counts().items():
+            setattr(self, name, getattr(self, name) + value)
+        self.messages += other.messages
 
     def counts(self) -> dict:
         return {k: v for k, v in asdict(self).items() if isinstance(v, int) and k != "run_id"}
@@ -141,21 +147,41 @@ def list_meetings(client: WebexClient, settings, report: RunReport, stop, clock)
 # -- qualities --------------------------------------------------------------------------------
 
 def fetch_due_qualities(client: WebexClient, settings, report: RunReport, stop, clock) -> None:
+    """Work the due meetings, nearest expiry first, `concurrency` meetings at a time: the drain is
+    bound by waiting on Webex, and different meetings do not share a rate limit."""
     report.meetings_expired += store.expire_overdue(clock())
     deadline = time.monotonic() + settings.cycle_budget
     attempted: set[str] = set()
-    while True:
-        due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds)
-               if m.id not in attempted]
-        if not due:
-            return
-        for meeting in due:
-            _check(stop)
-            if time.monotonic() > deadline:
-                log.info("cycle_budget_spent", left_for_next_cycle=len(due))
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="qualities") as pool:
+        while True:
+            due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds)
+                   if m.id not in attempted]
+            if not due:
                 return
-            attempted.add(meeting.id)
-            fetch_meeting_quality(client, settings, meeting, report, stop, clock)
+            attempted.update(m.id for m in due)
+            futures = [pool.submit(_fetch_in_worker, client, settings, meeting, stop, clock, deadline)
+                       for meeting in due]
+            try:
+                for future in futures:
+                    report.merge(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            if time.monotonic() > deadline:
+                log.info("cycle_budget_spent")
+                return
+
+
+def _fetch_in_worker(client, settings, meeting, stop, clock, deadline) -> "RunReport":
+    """One meeting in a pool thread, with its own connection and its own counts."""
+    report = RunReport()
+    if time.monotonic() > deadline:
+        return report
+    _check(stop)
+    with database.connection_context():
+        fetch_meeting_quality(client, settings, meeting, report, stop, clock)
+    return report
 
 
 def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunReport, stop, clock) -> None:

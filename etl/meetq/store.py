@@ -13,10 +13,9 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import (CollectorRun, CollectorState, CpuSample, MediaSession, MediaStream, MediaSummary, Meeting,
-                     RawResponse, database)
-from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS, meeting_row, session_rows, summarise_session,
-                        without_meeting_secrets)
+from .models import CollectorRun, CollectorState, Meeting, RawResponse, database
+from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS, meeting_row,
+                        session_rows, summarise_session, without_meeting_secrets)
 
 RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
 OPEN_STATES = ("pending", "partial", "recheck")
@@ -25,8 +24,19 @@ MEETING_LISTED_COLUMNS = ["series_id", "scheduled_meeting_id", "title", "meeting
                           "state", "timezone", "start", "end", "host_user_id", "host_display_name",
                           "host_email", "site_url", "raw", "last_listed_at"]
 BATCH = 500
-INSERT_SAMPLE = f"INSERT INTO media_samples ({', '.join(SAMPLE_COLUMNS)}) VALUES ({', '.join('?' * len(SAMPLE_COLUMNS))})"
-INSERT_CPU = f"INSERT INTO cpu_samples ({', '.join(CPU_COLUMNS)}) VALUES ({', '.join('?' * len(CPU_COLUMNS))})"
+SESSION_ALL_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason", "fetched_at")
+
+
+def _insert(table: str, columns: tuple, suffix: str = "") -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){suffix}"
+
+
+UPSERT_SESSION = _insert("media_sessions", SESSION_ALL_COLUMNS, " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in SESSION_ALL_COLUMNS if c != "id"))
+INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
+INSERT_SUMMARY = _insert("media_summaries", SUMMARY_COLUMNS)
+INSERT_SAMPLE = _insert("media_samples", SAMPLE_COLUMNS)
+INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
 
 
 def _columns(model, names):
@@ -104,23 +114,25 @@ def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str,
         rows = session_rows(item, fallback_meeting_id=meeting_id)
         if rows is None:
             continue
-        current = (MediaSession.select(MediaSession.content_sha256)
-                   .where(MediaSession.id == rows.session["id"]).scalar())
+        found = database.execute_sql("SELECT content_sha256 FROM media_sessions WHERE id = ?",
+                                     (rows.session["id"],)).fetchone()
+        current = found[0] if found else None
         if current == rows.session["content_sha256"]:
             continue
         if rows.session["meeting_id"] != meeting_id:
             ensure_meeting(rows.session["meeting_id"])
         summaries, verdict = summarise_session(rows, thresholds)
-        for child in (MediaStream, CpuSample, MediaSummary):
-            child.delete().where(child.session_id == rows.session["id"]).execute()
-        MediaSession.replace(**rows.session, **verdict, fetched_at=fetched_at).execute()
-        if summaries:
-            MediaSummary.insert_many(summaries, fields=_columns(MediaSummary, SUMMARY_COLUMNS)).execute()
-        for batch in chunked(rows.streams, BATCH):
-            MediaStream.insert_many(batch).execute()
-        # The hot path: prepared tuples through executemany, not one generated INSERT per batch.
-        database.cursor().executemany(INSERT_SAMPLE, rows.samples)
-        database.cursor().executemany(INSERT_CPU, rows.cpu)
+        cursor = database.cursor()
+        if current is not None:  # a changed session: its children are replaced whole
+            for child in ("media_streams", "cpu_samples", "media_summaries"):
+                cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (rows.session["id"],))
+        # The hot path: prepared tuples through executemany, no generated SQL per row.
+        session = {**rows.session, **verdict, "fetched_at": fetched_at}
+        cursor.execute(UPSERT_SESSION, tuple(session[c] for c in SESSION_ALL_COLUMNS))
+        cursor.executemany(INSERT_SUMMARY, summaries)
+        cursor.executemany(INSERT_STREAM, [tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams])
+        cursor.executemany(INSERT_SAMPLE, rows.samples)
+        cursor.executemany(INSERT_CPU, rows.cpu)
         sessions += 1
         samples += len(rows.samples)
     return sessions, samples

@@ -7,13 +7,16 @@ accepted. Whatever is not mapped to a column stays in the raw body that is store
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import zip_longest
 
-from .clock import add_seconds, iso, normalise_iso, parse_iso
+from .clock import UTC, add_seconds, iso, normalise_iso, parse_iso
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
@@ -41,6 +44,13 @@ class SessionRows:
     cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order
 
 
+SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id", "user_name", "user_email",
+                   "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
+                   "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
+                   "camera", "local_ip", "public_ip", "masked_local_ip", "masked_public_ip", "video_mesh_cluster",
+                   "video_mesh_server", "legacy_fields", "content_sha256")
+STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
+                  "codec", "transport_type", "sample_count")
 SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
                   "resolution_height", "frame_rate")
 CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
@@ -174,10 +184,12 @@ def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: 
     step = number(interval.get("samplingInterval"))
     arrays = [_numbers(interval.get(metric)) for metric in SAMPLE_METRICS]
     count = max((len(a) for a in arrays), default=0)
-    samples = []
-    for idx in range(count):
-        ts = iso(add_seconds(start, idx * step)) if start is not None and step is not None else None
-        samples.append((stream_id, idx, ts, *(a[idx] if idx < len(a) else None for a in arrays)))
+    if start is not None and step is not None:
+        origin, step_ms = round(start.timestamp() * 1000), step * 1000
+        samples = [(stream_id, idx, _iso_ms(origin + round(idx * step_ms)), *values)
+                   for idx, values in enumerate(zip_longest(*arrays))]
+    else:
+        samples = [(stream_id, idx, None, *values) for idx, values in enumerate(zip_longest(*arrays))]
     stream = {
         "id": stream_id, "session_id": session_id, "kind": kind, "direction": direction, "seq": seq,
         "start_time": iso(start), "end_time": normalise_iso(text(interval.get("endTime"))),
@@ -185,6 +197,12 @@ def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: 
         "transport_type": _upper(text(interval.get("transportType"))), "sample_count": count,
     }
     return stream, samples
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_ms(epoch_ms: int) -> str:
+    """A sample's time. Cached: a session's streams share their clock, so most are repeats."""
+    return iso(datetime.fromtimestamp(epoch_ms / 1000, UTC))
 
 
 def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> list[tuple]:
@@ -212,7 +230,10 @@ def _objects(value) -> list[dict]:
 
 
 def _numbers(value) -> list[float | None]:
-    return [number(v) for v in value] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    # Nearly every value is already a finite float; only the others take the slow path.
+    return [v if type(v) is float and -math.inf < v < math.inf else number(v) for v in value]
 
 
 def _lower(value: str | None) -> str | None:

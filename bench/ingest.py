@@ -1,0 +1,164 @@
+"""Ingest: the same quality payloads written three ways in one run.
+
+- meetq: everything a real fetch does (raw body, normalised rows, summaries and verdicts, queue
+  state), one transaction per meeting, through meetq's own store.
+- ceiling: the same normalised rows, already built, with plain sqlite3.executemany in one
+  transaction into the same schema: what SQLite itself can do.
+- sqlite-utils: the same rows as dicts with `insert_all`, as the dogsheep tools do.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bench import storage
+from bench.common import save, timer, verdict
+
+TABLE_ORDER = ("media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries")
+
+
+def payloads(meetings: int, seed: int = 3) -> list[tuple[str, list[dict]]]:
+    from meetq.simulator.org import Organisation
+    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    org = Organisation(seed, now=now, days=7, meetings_per_day=max(1, meetings // 7) + 1, people=400,
+                       upcoming_hours=0, max_participants=8, long_meeting_every=0)
+    chosen = list(org.meetings.values())[:meetings]
+    return [(m.id, org.quality_items(m)) for m in chosen]
+
+
+def normalised_rows(batch) -> dict[str, list[tuple]]:
+    """The rows meetq writes, built once, for the baselines."""
+    from meetq.transform import session_rows, summarise_session
+    tables = {name: [] for name in TABLE_ORDER}
+    for meeting_id, items in batch:
+        for item in items:
+            rows = session_rows(item, meeting_id)
+            summaries, verdicts = summarise_session(rows)
+            tables["media_sessions"].append({**rows.session, **verdicts, "fetched_at": "2026-11-23T00:00:00.000Z"})
+            tables["media_streams"].extend(rows.streams)
+            tables["media_samples"].extend(rows.samples)
+            tables["cpu_samples"].extend(rows.cpu)
+            tables["media_summaries"].extend(summaries)
+    return tables
+
+
+def transform_only(batch) -> float:
+    """The transform alone (no database): an upper bound on what any writer built on it can do."""
+    from meetq.transform import session_rows, summarise_session
+    with timer() as t:
+        for meeting_id, items in batch:
+            for item in items:
+                summarise_session(session_rows(item, meeting_id))
+    return t["seconds"]
+
+
+def fresh_database(path: Path):
+    from meetq import models
+    models.close_database()
+    return models.open_database(path)
+
+
+def run_meetq(batch, path: Path) -> float:
+    from meetq import store
+    from meetq.models import database
+    fresh_database(path)
+    bodies = [json.dumps({"items": items}) for _, items in batch]  # a real fetch has its body already
+    with timer() as t:
+        with database.connection_context():
+            for (meeting_id, items), body in zip(batch, bodies):
+                with database.atomic():
+                    page = _page(body, items)
+                    store.save_raw(page, "qualities", meeting_id, 0)
+                    store.save_quality_items(meeting_id, items, page.fetched_at)
+                    store.update_meeting(meeting_id, quality_state="done", quality_passes=1,
+                                         quality_fetched_at=page.fetched_at)
+    return t["seconds"]
+
+
+def _page(body, items):
+    from meetq.client import Page
+    return Page(url="bench", status=200, body=body, content_type="application/json", tracking_id=None,
+                fetched_at="2026-11-23T00:00:00.000Z", items=items, next_url=None)
+
+
+def run_ceiling(tables, meeting_ids, path: Path) -> float:
+    fresh_database(path)
+    from meetq import models
+    models.close_database()
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("pragma journal_mode=wal")
+    connection.execute("pragma synchronous=normal")
+    with timer() as t:
+        connection.execute("begin")
+        connection.executemany("insert into meetings (id, quality_state, quality_offset, quality_passes, "
+                               "quality_failures) values (?, 'done', 0, 1, 0)", [(m,) for m in meeting_ids])
+        for name in TABLE_ORDER:
+            rows = tables[name]
+            if isinstance(rows[0], dict):
+                columns = list(rows[0])
+                sql = f"insert into {name} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+                connection.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+            else:
+                connection.executemany(f"insert into {name} values ({', '.join('?' * len(rows[0]))})", rows)
+        connection.execute("commit")
+    connection.close()
+    return t["seconds"]
+
+
+def run_sqlite_utils(tables, meeting_ids, path: Path) -> float:
+    import sqlite_utils
+    from meetq.transform import CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+    fresh_database(path)
+    from meetq import models
+    models.close_database()
+    db = sqlite_utils.Database(path)
+    as_dicts = {"media_samples": SAMPLE_COLUMNS, "cpu_samples": CPU_COLUMNS, "media_summaries": SUMMARY_COLUMNS}
+    prepared = {name: [dict(zip(as_dicts[name], r)) for r in rows] if name in as_dicts else rows
+                for name, rows in tables.items()}
+    with timer() as t:
+        with db.conn:
+            db["meetings"].insert_all(({"id": m, "quality_state": "done", "quality_offset": 0, "quality_passes": 1,
+                                        "quality_failures": 0} for m in meeting_ids), batch_size=500)
+            for name in TABLE_ORDER:
+                db[name].insert_all(prepared[name], batch_size=500)
+    db.close()
+    return t["seconds"]
+
+
+def main(full: bool) -> dict:
+    meetings = 4000 if full else 150
+    batch = payloads(meetings)
+    tables = normalised_rows(batch)
+    samples = len(tables["media_samples"])
+    ids = [m for m, _ in batch]
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        seconds = {
+            "meetq": run_meetq(batch, folder / "meetq.db"),
+            "transform_only": transform_only(batch),
+            "ceiling": run_ceiling(tables, ids, folder / "ceiling.db"),
+            "sqlite_utils": run_sqlite_utils(tables, ids, folder / "sqlite_utils.db"),
+        }
+        raw_json = sum(len(json.dumps({"items": items})) for _, items in batch)
+        save("storage", full, storage.measure(folder / "meetq.db", raw_json, meetings, samples))
+    rate = {k: samples / v for k, v in seconds.items()}
+    vs_ceiling, vs_sqlite_utils = rate["meetq"] / rate["ceiling"], rate["meetq"] / rate["sqlite_utils"]
+    figures = {
+        "meetings": meetings, "sessions": len(tables["media_sessions"]), "samples": samples,
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "samples_per_second": {k: round(v) for k, v in rate.items()},
+        "meetq_vs_ceiling": round(vs_ceiling, 3), "meetq_vs_sqlite_utils": round(vs_sqlite_utils, 3),
+        "transform_only_vs_ceiling": round(rate["transform_only"] / rate["ceiling"], 3),
+        "targets": {"meetq >= 0.5x ceiling": verdict(vs_ceiling, 0.5),
+                    "meetq >= 2x sqlite-utils": verdict(vs_sqlite_utils, 2.0)},
+        "note": "meetq's time includes the transform (JSON items to rows, summaries, verdicts) and the raw "
+                "body; the baselines insert rows built beforehand. transform_only is the transform with no "
+                "database at all: no writer that runs it can be faster, so meetq / ceiling can never exceed "
+                "transform_only / ceiling.",
+    }
+    save("ingest", full, figures)
+    return figures

@@ -1,0 +1,91 @@
+"""`make bench` (quick: proves every benchmark runs) and `make bench FULL=1` (writes RESULTS.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bench import backlog, ingest, viewer_queries
+from bench.common import RESULTS, machine
+
+BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--full", action="store_true", help="the real sizes; writes bench/RESULTS.md")
+    parser.add_argument("only", nargs="*", help=f"run only these of {', '.join(BENCHMARKS)}")
+    options = parser.parse_args()
+    unknown = set(options.only) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    for name in options.only or BENCHMARKS:
+        figures = BENCHMARKS[name](options.full)
+        print(f"{name}: {json.dumps(figures.get('targets', {}))}")
+    if options.full:
+        (RESULTS.parent / "RESULTS.md").write_text(report())
+        print("wrote bench/RESULTS.md")
+
+
+def report() -> str:
+    load = lambda name: json.loads((RESULTS / f"{name}.json").read_text()) if (RESULTS / f"{name}.json").exists() else None
+    ingest_, storage, backlog_, viewer = load("ingest"), load("storage"), load("backlog"), load("viewer")
+    m = (ingest_ or backlog_ or viewer or {"machine": machine()})["machine"]
+    lines = ["# Benchmark results", "",
+             f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
+             f"SQLite {m['sqlite']}. Produced by `make bench FULL=1`; raw figures in `bench/results/*.json`. "
+             "Every ratio compares figures measured in the same run.", ""]
+    if ingest_:
+        r = ingest_["samples_per_second"]
+        lines += ["## 1. Ingest", "",
+                  f"{ingest_['meetings']:,} meetings, {ingest_['sessions']:,} sessions, {ingest_['samples']:,} samples.", "",
+                  "| writer | seconds | samples/s | meetq's ratio |", "|---|---|---|---|",
+                  f"| meetq (transform, raw body, rows, summaries, queue) | {ingest_['seconds']['meetq']} | {r['meetq']:,} | 1 |",
+                  f"| sqlite3 executemany, rows prebuilt (ceiling) | {ingest_['seconds']['ceiling']} | {r['ceiling']:,} | "
+                  f"{ingest_['meetq_vs_ceiling']}× |",
+                  f"| sqlite-utils insert_all, rows prebuilt | {ingest_['seconds']['sqlite_utils']} | {r['sqlite_utils']:,} | "
+                  f"{ingest_['meetq_vs_sqlite_utils']}× |",
+                  f"| meetq's transform alone, no database (upper bound) | {ingest_['seconds']['transform_only']} | "
+                  f"{r['transform_only']:,} | {ingest_['transform_only_vs_ceiling']}× the ceiling |", ""]
+        lines += [f"- Target {k}: **{v}**" for k, v in ingest_["targets"].items()] + ["", ingest_["note"], ""]
+    if storage:
+        lines += ["## 4. Storage", "",
+                  f"- Database: {storage['database_bytes']:,} bytes for {ingest_['meetings']:,} meetings "
+                  f"({storage['bytes_per_meeting']:,} bytes per meeting); raw JSON received: {storage['raw_json_bytes']:,} bytes "
+                  f"(database / raw JSON = {storage['database_vs_raw_json']}).",
+                  f"- Bytes per sample: {storage['bytes_per_sample_all_tables']} with everything, "
+                  f"{storage['bytes_per_sample_normalised']} for the normalised tables, "
+                  f"{storage['bytes_per_sample_media_samples_table']} in `media_samples` alone.",
+                  f"- The raw table's share: {storage['raw_table_share'] * 100:.1f} % "
+                  "(`retention.raw_days` reclaims it).", "",
+                  "| table | bytes |", "|---|---|"]
+        lines += [f"| {k} | {v:,} |" for k, v in sorted(storage["bytes_by_table"].items(), key=lambda kv: -kv[1])]
+        lines += [""]
+    if backlog_:
+        lines += ["## 2. Backlog", "",
+                  f"Simulated Webex answering in {backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; "
+                  "one `meetq collect` drains a week of ended meetings into an empty database.", "",
+                  "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | 429 | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for label, run in backlog_["runs"].items():
+            lines.append(f"| {label} | {run['meetings']:,} | {run['concurrency']} | {run['seconds']} | "
+                         f"{run['meetings_per_second']} | {run['qualities_calls']:,} | {run['qualities_calls_per_meeting_max']} | "
+                         f"{run['served_429']} | {run['peak_rss_mb']} |")
+        lines += ["", f"Concurrency speed-up over the sequential baseline: {backlog_['concurrency_speedup']}×; "
+                  f"peak RSS large / small: {backlog_['peak_rss_ratio_large_vs_small']}.", ""]
+        lines += [f"- Target {k}: **{v}**" for k, v in backlog_["targets"].items()] + [""]
+    if viewer:
+        lines += ["## 3. Viewer", "",
+                  f"A synthetic {viewer['days']}-day year for {viewer['people']:,} people: {viewer['meetings']:,} meetings, "
+                  f"{viewer['samples']:,} samples, {viewer['database_bytes'] / 2**30:.2f} GiB, built through meetq's own "
+                  f"load path at {viewer['build_samples_per_second']:,} samples/s. Each query run {viewer['repeats']} "
+                  "times through Datasette's own query path with its 1-second limit.", "",
+                  "| query | p50 ms | p95 ms |", "|---|---|---|"]
+        lines += [f"| {k} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in viewer["queries"].items()]
+        lines += ["", f"Worst: `{viewer['worst']['query']}` at p95 {viewer['worst']['p95_ms']} ms.", ""]
+        lines += [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Viewer: a synthetic year for a 5,000-person organisation, built through meetq's own load
+path, then every canned query and every dashboard chart timed through Datasette's own query
+path (p50 and p95 over repeated runs), with Datasette's 1-second limit in force."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.common import save, timer, verdict
+
+REPEATS = 7
+
+
+def build(path: Path, days: int, meetings_per_day: int) -> dict:
+    from meetq import models, store
+    from meetq.models import database
+    from meetq.simulator.org import Organisation
+    models.close_database()
+    models.open_database(path)
+    org = Organisation(11, now=datetime(2026, 11, 23, tzinfo=timezone.utc), days=days,
+                       meetings_per_day=meetings_per_day, people=5000, upcoming_hours=0, max_participants=8,
+                       long_meeting_every=50)
+    samples = 0
+    with timer() as t, database.connection_context():
+        meetings = list(org.meetings.values())
+        for start in range(0, len(meetings), 200):
+            chunk = meetings[start:start + 200]
+            with database.atomic():
+                store.save_meetings([org.meeting_json(m) for m in chunk], datetime.now(timezone.utc))
+                for meeting in chunk:
+                    samples += store.save_quality_items(meeting.id, org.quality_items(meeting),
+                                                        "2026-11-23T00:00:00.000Z")[1]
+                    store.update_meeting(meeting.id, quality_state="done", quality_passes=1)
+            org._quality_items.cache_clear()
+    models.close_database()
+    return {"days": days, "meetings": len(org.meetings), "people": 5000, "samples": samples,
+            "build_seconds": round(t["seconds"], 1), "build_samples_per_second": round(samples / t["seconds"])}
+
+
+def queries(path: Path) -> dict[str, tuple[str, dict]]:
+    """Every canned query and every dashboard chart, with realistic parameters."""
+    import sqlite3
+    from meetq.viewer import metadata_for
+    metadata = metadata_for(path)
+    name = path.stem
+    db = sqlite3.connect(path)
+    meeting_id = db.execute("select meeting_id from media_sessions group by meeting_id "
+                            "order by count(*) desc limit 1").fetchone()[0]
+    email = db.execute("select user_email from media_sessions where join_time > "
+                       "(select max(join_time) from media_sessions) limit 1").fetchone()
+    email = email[0] if email else db.execute("select user_email from media_sessions limit 1").fetchone()[0]
+    last = db.execute("select substr(max(join_time), 1, 10) from media_sessions").fetchone()[0]
+    month_ago = db.execute("select date(?, '-30 days')", (last,)).fetchone()[0]
+    site = db.execute("select site_url from meetings limit 1").fetchone()[0]
+    title = db.execute("select title || ' · ' || substr(start, 1, 16) || ' · ' || id from meetings where id = ?",
+                       (meeting_id,)).fetchone()[0]
+    db.close()
+    canned = metadata["databases"][name]["queries"]
+    params = {"meeting_report": {"meeting_id": meeting_id}, "user_history": {"email": email},
+              "poor_sessions": {"since": month_ago}, "backlog": {}}
+    found = {f"canned/{key}": (query["sql"], params[key]) for key, query in canned.items()}
+    filters = {"overview": {"date_start": month_ago, "date_end": last, "site": site},
+               "meeting": {"meeting": title, "direction": "in"}, "health": {}}
+    for slug, dashboard in metadata["plugins"]["datasette-dashboards"].items():
+        for chart_slug, chart in dashboard["charts"].items():
+            sql = chart["query"]
+            found[f"{slug}/{chart_slug}"] = (re.sub(r"\[\[.*?\]\]", "", sql, flags=re.S), {})
+            if "[[" in sql and filters[slug]:
+                kept = re.sub(r"\[\[(.*?)\]\]", r"\1", sql, flags=re.S)
+                used = {k: v for k, v in filters[slug].items() if f":{k}" in kept}
+                found[f"{slug}/{chart_slug} (filtered)"] = (kept, used)
+    return found
+
+
+async def time_all(path: Path) -> dict:
+    from datasette.app import Datasette
+    from meetq.viewer import VIEWER_DIR, metadata_for
+    datasette = Datasette([str(path)], metadata=metadata_for(path), plugins_dir=str(VIEWER_DIR / "plugins"),
+                          settings={"sql_time_limit_ms": 1000})
+    from datasette.database import QueryInterrupted
+    results = {}
+    for label, (sql, params) in queries(path).items():
+        timings = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            try:
+                await datasette.execute(path.stem, sql, params, custom_time_limit=1000)
+            except QueryInterrupted:
+                timings.append(float("inf"))  # hit Datasette's time limit
+                continue
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        results[label] = {"p50_ms": round(statistics.median(timings), 1),
+                          "p95_ms": round(timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))], 1)}
+    return results
+
+
+def main(full: bool) -> dict:
+    days, per_day = (365, 26) if full else (14, 8)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "meetq.db"
+        built = build(path, days, per_day)
+        timings = asyncio.run(time_all(path))
+        size = path.stat().st_size
+    worst = max(timings.items(), key=lambda kv: kv[1]["p95_ms"])
+    figures = {**built, "database_bytes": size, "repeats": REPEATS, "queries": timings,
+               "worst": {"query": worst[0], **worst[1]},
+               "targets": {"every p95 < 200 ms": verdict(worst[1]["p95_ms"], 200, higher_is_better=False),
+                           "none hits the 1 s limit": verdict(worst[1]["p95_ms"], 1000, higher_is_better=False)}}
+    save("viewer", full, figures)
+    return figures

@@ -56,6 +56,7 @@ def drain(meetings: int, concurrency: int) -> dict:
         "meetings": listed, "concurrency": concurrency, "seconds": round(seconds, 2),
         "meetings_per_second": round(listed / seconds, 1), "outcome": summary["outcome"],
         "samples_written": summary["samples_written"], "qualities_calls": sum(calls),
+        "meetings_expired": summary["meetings_expired"],
         "qualities_calls_per_meeting_max": max(calls), "meetings_fetched": len(calls),
         "served_429": stats["served_429"], "peak_rss_mb": round(peak_kb / 1024, 1),
         "exit_status": child.returncode,
@@ -86,7 +87,9 @@ def main(full: bool) -> dict:
             "zero 429 provoked": verdict(sum(r["served_429"] for r in runs.values()), 0, higher_is_better=False),
             "peak RSS < 150 MB": verdict(max(r["peak_rss_mb"] for r in runs.values()), 150, higher_is_better=False),
             "peak RSS flat (large/small <= 1.25)": verdict(rss_growth, 1.25, higher_is_better=False),
-            "every listed meeting fetched": verdict(min(r["meetings_fetched"] - r["meetings"] for r in runs.values()), 0),
+            # A meeting that started 7 days ago expires while a long drain runs: marked, not lost.
+            "every listed meeting fetched or marked expired": verdict(
+                min(r["meetings_fetched"] + r["meetings_expired"] - r["meetings"] for r in runs.values()), 0),
         },
     }
     save("backlog", full, figures)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import storage

@@ -65,12 +65,12 @@ def report() -> str:
         lines += ["## 2. Backlog", "",
                   f"Simulated Webex answering in {backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; "
                   "one `meetq collect` drains a week of ended meetings into an empty database.", "",
-                  "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | 429 | peak RSS MB |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | expired | 429 | peak RSS MB |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for label, run in backlog_["runs"].items():
             lines.append(f"| {label} | {run['meetings']:,} | {run['concurrency']} | {run['seconds']} | "
                          f"{run['meetings_per_second']} | {run['qualities_calls']:,} | {run['qualities_calls_per_meeting_max']} | "
-                         f"{run['served_429']} | {run['peak_rss_mb']} |")
+                         f"{run.get('meetings_expired', 0)} | {run['served_429']} | {run['peak_rss_mb']} |")
         lines += ["", f"Concurrency speed-up over the sequential baseline: {backlog_['concurrency_speedup']}×; "
                   f"peak RSS large / small: {backlog_['peak_rss_ratio_large_vs_small']}.", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in backlog_["targets"].items()] + [""]

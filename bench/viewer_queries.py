@@ -102,7 +102,7 @@ async def time_all(path: Path) -> dict:
 
 
 def main(full: bool) -> dict:
-    days, per_day = (365, 26) if full else (14, 8)
+    days, per_day = (365, 30) if full else (14, 8)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "meetq.db"
         built = build(path, days, per_day)

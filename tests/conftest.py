@@ -7,7 +7,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 

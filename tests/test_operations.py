@@ -3,7 +3,6 @@ commands run natively (no Docker engine on the development machines)."""
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -125,7 +124,6 @@ def test_every_compose_command_works_natively(meetq, sim):
         health = services["collector"]["healthcheck"]["test"]
         wait_for(lambda: subprocess.run([str(bin_dir / health[1]), *health[2:]], env=meetq.env,
                                         cwd=meetq.workdir).returncode == 0, timeout=60, interval=0.5)
-        import requests
         wait_for(lambda: _ok(f"http://127.0.0.1:{port}/-/versions.json"), timeout=30)
     finally:
         collector.send_signal(signal.SIGTERM)

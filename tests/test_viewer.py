@@ -78,6 +78,19 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
         assert rows, f"{slug}/{chart_slug} returned nothing"
 
 
+def test_every_chart_query_runs_with_its_filters_set(served):
+    day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
+    values = {"date_start": "2000-01-01", "date_end": day, "direction": "out",
+              "site": served.scalar("select site_url from meetings limit 1"),
+              "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
+    for slug, dashboard in DASHBOARDS.items():
+        for chart_slug, chart in dashboard["charts"].items():
+            sql = keep_optional(chart["query"])
+            params = {k: v for k, v in values.items() if f":{k}" in sql}
+            rows = get_json(served, "/meetq.json", sql=sql, _shape="array", **params)
+            assert rows, f"{slug}/{chart_slug} with {params} returned nothing"
+
+
 def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
                            "join meetings m on m.id = s.meeting_id group by 1, 2 order by 1 limit 1")[0]

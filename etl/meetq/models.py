@@ -29,7 +29,6 @@ PRAGMAS = {
     "busy_timeout": 10_000,
     "foreign_keys": 1,
     "synchronous": "normal",     # durable across a process crash in WAL mode
-    "cache_size": -32_000,       # 32 MB: index pages of a page of samples stay in memory
 }
 
 
@@ -253,6 +252,8 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS media_sessions_join_time ON media_sessions(join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS media_sessions_verdict ON media_sessions(verdict, join_time)",
     "CREATE INDEX IF NOT EXISTS meetings_site ON meetings(site_url, start)",
+    # "People with the most poor sessions" reads this index alone, already grouped.
+    "CREATE INDEX IF NOT EXISTS media_sessions_person ON media_sessions(user_email, verdict, network_type)",
     "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
     "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
     "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",

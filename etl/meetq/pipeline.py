@@ -21,8 +21,8 @@ from . import logs, store
 from .auth import credentials_for
 from .client import Page, WebexClient
 from .clock import iso, parse_iso, utcnow
-from .errors import (AccessDenied, MalformedResponse, MeetqError, NotFound, RateLimited, ReauthRequired,
-                     TransientError, WebexError)
+from .errors import (MalformedResponse, MeetqError, NotFound, RateLimited, ReauthRequired, TransientError,
+                     WebexError)
 from .models import database
 from .transform import private_body, private_item
 
@@ -92,6 +92,10 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
         except (MeetqError, WebexError) as error:
             report.outcome = "error"
             report.problem(f"{type(error).__name__}: {error}")
+        except Exception as error:  # a bug, or the machine (disk full): recorded, never silent
+            report.outcome = "error"
+            report.problem(f"unexpected {type(error).__name__}: {error}")
+            log.exception("cycle_failed")
         finally:
             duration_ms = int((time.monotonic() - timer) * 1000)
             store.finish_run(report.run_id, finished_at=iso(clock()), outcome=report.outcome,
@@ -217,8 +221,6 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
                                      quality_error=str(error)[:500])
             report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
             return
-        except AccessDenied:
-            raise
         report.quality_pages += 1
         more = _has_more(page, settings, previous_sha)
         page = private_page(page, settings.ip_addresses)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import logs
-from .clock import add_seconds, iso, parse_iso, utcnow
+from .clock import add_seconds, iso, parse_iso
 from .errors import InsecureTokenFile, NotAuthorised
 
 

@@ -32,21 +32,22 @@ def report() -> str:
     ingest_, storage, backlog_, viewer = load("ingest"), load("storage"), load("backlog"), load("viewer")
     m = (ingest_ or backlog_ or viewer or {"machine": machine()})["machine"]
     lines = ["# Benchmark results", "",
-             f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
+             f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
              f"SQLite {m['sqlite']}. Produced by `make bench FULL=1`; raw figures in `bench/results/*.json`. "
              "Every ratio compares figures measured in the same run.", ""]
     if ingest_:
         r = ingest_["samples_per_second"]
         lines += ["## 1. Ingest", "",
                   f"{ingest_['meetings']:,} meetings, {ingest_['sessions']:,} sessions, {ingest_['samples']:,} samples.", "",
-                  "| writer | seconds | samples/s | meetq's ratio |", "|---|---|---|---|",
+                  f"Measured {ingest_['machine']['date']}.", "",
+                  "| writer | seconds | samples/s | meetq ÷ this |", "|---|---|---|---|",
                   f"| meetq (transform, raw body, rows, summaries, queue) | {ingest_['seconds']['meetq']} | {r['meetq']:,} | 1 |",
                   f"| sqlite3 executemany, rows prebuilt (ceiling) | {ingest_['seconds']['ceiling']} | {r['ceiling']:,} | "
                   f"{ingest_['meetq_vs_ceiling']}× |",
                   f"| sqlite-utils insert_all, rows prebuilt | {ingest_['seconds']['sqlite_utils']} | {r['sqlite_utils']:,} | "
                   f"{ingest_['meetq_vs_sqlite_utils']}× |",
                   f"| meetq's transform alone, no database (upper bound) | {ingest_['seconds']['transform_only']} | "
-                  f"{r['transform_only']:,} | {ingest_['transform_only_vs_ceiling']}× the ceiling |", ""]
+                  f"{r['transform_only']:,} | (itself {ingest_['transform_only_vs_ceiling']}× the ceiling) |", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in ingest_["targets"].items()] + ["", ingest_["note"], ""]
     if storage:
         lines += ["## 4. Storage", "",
@@ -63,8 +64,9 @@ def report() -> str:
         lines += [""]
     if backlog_:
         lines += ["## 2. Backlog", "",
-                  f"Simulated Webex answering in {backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; "
-                  "one `meetq collect` drains a week of ended meetings into an empty database.", "",
+                  f"Measured {backlog_['machine']['date']}. Simulated Webex answering in "
+                  f"{backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; one `meetq collect` drains a week of "
+                  "ended meetings into an empty database. `meetings` counts those visible when it started.", "",
                   "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | expired | 429 | peak RSS MB |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
         for label, run in backlog_["runs"].items():
@@ -76,7 +78,7 @@ def report() -> str:
         lines += [f"- Target {k}: **{v}**" for k, v in backlog_["targets"].items()] + [""]
     if viewer:
         lines += ["## 3. Viewer", "",
-                  f"A synthetic {viewer['days']}-day year for {viewer['people']:,} people: {viewer['meetings']:,} meetings, "
+                  f"Measured {viewer['machine']['date']}. A synthetic {viewer['days']}-day year for {viewer['people']:,} people: {viewer['meetings']:,} meetings, "
                   f"{viewer['samples']:,} samples, {viewer['database_bytes'] / 2**30:.2f} GiB, built through meetq's own "
                   f"load path at {viewer['build_samples_per_second']:,} samples/s. Each query run {viewer['repeats']} "
                   "times through Datasette's own query path with its 1-second limit.", "",

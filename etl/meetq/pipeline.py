@@ -153,11 +153,12 @@ def list_meetings(client: WebexClient, settings, report: RunReport, stop, clock)
 def fetch_due_qualities(client: WebexClient, settings, report: RunReport, stop, clock) -> None:
     """Work the due meetings, nearest expiry first, `concurrency` meetings at a time: the drain is
     bound by waiting on Webex, and different meetings do not share a rate limit."""
-    report.meetings_expired += store.expire_overdue(clock())
     deadline = time.monotonic() + settings.cycle_budget
     attempted: set[str] = set()
     with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="qualities") as pool:
         while True:
+            # Again every round: in a long drain, the oldest meetings pass Webex's 7 days meanwhile.
+            report.meetings_expired += store.expire_overdue(clock())
             due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds)
                    if m.id not in attempted]
             if not due:

@@ -51,6 +51,7 @@ class Meetq:
         self.database = workdir / "meetq.db"
         self.secrets = workdir / "secrets.json"
         self.logs: list[str] = []
+        self.children: list[subprocess.Popen] = []
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("MEETQ_")},
             "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
@@ -81,9 +82,19 @@ class Meetq:
     def popen(self, *args, env=None, pipe=False):
         """A child meetq. Long-running ones log to files: a full pipe nobody reads would block them."""
         if pipe:
-            return subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
-        return Child([sys.executable, "-m", "meetq.cli", *args], {**self.env, **(env or {})}, self)
+            child = subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+        else:
+            child = Child([sys.executable, "-m", "meetq.cli", *args], {**self.env, **(env or {})}, self)
+        self.children.append(child)
+        return child
+
+    def kill_children(self):
+        """A failing test must not leave a collector running behind it."""
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+                child.wait(10)
 
     def login(self):
         """`meetq auth login --no-browser`, with this test playing the person who clicks Accept."""
@@ -131,7 +142,9 @@ class Child(subprocess.Popen):
 
 @pytest.fixture
 def meetq(sim, tmp_path):
-    return Meetq(sim, tmp_path)
+    runner = Meetq(sim, tmp_path)
+    yield runner
+    runner.kill_children()
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1):
@@ -189,6 +202,7 @@ def served(tmp_path_factory):
     yield meetq
     viewer.terminate()
     viewer.communicate(timeout=10)
+    meetq.kill_children()
     simulator.stop()
 
 

@@ -286,3 +286,20 @@ def test_legacy_field_names_from_the_api_are_stored_the_same_way(meetq, sim):
     assert stored_quality(meetq) == expected_quality(sim)
     assert meetq.scalar("select count(*) from media_sessions where user_email is null or join_time is null") == 0
     assert meetq.scalar("select count(distinct legacy_fields) from media_sessions") == 1
+
+
+def test_personal_access_token_mode_collects_then_says_clearly_when_it_dies(meetq, sim):
+    token = sim.issue_tokens(sim.config.client_id, "admin-person", "")["access_token"]
+    env = {"MEETQ_WEBEX_ACCESS_TOKEN": token, "MEETQ_WEBEX_CLIENT_SECRET": ""}
+    first = json.loads(meetq("collect", env=env).stdout)
+    assert first["outcome"] == "ok" and first["meetings_new"] > 0
+    assert not meetq.secrets.exists()  # nothing to store: no token file in this mode
+    assert "Personal access token mode" in meetq("auth", "status", env=env).stdout
+    sim.access.clear()  # the 12 hours are over
+    sim_post(sim, "/_sim/meetings", {"count": 1})
+    dead = meetq("collect", env=env, check=False)
+    report = json.loads(dead.stdout)
+    assert dead.returncode == 1 and report["outcome"] == "error"
+    assert "personal access token" in report["messages"][0] and "integration" in report["messages"][0]
+    assert token not in dead.stdout + dead.stderr
+    assert sim_stats(sim)["token_grants"].get("refresh_token", 0) == 0

@@ -73,10 +73,12 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(meetq, sim):
         sim_post(sim, "/_sim/meetings", {"count": 4, "participants": 6})  # new work for every run
         before = runs(meetq)
         child = meetq.popen("run")
-        wait_for(lambda: runs(meetq) > before, timeout=30, interval=0.02)
-        time.sleep(moments.uniform(0.0, 0.5))  # a random moment of the cycle
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
+        try:
+            wait_for(lambda: runs(meetq) > before, timeout=30, interval=0.02)
+            time.sleep(moments.uniform(0.0, 0.5))  # a random moment of the cycle
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
         mid_cycle += meetq.scalar("select outcome from collector_runs order by id desc limit 1") == "running"
     expected = expected_quality(sim)
     assert meetq.sql("pragma integrity_check") == [("ok",)]

@@ -8,6 +8,7 @@ written for a database called `meetq`; it is renamed here to the file's own name
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -43,10 +44,11 @@ def datasette_args(settings, metadata_path: Path) -> list[str]:
 
 def serve_viewer(settings) -> None:
     """Replace this process with Datasette (its signals and exit codes are then its own)."""
-    handle, metadata_path = tempfile.mkstemp(prefix="meetq-metadata-", suffix=".json")
-    with os.fdopen(handle, "w") as out:
-        json.dump(metadata_for(settings.database), out)
+    # One file per served database, rewritten on each start: exec leaves no moment to delete it.
+    key = hashlib.sha256(str(Path(settings.database).resolve()).encode()).hexdigest()[:12]
+    metadata_path = Path(tempfile.gettempdir()) / f"meetq-viewer-{os.getuid()}-{key}.json"
+    metadata_path.write_text(json.dumps(metadata_for(settings.database)))
     datasette = Path(sys.executable).with_name("datasette")
     command = [str(datasette) if datasette.exists() else "datasette", "serve",
-               *datasette_args(settings, Path(metadata_path))]
+               *datasette_args(settings, metadata_path)]
     os.execvp(command[0], command)

@@ -127,3 +127,11 @@ def test_paginate_follows_links_and_stops_on_a_loop(client):
     pages = list(client.paginate(first, {"max": 100}))
     assert [p.items for p in pages] == [[{"id": 1}], [{"id": 2}]]
     assert "max=100" in responses.calls[1].request.url
+
+
+@responses.activate
+def test_a_5xx_with_a_long_retry_after_is_left_to_a_later_cycle(client):
+    responses.get(QUALITIES, status=503, headers={"Retry-After": "3600"})
+    with pytest.raises(TransientError, match="HTTP 503"):
+        client.fetch_quality_page("m", 0, None)
+    assert client.slept == [] and len(responses.calls) == 1

@@ -118,7 +118,6 @@ class WebexClient:
         self.session.headers["User-Agent"] = USER_AGENT
         self.sleep = sleep
         self.on_error = on_error
-        self.calls = 0
 
     # -- the one request loop --------------------------------------------------------------
 
@@ -135,7 +134,6 @@ class WebexClient:
             headers = {"Accept": "application/json"}
             if authenticated:
                 headers["Authorization"] = f"Bearer {self.credentials.access_token()}"
-            self.calls += 1
             try:
                 response = self.session.request(method, url, params=params, data=data, headers=headers,
                                                 timeout=settings.request_timeout_seconds)
@@ -168,10 +166,11 @@ class WebexClient:
                 raise RateLimited(f"429 rate limited: {message}", retry_after=wait, status=status,
                                   tracking_id=tracking, url=url, body=response.text)
             if status >= 500 or status in (408, 423):
-                if attempt < settings.max_retries:
+                # A long Retry-After on a 5xx is left to a later cycle, like a long 429.
+                wait = retry_after_seconds(response, 0.0)
+                if attempt < settings.max_retries and wait <= settings.max_retry_after_seconds:
                     attempt += 1
-                    self._backoff(attempt, reason=f"HTTP {status}", url=url, tracking_id=tracking,
-                                  retry_after=retry_after_seconds(response, 0.0))
+                    self._backoff(attempt, reason=f"HTTP {status}", url=url, tracking_id=tracking, retry_after=wait)
                     continue
                 raise TransientError(f"HTTP {status} after {attempt + 1} attempts: {message}", status=status,
                                      tracking_id=tracking, url=url, body=response.text)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .transform import DEFAULT_THRESHOLDS
 
 DEFAULT_CONFIG_PATH = "config/meetq.toml"
 
@@ -37,6 +38,23 @@ class Setting:
     @property
     def env_name(self) -> str:
         return self.env or f"MEETQ_{self.section}_{self.name}".upper()
+
+
+def _threshold_settings() -> list[Setting]:
+    """The verdict thresholds, one setting each, their defaults taken from the transform that
+    applies them. A metric at or past "fair" makes a stream fair, past "poor" poor, judged on
+    what the worst tenth of its intervals reach. Sources in the README ("Quality verdicts")."""
+    meaning = {"loss": "Packet loss (%) from which a stream is", "latency": "Latency (ms) from which a stream is",
+               "jitter": "Jitter (ms) from which a stream is",
+               "frame_rate": "Video frame rate (fps) below which a stream is",
+               "cpu": "System CPU (%) from which a session is"}
+    source = {"latency": " (ITU-T G.114)"}
+    settings = []
+    for name, default in DEFAULT_THRESHOLDS.items():
+        metric, level, _unit = name.rsplit("_", 2)
+        settings.append(Setting("quality", name, float, default, f"{meaning[metric]} {level}{source.get(metric, '')}.",
+                                minimum=0))
+    return settings
 
 
 DEFAULT_SCOPES = "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
@@ -109,22 +127,7 @@ SETTINGS: list[Setting] = [
             minimum=0),
     Setting("retention", "raw_days", float, 0.0,
             "Drop raw response bodies older than this many days (0: keep).", minimum=0),
-    # Verdict thresholds. A metric at or beyond "fair" makes a stream fair, beyond "poor" poor;
-    # the worst interval decides. Sources in the README ("Quality verdicts").
-    Setting("quality", "loss_fair_pct", float, 1.0, "Packet loss (%) from which a stream is fair.", minimum=0),
-    Setting("quality", "loss_poor_pct", float, 5.0, "Packet loss (%) from which a stream is poor.", minimum=0),
-    Setting("quality", "latency_fair_ms", float, 150.0, "Latency (ms) from which a stream is fair (ITU-T G.114).",
-            minimum=0),
-    Setting("quality", "latency_poor_ms", float, 400.0, "Latency (ms) from which a stream is poor (ITU-T G.114).",
-            minimum=0),
-    Setting("quality", "jitter_fair_ms", float, 30.0, "Jitter (ms) from which a stream is fair.", minimum=0),
-    Setting("quality", "jitter_poor_ms", float, 50.0, "Jitter (ms) from which a stream is poor.", minimum=0),
-    Setting("quality", "frame_rate_fair_fps", float, 15.0, "Video frame rate (fps) below which a stream is fair.",
-            minimum=0),
-    Setting("quality", "frame_rate_poor_fps", float, 10.0, "Video frame rate (fps) below which a stream is poor.",
-            minimum=0),
-    Setting("quality", "cpu_fair_pct", float, 80.0, "System CPU (%) from which a session is fair.", minimum=0),
-    Setting("quality", "cpu_poor_pct", float, 95.0, "System CPU (%) from which a session is poor.", minimum=0),
+    *_threshold_settings(),
     Setting("log", "level", str, "info", "Log level.", env="MEETQ_LOG_LEVEL",
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",

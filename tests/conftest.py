@@ -79,13 +79,9 @@ class Meetq:
             raise AssertionError(f"meetq {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
-    def popen(self, *args, env=None, pipe=False):
-        """A child meetq. Long-running ones log to files: a full pipe nobody reads would block them."""
-        if pipe:
-            child = subprocess.Popen([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
-        else:
-            child = Child([sys.executable, "-m", "meetq.cli", *args], {**self.env, **(env or {})}, self)
+    def popen(self, *args, env=None):
+        """A long-running child meetq. It logs to files: a full pipe nobody reads would block it."""
+        child = Child([sys.executable, "-m", "meetq.cli", *args], {**self.env, **(env or {})}, self)
         self.children.append(child)
         return child
 
@@ -96,17 +92,25 @@ class Meetq:
                 child.kill()
                 child.wait(10)
 
-    def login(self):
-        """`meetq auth login --no-browser`, with this test playing the person who clicks Accept."""
-        child = self.popen("auth", "login", "--no-browser", "--timeout", "30", pipe=True)
+    def start_login(self, *options):
+        """Start `meetq auth login` and read its output up to where it waits for the person:
+        returns the child and the authorize URL it printed."""
+        paste = "--paste" in options
+        child = subprocess.Popen([sys.executable, "-m", "meetq.cli", "auth", "login", *options], env=self.env,
+                                 stdin=subprocess.PIPE if paste else None, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+        self.children.append(child)
         url = None
-        for line in child.stdout:
-            match = re.search(r"(http://\S+/authorize\S+)", line)
-            if match:
-                url = match.group(1)
-            if "Waiting for the redirect" in line:
+        for line in iter(child.stdout.readline, ""):
+            url = url or (re.search(r"(http://\S+/authorize\S+)", line) or [None])[0]
+            if (paste and url) or "Waiting for the redirect" in line:
                 break
         assert url, "login printed no authorize URL"
+        return child, url
+
+    def login(self):
+        """`meetq auth login --no-browser`, with this test playing the person who clicks Accept."""
+        child, url = self.start_login("--no-browser", "--timeout", "30")
         consent = requests.get(url, timeout=10)
         out, err = child.communicate(timeout=30)
         self.logs += [out, err]

@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 import time
 
 import pytest
+import requests
 
 from conftest import expected_quality, sim_post, sim_stats, stored_quality, wait_for
 
@@ -35,11 +34,7 @@ def test_login_through_the_real_redirect_stores_a_private_token_file(meetq):
 
 
 def test_login_rejects_a_wrong_state(meetq):
-    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20", pipe=True)
-    for line in child.stdout:
-        if "Waiting for the redirect" in line:
-            break
-    import requests
+    child, _ = meetq.start_login("--no-browser", "--timeout", "20")
     redirect = meetq.env["MEETQ_WEBEX_REDIRECT_URI"]
     answer = requests.get(f"{redirect}?code=x&state=forged", timeout=5)
     out, err = child.communicate(timeout=20)
@@ -50,14 +45,7 @@ def test_login_rejects_a_wrong_state(meetq):
 
 def test_login_reports_a_refused_consent(meetq, sim):
     sim_post(sim, "/_sim/config", {"authorize_error": "access_denied"})
-    child = meetq.popen("auth", "login", "--no-browser", "--timeout", "20", pipe=True)
-    import re
-    import requests
-    url = None
-    for line in child.stdout:
-        url = url or (re.search(r"(http://\S+/authorize\S+)", line) or [None])[0]
-        if "Waiting for the redirect" in line:
-            break
+    child, url = meetq.start_login("--no-browser", "--timeout", "20")
     requests.get(url, timeout=5)
     out, err = child.communicate(timeout=20)
     assert child.returncode == 1 and "access_denied" in err
@@ -227,14 +215,7 @@ def test_a_second_collector_on_the_same_database_is_refused(meetq):
 
 
 def test_headless_login_by_pasting_the_redirected_url(meetq, sim):
-    import re
-    import requests
-    child = subprocess.Popen([sys.executable, "-m", "meetq.cli", "auth", "login", "--paste"], env=meetq.env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=meetq.workdir)
-    url = None
-    while url is None:
-        url = (re.search(r"(http://\S+/authorize\S+)", child.stdout.readline()) or [None])[0]
+    child, url = meetq.start_login("--paste")
     # The person's browser is redirected somewhere nothing listens; they copy the address.
     redirected = requests.get(url, allow_redirects=False, timeout=5).headers["Location"]
     out, err = child.communicate(redirected + "\n", timeout=30)

@@ -1,7 +1,11 @@
 """Ingest: the same quality payloads written three ways in one run.
 
-- meetq: everything a real fetch does (raw body, normalised rows, summaries and verdicts, queue
-  state), one transaction per meeting, through meetq's own store.
+- meetq load: `meetq load` over one saved response file per meeting: reading and parsing the
+  files, the raw bodies, normalised rows, summaries and verdicts, with the transform in worker
+  processes and grouped commits. This is the figure the targets judge.
+- meetq collector path: what a fetch does after the HTTP answer (raw body, rows, summaries,
+  queue state), one transaction per meeting in one process. The collector waits on Webex far
+  longer than this takes (see the backlog benchmark), so it keeps the simpler path.
 - ceiling: the same normalised rows, already built, with plain sqlite3.executemany in one
   transaction into the same schema: what SQLite itself can do.
 - sqlite-utils: the same rows as dicts with `insert_all`, as the dogsheep tools do.
@@ -62,7 +66,22 @@ def fresh_database(path: Path):
     return models.open_database(path)
 
 
-def run_meetq(batch, path: Path) -> float:
+def run_meetq_load(batch, path: Path, folder: Path) -> float:
+    from meetq.config import load_settings
+    from meetq.loader import load_files
+    files = folder / "saved"
+    files.mkdir()
+    for meeting_id, items in batch:
+        (files / f"{meeting_id}.json").write_text(json.dumps({"items": items}))
+    fresh_database(path)
+    settings = load_settings(overrides={"database": str(path)}, environ={})  # defaults: IPs masked
+    with timer() as t:
+        report = load_files([str(files)], settings)
+    assert report.files == len(batch) and not report.failed, report
+    return t["seconds"]
+
+
+def run_meetq_collector_path(batch, path: Path) -> float:
     from meetq import store
     from meetq.models import database
     fresh_database(path)
@@ -138,7 +157,8 @@ def main(full: bool) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         seconds = {
-            "meetq": run_meetq(batch, folder / "meetq.db"),
+            "meetq_load": run_meetq_load(batch, folder / "meetq.db", folder),
+            "meetq_collector_path": run_meetq_collector_path(batch, folder / "collector.db"),
             "transform_only": transform_only(batch),
             "ceiling": run_ceiling(tables, ids, folder / "ceiling.db"),
             "sqlite_utils": run_sqlite_utils(tables, ids, folder / "sqlite_utils.db"),
@@ -146,19 +166,19 @@ def main(full: bool) -> dict:
         raw_json = sum(len(json.dumps({"items": items})) for _, items in batch)
         save("storage", full, storage.measure(folder / "meetq.db", raw_json, meetings, samples))
     rate = {k: samples / v for k, v in seconds.items()}
-    vs_ceiling, vs_sqlite_utils = rate["meetq"] / rate["ceiling"], rate["meetq"] / rate["sqlite_utils"]
+    vs_ceiling, vs_sqlite_utils = rate["meetq_load"] / rate["ceiling"], rate["meetq_load"] / rate["sqlite_utils"]
     figures = {
         "meetings": meetings, "sessions": len(tables["media_sessions"]), "samples": samples,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "samples_per_second": {k: round(v) for k, v in rate.items()},
         "meetq_vs_ceiling": round(vs_ceiling, 3), "meetq_vs_sqlite_utils": round(vs_sqlite_utils, 3),
+        "collector_path_vs_ceiling": round(rate["meetq_collector_path"] / rate["ceiling"], 3),
         "transform_only_vs_ceiling": round(rate["transform_only"] / rate["ceiling"], 3),
         "targets": {"meetq >= 0.5x ceiling": verdict(vs_ceiling, 0.5),
                     "meetq >= 2x sqlite-utils": verdict(vs_sqlite_utils, 2.0)},
-        "note": "meetq's time includes the transform (JSON items to rows, summaries, verdicts) and the raw "
-                "body; the baselines insert rows built beforehand. transform_only is the transform with no "
-                "database at all: no writer that runs it can be faster, so meetq / ceiling can never exceed "
-                "transform_only / ceiling.",
+        "note": "meetq load's time includes reading and parsing the files, the transform (JSON items to "
+                "rows, summaries, verdicts) and the raw bodies; the baselines insert rows built beforehand. "
+                "transform_only is the transform in one process with no database at all.",
     }
     save("ingest", full, figures)
     return figures

@@ -176,3 +176,17 @@ def test_ip_privacy_on_items_and_on_raw_text():
     body = '{"items":[{"localIP" : "10.1.2.3","publicIP":"203.0.113.9","packetLoss":[1.50, 1e5]}]}'
     assert private_body(body, "masked") == '{"items":[{"localIP" : "10.1.2.*","publicIP":"203.0.113.*","packetLoss":[1.50, 1e5]}]}'
     assert private_body(body, "none") == '{"items":[{"localIP" : null,"publicIP":null,"packetLoss":[1.50, 1e5]}]}'
+
+
+def test_content_fingerprint_ignores_key_order_and_sees_every_change():
+    from meetq.transform import content_fingerprint
+    item = {"participantId": "p1", "audioIn": [{"packetLoss": [0.1, 2, None], "codec": "opus"}], "n": 1}
+    same = {"n": 1, "audioIn": [{"codec": "opus", "packetLoss": [0.1, 2, None]}], "participantId": "p1"}
+    assert content_fingerprint(item) == content_fingerprint(same)
+    changes = [{**item, "n": "1"}, {**item, "n": None}, {**item, "extra": 1},
+               {**item, "audioIn": [{"packetLoss": [0.1, 2, 0.0], "codec": "opus"}]},
+               {**item, "audioIn": [{"packetLoss": [0.1, 2], "codec": "opus"}]},
+               {**item, "audioIn": [{"packetLoss": [0.1, 2, None], "codec": "opus "}]},
+               {**item, "audioIn": [{"packetLoss": [10 ** 400], "codec": "opus"}]}]
+    prints = {content_fingerprint(c) for c in changes}
+    assert len(prints) == len(changes) and content_fingerprint(item) not in prints

@@ -133,17 +133,24 @@ def run(ctx, interval_seconds):
 
 
 @cli.command()
-@click.argument("file", type=click.File("r"))
-@click.option("--meeting-id", help="Meeting the payload belongs to (default: each item's meetingInstanceId).")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--meeting-id", help="Meeting the payloads belong to (default: each item's meetingInstanceId).")
+@click.option("--workers", type=click.IntRange(min=0), help="Processes that parse and transform while this one "
+              "writes (default: one per spare core; 0: none).")
 @click.pass_context
-def load(ctx, file, meeting_id):
-    """Ingest a saved Meeting Qualities response (JSON) instead of calling the API."""
-    from .pipeline import load_qualities
+def load(ctx, sources, meeting_id, workers):
+    """Ingest saved Meeting Qualities responses (JSON files, folders of them, or - for stdin)
+    instead of calling the API."""
+    from .loader import load_files
     settings = settings_from(ctx)
     open_db(settings)
-    sessions, samples = load_qualities(file.read(), meeting_id, source=getattr(file, "name", "stdin"),
-                                       settings=settings)
-    click.echo(f"Stored {sessions} new or changed sessions with {samples} samples.")
+    stdin_text = click.get_text_stream("stdin").read() if "-" in sources else None
+    report = load_files(list(sources), settings, meeting_id, workers, stdin_text)
+    click.echo(f"Stored {report.sessions} new or changed sessions with {report.samples} samples "
+               f"from {report.files} files.")
+    for failure in report.failed:
+        click.echo(f"Not loaded: {failure}", err=True)
+    ctx.exit(1 if report.failed else 0)
 
 
 # -- operating -------------------------------------------------------------------------------------

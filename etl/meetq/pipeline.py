@@ -9,7 +9,6 @@ still knows it called, and never calls the same meeting twice within the API's 5
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -310,31 +309,3 @@ def _record_token_facts(credentials, now: datetime) -> None:
 def _check(stop: threading.Event) -> None:
     if stop.is_set():
         raise Stopped()
-
-
-def load_qualities(text: str, meeting_id: str | None, source: str, settings, clock=utcnow) -> tuple[int, int]:
-    """Ingest a saved Meeting Qualities response, as if it had just been fetched."""
-    now = iso(clock())
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise MalformedResponse(f"{source} is not JSON: {error}") from None
-    items = document.get("items") if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        raise MalformedResponse(f"{source} holds no `items` list")
-    page = private_page(Page(url=f"file:{source}", status=200, body=text, content_type="application/json",
-                             tracking_id=None, fetched_at=now, items=[i for i in items if isinstance(i, dict)],
-                             next_url=None), settings.ip_addresses)
-    by_meeting: dict[str, list] = {}
-    for item in page.items:
-        owner = meeting_id or item.get("meetingInstanceId") or item.get("meetingId")
-        if not owner:
-            raise MalformedResponse(f"{source}: an item has no meetingInstanceId; pass --meeting-id")
-        by_meeting.setdefault(owner, []).append(item)
-    sessions = samples = 0
-    with database.connection_context(), database.atomic():
-        for owner, owned in by_meeting.items():
-            store.save_raw(page, "qualities", owner, 0)
-            written = store.save_quality_items(owner, owned, now, settings.thresholds())
-            sessions, samples = sessions + written[0], samples + written[1]
-    return sessions, samples

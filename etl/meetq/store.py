@@ -13,9 +13,9 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import CollectorRun, CollectorState, Meeting, RawResponse, database
-from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS, meeting_row,
-                        session_rows, summarise_session, without_meeting_secrets)
+from .models import CollectorRun, CollectorState, Meeting, database
+from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
+                        PreparedSession, meeting_row, prepare_session, without_meeting_secrets)
 
 RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
 OPEN_STATES = ("pending", "partial", "recheck")
@@ -24,19 +24,24 @@ MEETING_LISTED_COLUMNS = ["series_id", "scheduled_meeting_id", "title", "meeting
                           "state", "timezone", "start", "end", "host_user_id", "host_display_name",
                           "host_email", "site_url", "raw", "last_listed_at"]
 BATCH = 500
-SESSION_ALL_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason", "fetched_at")
 
 
 def _insert(table: str, columns: tuple, suffix: str = "") -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){suffix}"
 
 
-UPSERT_SESSION = _insert("media_sessions", SESSION_ALL_COLUMNS, " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in SESSION_ALL_COLUMNS if c != "id"))
+UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS, " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in SESSION_WRITE_COLUMNS if c != "id"))
 INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
 INSERT_SUMMARY = _insert("media_summaries", SUMMARY_COLUMNS)
 INSERT_SAMPLE = _insert("media_samples", SAMPLE_COLUMNS)
 INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
+# Once per page or meeting, but on the same hot path: plain SQL, not a query built per call.
+INSERT_RAW = _insert("raw_responses", ("endpoint", "meeting_id", "\"offset\"", "url", "status", "tracking_id",
+                                       "content_type", "fetched_at", "body", "body_sha256", "error"),
+                     " ON CONFLICT DO NOTHING")
+INSERT_MEETING_STUB = ("INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
+                       "VALUES (?, 'done', 0, 0, 0) ON CONFLICT DO NOTHING")
 
 
 def _columns(model, names):
@@ -74,21 +79,24 @@ def is_ended_instance(row: dict) -> bool:
 
 def ensure_meeting(meeting_id: str) -> None:
     """A stub row, for qualities of a meeting that was never listed (e.g. `meetq load`)."""
-    Meeting.insert(id=meeting_id, quality_state="done").on_conflict_ignore().execute()
+    database.execute_sql(INSERT_MEETING_STUB, (meeting_id,))
 
 
 # -- raw responses --------------------------------------------------------------------------
 
 def save_raw(page, endpoint: str, meeting_id: str | None = None, offset: int | None = None,
-             error: str | None = None) -> None:
+             error: str | None = None, body_sha256: str | None = None) -> None:
+    """`body_sha256`, when given, is `body_digest(page.body)` computed elsewhere (a load worker)."""
     body = page.body
     if endpoint == "meetings" and page.status < 300:
-        body = _meetings_body_without_secrets(body)
-    RawResponse.insert(
-        endpoint=endpoint, meeting_id=meeting_id, offset=offset, url=page.url, status=page.status,
-        tracking_id=page.tracking_id, content_type=page.content_type, fetched_at=page.fetched_at,
-        body=body, body_sha256=hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(), error=error,
-    ).on_conflict_ignore().execute()
+        body, body_sha256 = _meetings_body_without_secrets(body), None
+    database.execute_sql(INSERT_RAW, (
+        endpoint, meeting_id, offset, page.url, page.status, page.tracking_id, page.content_type, page.fetched_at,
+        body, body_sha256 or body_digest(body), error))
+
+
+def body_digest(body: str) -> str:
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _meetings_body_without_secrets(body: str) -> str:
@@ -105,36 +113,34 @@ def _meetings_body_without_secrets(body: str) -> str:
 
 def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str,
                        thresholds: dict | None = None) -> tuple[int, int]:
-    """Normalise one page of Meeting Qualities items with their summaries and verdicts. A session
-    whose content is unchanged is left alone; a changed one is replaced whole.
+    """Normalise one page of Meeting Qualities items with their summaries and verdicts.
     Returns (sessions written, samples written)."""
+    return write_sessions(meeting_id, [prepare_session(item, meeting_id, fetched_at, thresholds) for item in items])
+
+
+def write_sessions(meeting_id: str, prepared: list[PreparedSession | None]) -> tuple[int, int]:
+    """Write prepared sessions. One whose content is unchanged is left alone; a changed one is
+    replaced whole. Returns (sessions written, samples written)."""
     ensure_meeting(meeting_id)
     sessions = samples = 0
-    for item in items:
-        rows = session_rows(item, fallback_meeting_id=meeting_id)
-        if rows is None:
+    cursor = database.cursor()
+    for session in filter(None, prepared):
+        found = cursor.execute("SELECT content_sha256 FROM media_sessions WHERE id = ?", (session.id,)).fetchone()
+        if found and found[0] == session.fingerprint:
             continue
-        found = database.execute_sql("SELECT content_sha256 FROM media_sessions WHERE id = ?",
-                                     (rows.session["id"],)).fetchone()
-        current = found[0] if found else None
-        if current == rows.session["content_sha256"]:
-            continue
-        if rows.session["meeting_id"] != meeting_id:
-            ensure_meeting(rows.session["meeting_id"])
-        summaries, verdict = summarise_session(rows, thresholds)
-        cursor = database.cursor()
-        if current is not None:  # a changed session: its children are replaced whole
+        if session.meeting_id != meeting_id:
+            ensure_meeting(session.meeting_id)
+        if found:  # a changed session: its children are replaced whole
             for child in ("media_streams", "cpu_samples", "media_summaries"):
-                cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (rows.session["id"],))
+                cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (session.id,))
         # The hot path: prepared tuples through executemany, no generated SQL per row.
-        session = {**rows.session, **verdict, "fetched_at": fetched_at}
-        cursor.execute(UPSERT_SESSION, tuple(session[c] for c in SESSION_ALL_COLUMNS))
-        cursor.executemany(INSERT_SUMMARY, summaries)
-        cursor.executemany(INSERT_STREAM, [tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams])
-        cursor.executemany(INSERT_SAMPLE, rows.samples)
-        cursor.executemany(INSERT_CPU, rows.cpu)
+        cursor.execute(UPSERT_SESSION, session.session)
+        cursor.executemany(INSERT_SUMMARY, session.summaries)
+        cursor.executemany(INSERT_STREAM, session.streams)
+        cursor.executemany(INSERT_SAMPLE, session.samples)
+        cursor.executemany(INSERT_CPU, session.cpu)
         sessions += 1
-        samples += len(rows.samples)
+        samples += session.sample_count
     return sessions, samples
 
 

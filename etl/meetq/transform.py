@@ -12,11 +12,12 @@ import hashlib
 import json
 import math
 import re
+from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import zip_longest
 
-from .clock import UTC, add_seconds, iso, normalise_iso, parse_iso
+from .clock import UTC, iso, normalise_iso, parse_iso
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
@@ -55,6 +56,9 @@ SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", 
                   "resolution_height", "frame_rate")
 CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
                "system_avg_cpu", "system_max_cpu")
+# A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
+SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
+                                           "fetched_at")
 
 
 def stable_id(*parts) -> int:
@@ -65,7 +69,39 @@ def stable_id(*parts) -> int:
 
 
 def content_hash(value) -> str:
+    """A digest of JSON content that depends on neither key order nor Python's version."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def content_fingerprint(value) -> str:
+    """Like `content_hash`, twice as fast: tells whether a session changed since it was stored.
+    Arrays of numbers, most of a payload, are hashed as raw doubles instead of printed."""
+    digest = hashlib.sha256()
+    _feed(value, digest.update)
+    return digest.hexdigest()
+
+
+def _feed(value, update) -> None:
+    # Every part carries a type tag and a length, so different values never feed the same bytes.
+    if isinstance(value, dict):
+        update(b"{%d" % len(value))
+        for key in sorted(value):
+            encoded = str(key).encode()
+            update(b"k%d:%s" % (len(encoded), encoded))
+            _feed(value[key], update)
+    elif isinstance(value, list):
+        try:
+            numbers = array("d", value)
+        except (TypeError, OverflowError):  # not all numbers (or a huge int): element by element
+            update(b"[%d" % len(value))
+            for element in value:
+                _feed(element, update)
+        else:
+            update(b"d%d:%s" % (len(numbers), numbers.tobytes()))
+    else:
+        encoded = repr(value).encode("utf-8", "surrogatepass")
+        update(b"v%d:%s" % (len(encoded), encoded))
+
 
 
 def number(value) -> float | None:
@@ -164,7 +200,7 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
         "video_mesh_cluster": text(item.get("videoMeshCluster")),
         "video_mesh_server": text(item.get("videoMeshServer")),
         "legacy_fields": ",".join(sorted(set(legacy))) or None,
-        "content_sha256": content_hash(item),
+        "content_sha256": content_fingerprint(item),
     }
     rows = SessionRows(session)
     for key, (kind, direction) in MEDIA_ARRAYS.items():
@@ -174,6 +210,37 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
             rows.samples.extend(samples)
     rows.cpu = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.streams))
     return rows
+
+
+@dataclass
+class PreparedSession:
+    """One session's rows, ready to write: plain tuples, cheap to send between processes."""
+    id: int
+    meeting_id: str
+    fingerprint: str
+    session: tuple     # SESSION_WRITE_COLUMNS order
+    summaries: list    # SUMMARY_COLUMNS order
+    streams: list      # STREAM_COLUMNS order
+    samples: list      # SAMPLE_COLUMNS order
+    cpu: list          # CPU_COLUMNS order
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.samples)
+
+
+def prepare_session(item: dict, meeting_id: str, fetched_at: str,
+                    thresholds: dict | None = None) -> PreparedSession | None:
+    """Everything one Meeting Qualities item becomes: its rows, summaries and verdict."""
+    rows = session_rows(item, fallback_meeting_id=meeting_id)
+    if rows is None:
+        return None
+    summaries, verdict = summarise_session(rows, thresholds)
+    session = {**rows.session, **verdict, "fetched_at": fetched_at}
+    return PreparedSession(
+        id=session["id"], meeting_id=session["meeting_id"], fingerprint=session["content_sha256"],
+        session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
+        streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams], samples=rows.samples, cpu=rows.cpu)
 
 
 def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list[tuple]]:
@@ -211,9 +278,10 @@ def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> lis
     rows = []
     for seq, resource in enumerate(resources):
         arrays = [_numbers(resource.get(metric)) for metric in CPU_METRICS]
-        for idx in range(max((len(a) for a in arrays), default=0)):
-            ts = iso(add_seconds(clock[0], idx * clock[1])) if clock else None
-            rows.append((session_id, seq, idx, ts, *(a[idx] if idx < len(a) else None for a in arrays)))
+        count = max((len(a) for a in arrays), default=0)
+        times = [_iso_ms(clock[0] + round(idx * clock[1])) for idx in range(count)] if clock else [None] * count
+        rows.extend((session_id, seq, idx, ts, *values)
+                    for idx, (ts, *values) in enumerate(zip_longest(times, *arrays)))
     return rows
 
 
@@ -222,7 +290,7 @@ def _cpu_clock(streams: list[dict]) -> tuple | None:
     if not timed:
         return None
     start, step = min(timed)
-    return parse_iso(start), step
+    return round(parse_iso(start).timestamp() * 1000), step * 1000  # epoch ms, ms per sample
 
 
 def _objects(value) -> list[dict]:
@@ -232,8 +300,9 @@ def _objects(value) -> list[dict]:
 def _numbers(value) -> list[float | None]:
     if not isinstance(value, list):
         return []
-    # Nearly every value is already a finite float; only the others take the slow path.
-    return [v if type(v) is float and -math.inf < v < math.inf else number(v) for v in value]
+    # Nearly every value is already a finite float or an int; only the others take the slow path.
+    return [v if type(v) is float and -math.inf < v < math.inf else float(v) if type(v) is int else number(v)
+            for v in value]
 
 
 def _lower(value: str | None) -> str | None:
@@ -309,7 +378,8 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
 
 
 def _figures(samples: list[tuple]) -> dict:
-    column = {name: sorted(s[i] for s in samples if s[i] is not None)
+    transposed = list(zip(*samples))  # one pass in C instead of one generator per metric
+    column = {name: sorted([v for v in transposed[i] if v is not None]) if transposed else []
               for i, name in enumerate(SAMPLE_COLUMNS) if i >= 3}
     loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {

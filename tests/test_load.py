@@ -1,0 +1,66 @@
+"""`meetq load` over many saved responses: worker processes, grouped commits, bad files skipped."""
+
+import json
+import sqlite3
+
+from conftest import expected_quality, stored_quality
+
+NORMALISED = ("media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries")
+
+
+def save_responses(sim, folder):
+    folder.mkdir()
+    for meeting in sim.visible_meetings():
+        (folder / f"{meeting.id}.json").write_text(json.dumps({"items": sim.org.quality_items(meeting)}))
+    return folder
+
+
+def normalised(path):
+    """Every normalised row but the time it was fetched."""
+    with sqlite3.connect(path) as db:
+        columns = {t: ", ".join(r[1] for r in db.execute(f"pragma table_info({t})") if r[1] != "fetched_at")
+                   for t in NORMALISED}
+        return {t: db.execute(f"select {columns[t]} from {t} order by 1, 2").fetchall() for t in NORMALISED}
+
+
+def test_a_folder_loads_in_worker_processes_exactly_as_in_one(meetq, sim, tmp_path):
+    saved = save_responses(sim, tmp_path / "saved")
+    (saved / "zz-truncated.json").write_text('{"items": [{"meetingInstanceId": "x", "audioIn": [')
+    (saved / "zz-no-items.json").write_text('{"kind": "not a qualities answer"}')
+
+    result = meetq("load", str(saved), "--workers", "2", check=False)
+
+    expected = expected_quality(sim)
+    assert result.returncode == 1  # some files were not loaded, and it says which
+    assert "zz-truncated.json: is not JSON" in result.stderr and "zz-no-items.json: holds no `items` list" in result.stderr
+    assert f"from {len(expected)} files" in result.stdout
+    assert stored_quality(meetq) == expected
+    assert meetq.scalar("select count(*) from raw_responses where endpoint = 'qualities'") == len(expected)
+    assert meetq.scalar("select count(*) from media_sessions where verdict is null and "
+                        "verdict_reason != 'no media samples'") == 0
+
+    # The same files in this process alone give the very same rows.
+    single = meetq.env["MEETQ_DATABASE"].replace("meetq.db", "single.db")
+    meetq("load", *sorted(str(p) for p in saved.glob("[!z]*.json")), "--workers", "0",
+          env={"MEETQ_DATABASE": single})
+    assert normalised(single) == normalised(meetq.database)
+
+    # Loading again stores nothing new.
+    again = meetq("load", str(saved), check=False)
+    assert "Stored 0 new or changed sessions" in again.stdout
+    assert stored_quality(meetq) == expected
+
+
+def test_load_reads_stdin_and_masks_addresses_by_default(meetq, sim):
+    meeting = sim.visible_meetings()[0]
+    items = sim.org.quality_items(meeting)
+    public = next(i["publicIP"] for i in items if i.get("publicIP"))
+    body = json.dumps({"items": items})
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "meetq.cli", "load", "-"], input=body, env=meetq.env,
+                            capture_output=True, text=True, cwd=meetq.workdir, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"Stored {len(items)} new or changed sessions" in result.stdout
+    stored = "".join(r[0] for r in meetq.sql("select body from raw_responses"))
+    assert public not in stored and public not in str(meetq.sql("select * from media_sessions"))

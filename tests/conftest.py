@@ -152,9 +152,14 @@ def meetq(sim, tmp_path):
 
 
 def wait_for(predicate, timeout=30.0, interval=0.1):
+    """Poll until `predicate` is true. A database whose schema the daemon is still creating
+    counts as "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
+        try:
+            value = predicate()
+        except sqlite3.OperationalError:
+            value = None
         if value:
             return value
         time.sleep(interval)

@@ -36,21 +36,43 @@ def test_an_older_database_is_upgraded_on_open(tmp_path):
     open_database(path)
     models.close_database()
     calls = []
+    number = len(models.MIGRATIONS) + 1
 
-    def migration_2(db):
+    def migration_next(db):
         db.execute_sql("ALTER TABLE meetings ADD COLUMN note TEXT")
-        calls.append(2)
+        calls.append(number)
 
-    models.MIGRATIONS.append(migration_2)
+    models.MIGRATIONS.append(migration_next)
     try:
         open_database(path)
-        assert models.schema_version() == 2 and calls == [2]
+        assert models.schema_version() == number and calls == [number]
         assert "note" in [c.name for c in database.get_columns("meetings")]
         models.close_database()
         open_database(path)  # already current: nothing runs again
-        assert calls == [2]
+        assert calls == [number]
     finally:
         models.MIGRATIONS.pop()
+        models.close_database()
+
+
+def test_a_single_account_database_gains_the_account_column(tmp_path):
+    path = tmp_path / "v1.db"
+    open_database(path)
+    models.close_database()
+    with sqlite3.connect(path) as old:  # the shape before several accounts
+        old.execute("DROP INDEX meetings_account")
+        for table in ("meetings", "media_sessions", "raw_responses", "collector_runs"):
+            old.execute(f"ALTER TABLE {table} DROP COLUMN account")
+        old.execute("INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
+                    "VALUES ('m1', 'done', 0, 1, 0)")
+        old.execute("PRAGMA user_version = 1")
+    open_database(path)
+    try:
+        assert models.schema_version() == len(models.MIGRATIONS)
+        assert database.execute_sql("SELECT id, account FROM meetings").fetchall() == [("m1", "default")]
+        for table in ("media_sessions", "raw_responses", "collector_runs"):
+            assert "account" in [c.name for c in database.get_columns(table)]
+    finally:
         models.close_database()
 
 

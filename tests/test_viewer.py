@@ -81,7 +81,7 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
 def test_every_chart_query_runs_with_its_filters_set(served):
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
     values = {"date_start": "2000-01-01", "date_end": day, "direction": "out",
-              "site": served.scalar("select site_url from meetings limit 1"),
+              "site": served.scalar("select site_url from meetings limit 1"), "account": "default",
               "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
     for slug, dashboard in DASHBOARDS.items():
         for chart_slug, chart in dashboard["charts"].items():
@@ -94,7 +94,7 @@ def test_every_chart_query_runs_with_its_filters_set(served):
 def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
                            "join meetings m on m.id = s.meeting_id group by 1, 2 order by 1 limit 1")[0]
-    params = {"date_start": day, "date_end": day, "site": site}
+    params = {"date_start": day, "date_end": day, "site": site, "account": "default"}
     query = DASHBOARDS["overview"]["charts"]["total-sessions"]["query"]
     everything = get_json(served, "/meetq.json", sql=strip_optional(query), _shape="array")[0]["n"]
     narrowed = get_json(served, "/meetq.json", sql=keep_optional(query), _shape="array", **params)[0]["n"]
@@ -102,6 +102,10 @@ def test_dashboard_filters_narrow_the_charts(served):
                              "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ?",
                              day, day, site)
     assert narrowed == expected and 0 < narrowed < everything
+    only_account = re.sub(r"\[\[(.*?)\]\]", lambda m: m.group(1) if ":account" in m.group(1) else "", query)
+    by_account = {name: get_json(served, "/meetq.json", sql=only_account, _shape="array",
+                                 account=name)[0]["n"] for name in ("default", "no-such-account")}
+    assert by_account == {"default": everything, "no-such-account": 0}
     meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
                          "where quality_passes > 0 limit 1")[0]
     verdicts = DASHBOARDS["meeting"]["charts"]["verdicts"]["query"]

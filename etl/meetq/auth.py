@@ -9,11 +9,12 @@ arguments into the refresh body (../shared/research/ecosystem.md §6).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import os
 import threading
 import webbrowser
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,8 +22,8 @@ from requests_oauthlib import OAuth2Session
 
 from . import logs
 from .client import WebexClient
-from .clock import iso, utcnow
-from .errors import AccessTokenExpired, LoginFailed, ReauthRequired, TokenEndpointError, WebexError
+from .clock import iso, parse_iso, utcnow
+from .errors import AccessTokenExpired, LoginFailed, MeetqError, ReauthRequired, TokenEndpointError, WebexError
 from .tokens import Tokens, TokenStore
 
 log = logs.get_logger("meetq.auth")
@@ -294,27 +295,77 @@ def _grant_error(body: str | None) -> str | None:
     return None
 
 
-class StaticToken:
-    """Personal access token mode: one token, no refresh, a clear error when it dies."""
+PERSONAL_TOKEN_HELP = ("paste a new one (MEETQ_WEBEX_ACCESS_TOKEN or --token) to go on, or set up a Webex "
+                       "integration for unattended collection: README, \"Set up a Webex integration\", then "
+                       "`meetq auth login`")
 
-    def __init__(self, token: str):
-        logs.register_secret(token)
-        self.token = token
+
+class StaticToken:
+    """Personal access token mode: one token, no refresh. Webex gives such tokens 12 hours; the
+    clock starts at meetq's first use of the token (kept in collector_state by a hash, never the
+    token), and an expired one is never sent again."""
+
+    def __init__(self, settings, clock=utcnow):
+        logs.register_secret(settings.access_token)
+        self.token = settings.access_token
+        self.settings, self.clock = settings, clock
+        self.token_id = hashlib.sha256(self.token.encode()).hexdigest()[:16]
 
     def access_token(self) -> str:
         return self.token
 
     def refresh_after_unauthorised(self) -> bool:
-        raise AccessTokenExpired(
-            "Webex refused the personal access token (they last 12 hours): paste a new one into "
-            "MEETQ_WEBEX_ACCESS_TOKEN, or set up an integration (see README) for unattended collection")
+        raise AccessTokenExpired(f"Webex refused the personal access token: {PERSONAL_TOKEN_HELP}")
+
+    def validate(self) -> dict:
+        """GET /people/me with the token: who it belongs to, or a clear error now."""
+        from .errors import Unauthorised
+        try:
+            return WebexClient(self.settings, self).people_me()
+        except Unauthorised:
+            raise AccessTokenExpired(f"Webex refused the personal access token: {PERSONAL_TOKEN_HELP}") from None
 
     def ensure_fresh(self) -> list[str]:
-        return []
+        """Within the token's hours, or AccessTokenExpired. Needs the database open."""
+        from . import store
+        now = self.clock()
+        account = self.settings.account
+        if store.get_state("auth.personal_token_id", account=account) != self.token_id:
+            store.set_state(now, account, **{"auth.personal_token_id": self.token_id,
+                                             "auth.personal_token_first_used_at": iso(now)})
+        first = parse_iso(store.get_state("auth.personal_token_first_used_at", account=account)) or now
+        expires = first + timedelta(hours=self.settings.personal_token_hours)
+        store.set_state(now, account, **{"auth.access_expires_at": iso(expires)})
+        if now >= expires:
+            raise AccessTokenExpired(f"the personal access token, first used {iso(first)}, expired at "
+                                     f"{iso(expires)}: {PERSONAL_TOKEN_HELP}")
+        left = expires - now
+        return [f"personal access token: {left.total_seconds() / 3600:.1f} hours left"] if left < timedelta(hours=1) \
+            else []
+
+
+def check_accounts(accounts, warn) -> None:
+    """Before the daemon starts: every account usable, or a clear error. With several accounts,
+    one unusable account is a warning (the run log keeps saying so) and the others go on."""
+    failures: list[tuple[str, MeetqError]] = []
+    for account in accounts:
+        try:
+            if account.access_token:
+                StaticToken(account).validate()
+            else:
+                TokenManager(account)
+        except MeetqError as error:
+            failures.append((account.account, error))
+    if failures and len(failures) == len(accounts):
+        if len(failures) == 1:
+            raise failures[0][1]
+        raise MeetqError("; ".join(f"account {name}: {error}" for name, error in failures))
+    for name, error in failures:
+        warn(f"account {name}: {error}")
 
 
 def credentials_for(settings):
     """The collector's credentials: a personal token if one is set, else the token file."""
     if settings.access_token:
-        return StaticToken(settings.access_token)
+        return StaticToken(settings)
     return TokenManager(settings)

@@ -32,17 +32,23 @@ class Meetq(click.Group):
 @click.version_option(package_name="meetq")
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (MEETQ_DATABASE).")
 @click.option("--secrets", type=click.Path(dir_okay=False, path_type=Path), help="Token file (MEETQ_SECRETS).")
+@click.option("--token", "access_token", help="A personal access token instead of an integration (lasts 12 hours; "
+              "MEETQ_WEBEX_ACCESS_TOKEN keeps it out of your shell history).")
 @click.pass_context
-def cli(ctx, database, secrets):
+def cli(ctx, database, secrets, access_token):
     """Collect Webex meeting quality into SQLite before it expires, and browse it."""
-    ctx.obj = {"database": database, "secrets": secrets}
+    ctx.obj = {"database": database, "secrets": secrets, "access_token": access_token}
 
 
-def settings_from(ctx, **overrides):
+def settings_from(ctx, account: str | None = None, **overrides):
+    """The settings, or with `account` those of one [[accounts]] entry."""
     settings = load_settings({**ctx.obj, **overrides})
     logs.configure(settings.level, settings.format)
     logs.register_secret(*settings.secret_values())
-    return settings
+    return settings.account_named(account)
+
+
+account_option = click.option("--account", help="One account by name (see [[accounts]] in the settings).")
 
 
 def open_db(settings):
@@ -63,10 +69,11 @@ def auth_group():
 @click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for the redirect.")
 @click.option("--listen-host", default="127.0.0.1", show_default=True,
               help="Address the one-shot redirect listener binds (0.0.0.0 inside a container).")
+@account_option
 @click.pass_context
-def auth_login(ctx, no_browser, paste, timeout, listen_host):
+def auth_login(ctx, no_browser, paste, timeout, listen_host, account):
     """Open Webex's consent page, receive the redirect, store the tokens (mode 0600)."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, account)
     tokens = auth.login(settings, open_browser=not no_browser, paste=paste, timeout=timeout,
                         listen_host=listen_host, say=click.echo,
                         ask=lambda prompt: click.prompt(prompt, prompt_suffix=""))
@@ -75,12 +82,14 @@ def auth_login(ctx, no_browser, paste, timeout, listen_host):
 
 
 @auth_group.command("status")
+@account_option
 @click.pass_context
-def auth_status(ctx):
+def auth_status(ctx, account):
     """Who authorised, scopes and expiry. Exit 0 when usable, 1 when a new login is needed."""
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, account)
     if settings.access_token:
-        click.echo("Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts 12 hours.")
+        click.echo("Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
+                   f"{settings.personal_token_hours:g} hours from its first use.")
         return
     try:
         view = TokenStore(settings.secrets).load().public_view()
@@ -101,21 +110,67 @@ def auth_status(ctx):
     click.echo("Status:        usable")
 
 
+# -- webhooks -----------------------------------------------------------------------------------
+
+@cli.group("webhook")
+def webhook_group():
+    """Webex's meeting-ended webhook: quality as soon as a meeting ends (polling stays the safety net)."""
+
+
+@webhook_group.command("register")
+@click.option("--url", required=True, help="Public https:// address that reaches `webhook.listen` of `meetq run`.")
+@account_option
+@click.pass_context
+def webhook_register(ctx, url, account):
+    """Create the organisation-level webhook (resource meetings, event ended), or update ours."""
+    from .webhooks import register, registration_path
+    settings = settings_from(ctx, account)
+    registration = register(settings, url)
+    click.echo(f"Webhook {registration.id} delivers meetings/ended to {url}; its secret is in "
+               f"{registration_path(settings)} (mode 0600).")
+
+
+@webhook_group.command("list")
+@account_option
+@click.pass_context
+def webhook_list(ctx, account):
+    """The account's webhooks as Webex lists them (never their secrets)."""
+    from .webhooks import list_registered
+    click.echo(json.dumps(list_registered(settings_from(ctx, account)), indent=2))
+
+
+@webhook_group.command("delete")
+@click.option("--id", "webhook_id", help="Another webhook's id (default: the one meetq registered).")
+@account_option
+@click.pass_context
+def webhook_delete(ctx, webhook_id, account):
+    """Delete meetq's webhook (or another by --id)."""
+    from .webhooks import delete
+    click.echo(f"Deleted webhook {delete(settings_from(ctx, account), webhook_id)}.")
+
+
 # -- collecting ----------------------------------------------------------------------------------
 
 @cli.command()
 @click.option("--backfill-days", type=float, help="How far back the first run lists meetings (default 7).")
+@account_option
 @click.pass_context
-def collect(ctx, backfill_days):
-    """Run one collection cycle and print its summary. Exit 1 unless the cycle succeeded."""
+def collect(ctx, backfill_days, account):
+    """Run one collection cycle per account and print its summary. Exit 1 unless every one succeeded."""
     from .daemon import collector_lock
-    from .pipeline import run_cycle
-    settings = settings_from(ctx, backfill_days=backfill_days)
+    from .pipeline import run_accounts, run_cycle
+    settings = settings_from(ctx, account, backfill_days=backfill_days)
     with collector_lock(settings.database):
         open_db(settings)
-        report = run_cycle(settings, trigger="collect")
-    click.echo(json.dumps({"outcome": report.outcome, **report.counts(), "messages": report.messages}, indent=2))
-    sys.exit(0 if report.outcome == "ok" else 1)
+        reports = {account: run_cycle(settings, trigger="collect")} if account else run_accounts(settings)
+    summaries = {name: {"outcome": r.outcome, **r.counts(), "messages": r.messages} for name, r in reports.items()}
+    outcomes = {s["outcome"] for s in summaries.values()}
+    if len(summaries) == 1:
+        click.echo(json.dumps(next(iter(summaries.values())), indent=2))
+    else:
+        click.echo(json.dumps({"outcome": "ok" if outcomes == {"ok"} else "partial", "accounts": summaries},
+                              indent=2))
+    sys.exit(0 if outcomes == {"ok"} else 1)
 
 
 @cli.command()
@@ -125,8 +180,7 @@ def run(ctx, interval_seconds):
     """Run the collector daemon: a cycle now, then one every interval, until SIGTERM."""
     from .daemon import collector_lock, run_forever
     settings = settings_from(ctx, interval_seconds=interval_seconds)
-    if not settings.access_token:
-        auth.TokenManager(settings)  # fail now, clearly, if there is no usable token file
+    auth.check_accounts(settings.accounts(), warn=lambda text: click.echo(f"meetq: {text}", err=True))
     with collector_lock(settings.database):
         open_db(settings)
         run_forever(settings)
@@ -137,12 +191,13 @@ def run(ctx, interval_seconds):
 @click.option("--meeting-id", help="Meeting the payloads belong to (default: each item's meetingInstanceId).")
 @click.option("--workers", type=click.IntRange(min=0), help="Processes that parse and transform while this one "
               "writes (default: one per spare core; 0: none).")
+@account_option
 @click.pass_context
-def load(ctx, sources, meeting_id, workers):
+def load(ctx, sources, meeting_id, workers, account):
     """Ingest saved Meeting Qualities responses (JSON files, folders of them, or - for stdin)
     instead of calling the API."""
     from .loader import load_files
-    settings = settings_from(ctx)
+    settings = settings_from(ctx, account)
     open_db(settings)
     stdin_text = click.get_text_stream("stdin").read() if "-" in sources else None
     report = load_files(list(sources), settings, meeting_id, workers, stdin_text)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -122,7 +122,7 @@ class WebexClient:
     # -- the one request loop --------------------------------------------------------------
 
     def request(self, method: str, url: str, *, params: dict | None = None, data: dict | None = None,
-                authenticated: bool = True, max_retry_after: float | None = None,
+                json_body: dict | None = None, authenticated: bool = True, max_retry_after: float | None = None,
                 report: bool = True) -> requests.Response:
         """One logical request. `report=False` keeps the answer out of the raw-response log
         (the token endpoint's). Raises the named errors of `errors`."""
@@ -135,8 +135,8 @@ class WebexClient:
             if authenticated:
                 headers["Authorization"] = f"Bearer {self.credentials.access_token()}"
             try:
-                response = self.session.request(method, url, params=params, data=data, headers=headers,
-                                                timeout=settings.request_timeout_seconds)
+                response = self.session.request(method, url, params=params, data=data, json=json_body,
+                                                headers=headers, timeout=settings.request_timeout_seconds)
             except (requests.Timeout, requests.ConnectionError) as error:
                 kind = "timeout" if isinstance(error, requests.Timeout) else "connection error"
                 if attempt < settings.max_retries:
@@ -228,6 +228,8 @@ class WebexClient:
         """Ended meeting instances whose listing window [start, end) covers them."""
         params = {"meetingType": "meeting", "state": "ended", "from": iso(start), "to": iso(end),
                   "max": self.settings.meetings_page_size}
+        if self.settings.site_url:
+            params["siteUrl"] = self.settings.site_url
         yield from self.paginate(f"{self.settings.api_base.rstrip('/')}/meetings", params)
 
     def fetch_quality_page(self, meeting_id: str, offset: int, next_url: str | None) -> Page:
@@ -251,6 +253,23 @@ class WebexClient:
                                     tracking_id=tracking_id_of(response)) from None
         return {"id": body.get("id"), "emails": body.get("emails") or [],
                 "display_name": body.get("displayName"), "org_id": body.get("orgId")}
+
+    # Webhook registrations carry their secret, in both directions: never logged, never stored.
+    def list_webhooks(self) -> list[dict]:
+        url = f"{self.settings.api_base.rstrip('/')}/webhooks"
+        return parse_items(self.request("GET", url, params={"max": 100}, report=False))
+
+    def create_webhook(self, body: dict) -> dict:
+        url = f"{self.settings.api_base.rstrip('/')}/webhooks"
+        return self.request("POST", url, json_body=body, report=False).json()
+
+    def update_webhook(self, webhook_id: str, body: dict) -> dict:
+        url = f"{self.settings.api_base.rstrip('/')}/webhooks/{quote(webhook_id, safe='')}"
+        return self.request("PUT", url, json_body=body, report=False).json()
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.request("DELETE", f"{self.settings.api_base.rstrip('/')}/webhooks/{quote(webhook_id, safe='')}",
+                     report=False)
 
     def post_token(self, form: dict) -> requests.Response:
         """POST a grant to the token endpoint; transient failures are retried, refusals raised.

@@ -8,8 +8,9 @@ from the same table (`make example-config`), so documentation cannot drift.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,14 @@ SETTINGS: list[Setting] = [
     Setting("webex", "access_token", str, None,
             "Personal access token mode: no integration, no refresh; it expires after 12 hours.",
             env="MEETQ_WEBEX_ACCESS_TOKEN", secret=True),
+    Setting("webex", "personal_token_hours", float, 12.0,
+            "How long a personal access token lives, counted from its first use (Webex: 12 hours).",
+            minimum=0),
+    Setting("webex", "site_url", str, None, "Only list meetings of this Webex site (default: every site).",
+            env="MEETQ_WEBEX_SITE_URL"),
+    Setting("webex", "account", str, "default",
+            "Name of the account these [webex] settings describe; further ones go in [[accounts]] tables.",
+            env="MEETQ_WEBEX_ACCOUNT"),
     Setting("storage", "database", Path, Path("data/meetq.db"),
             "SQLite file the collector writes and the viewer serves.", env="MEETQ_DATABASE"),
     Setting("storage", "secrets", Path, Path("data/secrets.json"),
@@ -132,6 +141,12 @@ SETTINGS: list[Setting] = [
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",
             env="MEETQ_LOG_FORMAT", choices=("auto", "json", "console")),
+    Setting("webhook", "listen", str, None,
+            "host:port where `meetq run` receives signed Webex webhooks (unset: no receiver).",
+            env="MEETQ_WEBHOOK_LISTEN"),
+    Setting("webhook", "fetch_delay_seconds", float, 5.0,
+            "Wait this long after a meeting-ended webhook before fetching its quality.", minimum=0),
+    Setting("webhook", "max_body_bytes", int, 1_000_000, "Larger webhook requests are refused.", minimum=1),
     Setting("viewer", "host", str, "127.0.0.1", "Address the viewer binds.", env="MEETQ_VIEWER_HOST"),
     Setting("viewer", "port", int, 8001, "Port the viewer listens on.", env="MEETQ_VIEWER_PORT",
             minimum=0),
@@ -141,7 +156,8 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 _Settings = make_dataclass(
     "_Settings",
-    [(s.name, Any, field(default=s.default)) for s in SETTINGS] + [("sources", dict, field(default_factory=dict))],
+    [(s.name, Any, field(default=s.default)) for s in SETTINGS] + [("sources", dict, field(default_factory=dict)),
+                                                                    ("extra_accounts", tuple, field(default=()))],
     frozen=True,
 )
 
@@ -161,11 +177,27 @@ class Settings(_Settings):
     def cycle_budget(self) -> float:
         return self.cycle_budget_seconds or self.interval_seconds * 0.8
 
+    def accounts(self) -> list["Settings"]:
+        """One Settings per Webex account: the [webex] one, then each [[accounts]] table, with its
+        own credentials, token file, site and (for tests) API addresses."""
+        return [self] + [replace(self, **overrides) for overrides in self.extra_accounts]
+
+    def account_named(self, name: str | None) -> "Settings":
+        if name is None:
+            return self
+        for account in self.accounts():
+            if account.account == name:
+                return account
+        known = ", ".join(a.account for a in self.accounts())
+        raise ConfigError(f"no account named {name!r}: the accounts are {known}")
+
     def thresholds(self) -> dict:
         return {s.name: getattr(self, s.name) for s in SETTINGS if s.section == "quality"}
 
     def secret_values(self) -> list[str]:
-        return [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
+        own = [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
+        return own + [v for extra in self.extra_accounts for k, v in extra.items()
+                      if v and k in SETTINGS_BY_NAME and SETTINGS_BY_NAME[k].secret]
 
     def where(self, name: str) -> str:
         return self.sources.get(name) or where_to_set(SETTINGS_BY_NAME[name])
@@ -193,11 +225,47 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     for name, value in (overrides or {}).items():
         if value is not None:
             raw[name] = (value, f"command-line option --{name.replace('_', '-')}")
+    accounts = raw.pop(ACCOUNTS_KEY, ([], ""))
     values, sources = {}, {}
     for name, (value, source) in raw.items():
         values[name] = _coerce(SETTINGS_BY_NAME[name], value, source)
         sources[name] = source
-    return Settings(**values, sources=sources)
+    settings = Settings(**values, sources=sources)
+    return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
+
+
+ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
+ACCOUNT_KEYS = ("name", "client_id", "client_secret", "access_token", "site_url", "secrets", "api_base",
+                "analytics_base", "redirect_uri")
+
+
+def _account_overrides(settings: "Settings", tables: list, source: str) -> list[dict]:
+    """Each [[accounts]] table as the settings it changes. Its token file defaults to the main
+    one's name plus the account's: data/secrets.json -> data/secrets.acme.json."""
+    seen = {settings.account}
+    overrides = []
+    for table in tables:
+        if not isinstance(table, dict) or not isinstance(table.get("name"), str):
+            raise ConfigError(f"{source}: every [[accounts]] needs a name")
+        name = table["name"]
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or name in seen:
+            raise ConfigError(f"{source}: account name {name!r} must be unique and made of letters, digits, . _ -")
+        seen.add(name)
+        unknown = set(table) - set(ACCOUNT_KEYS)
+        if unknown:
+            raise ConfigError(f"{source}: account {name!r} has unknown keys {sorted(unknown)}; "
+                              f"known: {', '.join(ACCOUNT_KEYS)}")
+        where = f"{source} [[accounts]] {name}"
+        changes = {"account": name, "access_token": None, "site_url": None,
+                   "secrets": settings.secrets.with_name(f"{settings.secrets.stem}.{name}{settings.secrets.suffix}")}
+        for key, value in table.items():
+            if key != "name":
+                changes[key] = _coerce(SETTINGS_BY_NAME[key], value, where)
+        if not changes.get("access_token") and not (changes.get("client_id") and changes.get("client_secret")):
+            raise ConfigError(f"{where}: give either access_token, or client_id and client_secret")
+        changes["sources"] = {**settings.sources, **{k: where for k in table if k != "name"}}
+        overrides.append(changes)
+    return overrides
 
 
 def _read_toml(environ) -> dict[str, tuple[Any, str]]:
@@ -212,6 +280,8 @@ def _read_toml(environ) -> dict[str, tuple[Any, str]]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML ({error}): fix the file") from None
     found = {}
+    if ACCOUNTS_KEY in document:
+        found[ACCOUNTS_KEY] = (document.pop(ACCOUNTS_KEY), str(path))
     for section, table in document.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: `{section}` must be a [section]; see config/meetq.example.toml")
@@ -261,6 +331,11 @@ def example_toml() -> str:
             lines += ["", f"[{section}]"]
         lines.append(f"# {setting.help} (env: {setting.env_name})")
         lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
+    lines += ["", "# Further Webex organisations, one [[accounts]] table each, collected into the same database.",
+              "# Keys: " + ", ".join(ACCOUNT_KEYS) + ". Either access_token, or client_id and client_secret;",
+              "# each account's token file defaults to the main one's name plus the account's.",
+              "# [[accounts]]", '# name = "emea"', '# client_id = "..."', '# client_secret = "..."',
+              '# site_url = "emea.webex.com"']
     return "\n".join(lines) + "\n"
 
 

@@ -26,7 +26,8 @@ from . import logs
 from .clock import UTC, utcnow
 from .errors import CollectorLocked
 from .ops import prune
-from .pipeline import run_cycle
+from .pipeline import run_accounts, run_cycle
+from .webhooks import WebhookReceiver
 
 log = logs.get_logger("meetq.daemon")
 
@@ -60,13 +61,43 @@ def _shutdown_quietly(scheduler) -> None:
         pass
 
 
-def run_forever(settings, credentials=None) -> None:
+class FastPath:
+    """Webhook-driven cycles: when a delivery makes a meeting due, one queue-only cycle for its
+    account runs after `fetch_delay_seconds`. Deliveries arriving meanwhile join that cycle.
+    Cycles never overlap (`cycle_lock`), so no meeting is fetched twice at once."""
+
+    def __init__(self, settings, stop: threading.Event, cycle_lock: threading.Lock):
+        self.settings, self.stop, self.cycle_lock = settings, stop, cycle_lock
+        self.pending: set[str] = set()
+        self.wake = threading.Event()
+        self.guard = threading.Lock()
+
+    def due(self, account: str) -> None:
+        with self.guard:
+            self.pending.add(account)
+        self.wake.set()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            if not self.wake.wait(timeout=1.0) or self.stop.wait(self.settings.fetch_delay_seconds):
+                continue
+            self.wake.clear()
+            with self.guard:
+                accounts, self.pending = self.pending, set()
+            with self.cycle_lock:
+                for name in sorted(accounts):
+                    run_cycle(self.settings.account_named(name), trigger="webhook", stop=self.stop, listing=False)
+
+
+def run_forever(settings) -> None:
     stop = threading.Event()
+    cycle_lock = threading.Lock()
     scheduler = BlockingScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
 
     def cycle():
-        run_cycle(settings, credentials, trigger="schedule", stop=stop)
+        with cycle_lock:
+            run_accounts(settings, trigger="schedule", stop=stop)
 
     def on_event(event):
         if event.code == EVENT_JOB_ERROR:
@@ -91,8 +122,20 @@ def run_forever(settings, credentials=None) -> None:
                           id="prune", next_run_time=utcnow() + timedelta(minutes=1))
     scheduler.add_job(cycle, IntervalTrigger(seconds=settings.interval_seconds, timezone=UTC),
                       id="collect", next_run_time=utcnow() + timedelta(milliseconds=10))
+    receiver = None
+    if settings.listen:
+        fast_path = FastPath(settings, stop, cycle_lock)
+        receiver = WebhookReceiver(settings, on_due=fast_path.due).start()
+        threading.Thread(target=fast_path.run, name="webhook-fast-path", daemon=True).start()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("collector_started", interval_seconds=settings.interval_seconds, database=str(settings.database))
-    scheduler.start()
+    log.info("collector_started", interval_seconds=settings.interval_seconds, database=str(settings.database),
+             accounts=[a.account for a in settings.accounts()])
+    try:
+        scheduler.start()
+    finally:
+        if receiver:
+            receiver.stop()
+        with cycle_lock:  # a webhook cycle still running finishes its transaction first
+            pass
     log.info("collector_stopped")

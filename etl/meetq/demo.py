@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import requests
 
-from . import auth
+from . import auth, webhooks
 from .config import load_settings
 from .simulator import SimConfig, Simulator
 
@@ -33,7 +33,9 @@ def free_port() -> int:
 
 
 def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) -> dict:
+    webhook_port = free_port()
     return {
+        "MEETQ_WEBHOOK_LISTEN": f"127.0.0.1:{webhook_port}",
         "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
         "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id, "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
         "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
@@ -73,6 +75,8 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     click.echo(f"Simulator: {sim.url} ({len(sim.org.meetings)} meetings over the last 7 days and next 3 hours)")
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
+    webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
+    click.echo(f"Webhook:   meetings ending in the next hours reach the collector at once ({webhook.target_url})")
     meetq = [sys.executable, "-m", "meetq.cli"]
     children = [subprocess.Popen([*meetq, "run"], env=environment)]
     if viewer:

@@ -124,7 +124,7 @@ def load_files(sources: list[str], settings, meeting_id: str | None = None, work
     with database.connection_context():
         # Sessions land all over the B-trees (ids are hashes); a larger cache rewrites fewer pages.
         database.execute_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
-        _write_in_groups(_prepared(jobs, workers), report)
+        _write_in_groups(_prepared(jobs, workers), report, settings.account)
     return report
 
 
@@ -150,7 +150,7 @@ def _prepared(jobs: list[tuple], workers: int):
             yield PreparedFile.from_bytes(pending.popleft().result())
 
 
-def _write_in_groups(prepared, report: LoadReport) -> None:
+def _write_in_groups(prepared, report: LoadReport, account: str) -> None:
     """Each file is written as soon as it is ready, so the workers never wait on a whole group;
     a commit closes every group. A group takes well under a second, far inside the busy
     timeout of a collector writing to the same file."""
@@ -165,7 +165,7 @@ def _write_in_groups(prepared, report: LoadReport) -> None:
                     report.failed.append(f"{prepared_file.source}: {prepared_file.error}")
                     log.error("load_failed", source=prepared_file.source, error=prepared_file.error)
                     continue
-                _write_file(prepared_file, report)
+                _write_file(prepared_file, report, account)
                 group_files, group_samples = group_files + 1, group_samples + prepared_file.samples
                 if group_files >= GROUP_FILES or group_samples >= GROUP_SAMPLES:
                     finished = False
@@ -173,12 +173,12 @@ def _write_in_groups(prepared, report: LoadReport) -> None:
         log.info("load_progress", files=report.files, sessions=report.sessions, samples=report.samples)
 
 
-def _write_file(prepared_file: PreparedFile, report: LoadReport) -> None:
+def _write_file(prepared_file: PreparedFile, report: LoadReport, account: str) -> None:
     page = Page(url=f"file:{prepared_file.source}", status=200, body=prepared_file.body,
                 content_type="application/json", tracking_id=None, fetched_at=prepared_file.fetched_at,
                 items=[], next_url=None)
     for owner, sessions in prepared_file.meetings:
-        store.save_raw(page, "qualities", owner, 0, body_sha256=prepared_file.body_sha256)
-        written = store.write_sessions(owner, sessions)
+        store.save_raw(page, "qualities", owner, 0, body_sha256=prepared_file.body_sha256, account=account)
+        written = store.write_sessions(owner, sessions, account)
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1

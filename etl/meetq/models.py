@@ -23,6 +23,8 @@ from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField
 # on "database is locked" when it upgrades from read to write.
 database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 
+DEFAULT_ACCOUNT = "default"
+
 PRAGMAS = {
     "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
     "journal_mode": "wal",       # readers (Datasette) never block the writer, nor it them
@@ -72,6 +74,7 @@ class Meeting(BaseModel):
     quality_error = TextField(null=True)
     quality_fetched_at = TextField(null=True)
     expires_at = TextField(null=True)
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
 
     class Meta:
         table_name = "meetings"
@@ -110,6 +113,7 @@ class MediaSession(BaseModel):
     verdict_reason = TextField(null=True)   # the metric that decided, in words
     content_sha256 = TextField()
     fetched_at = TextField(null=True)
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
 
     class Meta:
         table_name = "media_sessions"
@@ -205,6 +209,7 @@ class RawResponse(BaseModel):
     body = TextField()
     body_sha256 = TextField()
     error = TextField(null=True)
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
 
     class Meta:
         table_name = "raw_responses"
@@ -228,6 +233,7 @@ class CollectorRun(BaseModel):
     errors = IntegerField(default=0)
     duration_ms = IntegerField(null=True)
     message = TextField(null=True)
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
 
     class Meta:
         table_name = "collector_runs"
@@ -245,6 +251,7 @@ class CollectorState(BaseModel):
 TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS meetings_account ON meetings(account, quality_state)",
     "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start)",
     "CREATE INDEX IF NOT EXISTS media_sessions_meeting ON media_sessions(meeting_id)",
@@ -265,8 +272,16 @@ def _migration_1(db: SqliteDatabase) -> None:
     db.create_tables(TABLES)
 
 
+def _migration_2(db: SqliteDatabase) -> None:
+    """Several Webex organisations in one database: rows say which account they came from."""
+    for model in (Meeting, MediaSession, RawResponse, CollectorRun):
+        table = model._meta.table_name
+        if "account" not in {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")}:
+            db.execute_sql(f"ALTER TABLE {table} ADD COLUMN account TEXT NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'")
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1]
+MIGRATIONS = [_migration_1, _migration_2]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

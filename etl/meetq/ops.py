@@ -14,6 +14,7 @@ from pathlib import Path
 from .clock import iso, parse_iso, utcnow
 from .errors import DatabaseMissing, NotAuthorised
 from .models import CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
+from .store import account_key
 from .tokens import TokenStore
 
 PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
@@ -34,15 +35,19 @@ def status(settings) -> dict:
                 for r in db.execute("select started_at, outcome, meetings_new, quality_calls, samples_written, "
                                     "message from collector_runs order by id desc limit 5")]
         last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
+        authorisation = {a.account: _authorisation(a, db) for a in settings.accounts()}
     size = sum(p.stat().st_size for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
                if not p.name.endswith(".lock"))
     return {"database": str(settings.database), "database_bytes": size, "queue": queue,
-            "last_success": last_ok, "recent_runs": runs, "authorisation": _authorisation(settings)}
+            "last_success": last_ok, "recent_runs": runs,
+            "authorisation": authorisation if len(authorisation) > 1 else authorisation[settings.account]}
 
 
-def _authorisation(settings) -> dict:
+def _authorisation(settings, db=None) -> dict:
     if settings.access_token:
-        return {"mode": "personal access token"}
+        expires = db and db.execute("select value from collector_state where key = ?",
+                                    (account_key(settings.account, "auth.access_expires_at"),)).fetchone()
+        return {"mode": "personal access token", "expires_at": expires[0] if expires else None}
     try:
         view = TokenStore(settings.secrets).load().public_view()
     except NotAuthorised as error:
@@ -54,9 +59,11 @@ def _authorisation(settings) -> dict:
 def health(settings, now=None) -> tuple[bool, str]:
     """Healthy when a cycle succeeded within two intervals and no re-authorisation is needed."""
     now = now or utcnow()
-    auth = _authorisation(settings)
-    if auth.get("reauth_required") or auth.get("problem"):
-        return False, "re-authorisation required: run `meetq auth login`"
+    for account in settings.accounts():
+        auth = _authorisation(account)
+        if auth.get("reauth_required") or auth.get("problem"):
+            login = "meetq auth login" + ("" if account is settings else f" --account {account.account}")
+            return False, f"re-authorisation required: run `{login}`"
     try:
         with read_only(settings.database) as db:
             last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]

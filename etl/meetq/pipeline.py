@@ -62,23 +62,26 @@ class Stopped(Exception):
 
 
 def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: threading.Event | None = None,
-              clock=utcnow) -> RunReport:
+              clock=utcnow, listing: bool = True) -> RunReport:
     """Run one cycle and record it in collector_runs. Never raises for API trouble: the
-    outcome and the reason are in the report and the run log."""
+    outcome and the reason are in the report and the run log. `listing=False` only works the
+    queue (a webhook made a meeting due)."""
     stop = stop or threading.Event()
     began, timer = clock(), time.monotonic()
     report = RunReport()
     with database.connection_context():
         with database.atomic():
             store.close_abandoned_runs(began)
-            report.run_id = store.start_run(began, trigger)
+            report.run_id = store.start_run(began, trigger, settings.account)
         try:
             credentials = credentials or credentials_for(settings)
             report.messages += credentials.ensure_fresh()
-            _record_token_facts(credentials, clock())
+            _record_token_facts(credentials, settings.account, clock())
             client = WebexClient(settings, credentials,
-                                 on_error=lambda page: _store_error_page(private_page(page, settings.ip_addresses)))
-            list_meetings(client, settings, report, stop, clock)
+                                 on_error=lambda page: _store_error_page(private_page(page, settings.ip_addresses),
+                                                                         settings.account))
+            if listing:
+                list_meetings(client, settings, report, stop, clock)
             fetch_due_qualities(client, settings, report, stop, clock)
             report.outcome = "partial" if report.errors else "ok"
         except Stopped:
@@ -87,7 +90,7 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
         except ReauthRequired as error:
             report.outcome = "reauth_required"
             report.problem(str(error))
-            _record_token_facts(credentials, clock())
+            _record_token_facts(credentials, settings.account, clock())
         except (MeetqError, WebexError) as error:
             report.outcome = "error"
             report.problem(f"{type(error).__name__}: {error}")
@@ -106,6 +109,14 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
     return report
 
 
+def run_accounts(settings, *, trigger: str = "collect", stop: threading.Event | None = None,
+                 clock=utcnow) -> dict[str, RunReport]:
+    """One cycle for every account in turn. Each has its own tokens, watermark and queue, and
+    one account's failure (a revoked token) is its own: the others still collect."""
+    return {account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
+            for account in settings.accounts() if not (stop and stop.is_set())}
+
+
 # -- meetings ---------------------------------------------------------------------------------
 
 def listing_windows(now: datetime, listed_until: datetime | None, settings) -> list[tuple[datetime, datetime]]:
@@ -122,15 +133,16 @@ def listing_windows(now: datetime, listed_until: datetime | None, settings) -> l
 
 
 def list_meetings(client: WebexClient, settings, report: RunReport, stop, clock) -> None:
-    windows = listing_windows(clock(), parse_iso(store.get_state("meetings.listed_until")), settings)
+    account = settings.account
+    windows = listing_windows(clock(), parse_iso(store.get_state("meetings.listed_until", account=account)), settings)
     while windows:
         start, end = windows.pop(0)
         try:
             for page in client.fetch_meetings(start, end):
                 _check(stop)
                 with database.atomic():
-                    store.save_raw(page, "meetings")
-                    new = store.save_meetings(page.items, clock())
+                    store.save_raw(page, "meetings", account=account)
+                    new = store.save_meetings(page.items, clock(), account)
                 report.meetings_listed += len(page.items)
                 report.meetings_new += len(new)
         except NotFound as error:
@@ -144,7 +156,7 @@ def list_meetings(client: WebexClient, settings, report: RunReport, stop, clock)
             report.problem(f"listing meetings {iso(start)}..{iso(end)} failed, retried next cycle: {error}")
             return
         with database.atomic():
-            store.set_state(clock(), **{"meetings.listed_until": iso(end)})
+            store.set_state(clock(), account, **{"meetings.listed_until": iso(end)})
 
 
 # -- qualities --------------------------------------------------------------------------------
@@ -158,7 +170,8 @@ def fetch_due_qualities(client: WebexClient, settings, report: RunReport, stop, 
         while True:
             # Again every round: in a long drain, the oldest meetings pass Webex's 7 days meanwhile.
             report.meetings_expired += store.expire_overdue(clock())
-            due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds)
+            due = [m for m in store.due_meetings(clock(), settings.quality_min_interval_seconds,
+                                                   account=settings.account)
                    if m.id not in attempted]
             if not due:
                 return
@@ -216,7 +229,7 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
             with database.atomic():
                 if isinstance(error, MalformedResponse):
                     store.save_raw(private_page(_page_of_error(error, now), settings.ip_addresses), "qualities",
-                                   meeting.id, offset, error=str(error))
+                                   meeting.id, offset, error=str(error), account=settings.account)
                 store.update_meeting(meeting.id, quality_failures=meeting.quality_failures + 1,
                                      quality_error=str(error)[:500])
             report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
@@ -225,9 +238,9 @@ def fetch_meeting_quality(client: WebexClient, settings, meeting, report: RunRep
         more = _has_more(page, settings, previous_sha)
         page = private_page(page, settings.ip_addresses)
         with database.atomic():
-            store.save_raw(page, "qualities", meeting.id, offset)
+            store.save_raw(page, "qualities", meeting.id, offset, account=settings.account)
             sessions, samples = store.save_quality_items(meeting.id, page.items, page.fetched_at,
-                                                         settings.thresholds())
+                                                         settings.thresholds(), settings.account)
             report.sessions_written += sessions
             report.samples_written += samples
             if more:
@@ -279,7 +292,7 @@ def _page_of_error(error: WebexError, now: datetime) -> Page:
                 tracking_id=error.tracking_id, fetched_at=iso(now), items=[], next_url=None)
 
 
-def _store_error_page(page: Page) -> None:
+def _store_error_page(page: Page, account: str) -> None:
     """Every refused request's body, and every unusable one, goes to raw_responses in its own
     small transaction."""
     parts = urlsplit(page.url)
@@ -288,17 +301,17 @@ def _store_error_page(page: Page) -> None:
     offset = parse_qs(parts.query).get("offset", [None])[0]
     with database.atomic():
         store.save_raw(page, endpoint, meeting_id, int(offset) if offset and offset.isdigit() else None,
-                       error=page.error)
+                       error=page.error, account=account)
 
 
-def _record_token_facts(credentials, now: datetime) -> None:
+def _record_token_facts(credentials, account: str, now: datetime) -> None:
     """Token expiry and identity for the health views. Never the tokens themselves."""
     tokens = getattr(credentials, "tokens", None)
     if tokens is None:
         return
     public = tokens.public_view()
     with database.atomic():
-        store.set_state(now, **{
+        store.set_state(now, account, **{
             "auth.identity": ", ".join(public["identity"].get("emails") or []) or None,
             "auth.access_expires_at": public["access_expires_at"],
             "auth.refresh_expires_at": public["refresh_expires_at"],

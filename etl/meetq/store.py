@@ -13,7 +13,7 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import CollectorRun, CollectorState, Meeting, database
+from .models import DEFAULT_ACCOUNT, CollectorRun, CollectorState, Meeting, database
 from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
                         PreparedSession, meeting_row, prepare_session, without_meeting_secrets)
 
@@ -30,18 +30,19 @@ def _insert(table: str, columns: tuple, suffix: str = "") -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){suffix}"
 
 
-UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS, " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
-    f"{c} = excluded.{c}" for c in SESSION_WRITE_COLUMNS if c != "id"))
+UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS + ("account",),
+                         " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
+                             f"{c} = excluded.{c}" for c in SESSION_WRITE_COLUMNS if c != "id"))
 INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
 INSERT_SUMMARY = _insert("media_summaries", SUMMARY_COLUMNS)
 INSERT_SAMPLE = _insert("media_samples", SAMPLE_COLUMNS)
 INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
 # Once per page or meeting, but on the same hot path: plain SQL, not a query built per call.
 INSERT_RAW = _insert("raw_responses", ("endpoint", "meeting_id", "\"offset\"", "url", "status", "tracking_id",
-                                       "content_type", "fetched_at", "body", "body_sha256", "error"),
+                                       "content_type", "fetched_at", "body", "body_sha256", "error", "account"),
                      " ON CONFLICT DO NOTHING")
-INSERT_MEETING_STUB = ("INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
-                       "VALUES (?, 'done', 0, 0, 0) ON CONFLICT DO NOTHING")
+INSERT_MEETING_STUB = ("INSERT INTO meetings (id, account, quality_state, quality_offset, quality_passes, "
+                       "quality_failures) VALUES (?, ?, 'done', 0, 0, 0) ON CONFLICT DO NOTHING")
 
 
 def _columns(model, names):
@@ -50,7 +51,7 @@ def _columns(model, names):
 
 # -- meetings -------------------------------------------------------------------------------
 
-def save_meetings(items: list[dict], now) -> list[str]:
+def save_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT) -> list[str]:
     """Upsert listed meetings; returns the ids that were new. New meetings join the queue,
     due at once, expiring 7 days after their start."""
     rows = [row for row in map(meeting_row, items) if row]
@@ -61,7 +62,7 @@ def save_meetings(items: list[dict], now) -> list[str]:
     stamp = iso(now)
     for row in rows:
         start = parse_iso(row["start"])
-        row.update(first_listed_at=stamp, last_listed_at=stamp, quality_due_at=stamp,
+        row.update(first_listed_at=stamp, last_listed_at=stamp, quality_due_at=stamp, account=account,
                    expires_at=iso(start + RETENTION) if start else None,
                    quality_state="pending" if is_ended_instance(row) else "not_applicable")
     for batch in chunked(rows, BATCH):
@@ -71,28 +72,41 @@ def save_meetings(items: list[dict], now) -> list[str]:
     return [i for i in dict.fromkeys(ids) if i not in known]
 
 
+def enqueue_meeting(meeting_id: str, account: str, due, start=None, end=None, title: str | None = None) -> bool:
+    """A meeting known before any listing shows it (a webhook said it ended): queued, due at
+    `due`. A meeting already known is left as it is. Returns whether it was new."""
+    expires = (start or due) + RETENTION
+    return database.execute_sql(
+        "INSERT INTO meetings (id, account, title, meeting_type, state, start, \"end\", quality_state, quality_due_at, "
+        "quality_offset, quality_passes, quality_failures, expires_at) "
+        "VALUES (?, ?, ?, 'meeting', 'ended', ?, ?, 'pending', ?, 0, 0, 0, ?) ON CONFLICT DO NOTHING",
+        (meeting_id, account, title, iso(start) if start else None, iso(end) if end else None, iso(due),
+         iso(expires))).rowcount > 0
+
+
 def is_ended_instance(row: dict) -> bool:
     """Only ended meeting instances have quality data; a listing may still carry series or
     scheduled meetings if a filter was dropped, and those are kept but never queued."""
     return row["meeting_type"] in (None, "meeting") and row["state"] in (None, "ended")
 
 
-def ensure_meeting(meeting_id: str) -> None:
+def ensure_meeting(meeting_id: str, account: str = DEFAULT_ACCOUNT) -> None:
     """A stub row, for qualities of a meeting that was never listed (e.g. `meetq load`)."""
-    database.execute_sql(INSERT_MEETING_STUB, (meeting_id,))
+    database.execute_sql(INSERT_MEETING_STUB, (meeting_id, account))
 
 
 # -- raw responses --------------------------------------------------------------------------
 
 def save_raw(page, endpoint: str, meeting_id: str | None = None, offset: int | None = None,
-             error: str | None = None, body_sha256: str | None = None) -> None:
-    """`body_sha256`, when given, is `body_digest(page.body)` computed elsewhere (a load worker)."""
+             error: str | None = None, body_sha256: str | None = None, account: str = DEFAULT_ACCOUNT) -> bool:
+    """`body_sha256`, when given, is `body_digest(page.body)` computed elsewhere (a load worker).
+    Returns False when the very same response was already stored."""
     body = page.body
     if endpoint == "meetings" and page.status < 300:
         body, body_sha256 = _meetings_body_without_secrets(body), None
-    database.execute_sql(INSERT_RAW, (
+    return database.execute_sql(INSERT_RAW, (
         endpoint, meeting_id, offset, page.url, page.status, page.tracking_id, page.content_type, page.fetched_at,
-        body, body_sha256 or body_digest(body), error))
+        body, body_sha256 or body_digest(body), error, account)).rowcount > 0
 
 
 def body_digest(body: str) -> str:
@@ -111,17 +125,19 @@ def _meetings_body_without_secrets(body: str) -> str:
 
 # -- qualities ------------------------------------------------------------------------------
 
-def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str,
-                       thresholds: dict | None = None) -> tuple[int, int]:
+def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str, thresholds: dict | None = None,
+                       account: str = DEFAULT_ACCOUNT) -> tuple[int, int]:
     """Normalise one page of Meeting Qualities items with their summaries and verdicts.
     Returns (sessions written, samples written)."""
-    return write_sessions(meeting_id, [prepare_session(item, meeting_id, fetched_at, thresholds) for item in items])
+    return write_sessions(meeting_id, [prepare_session(item, meeting_id, fetched_at, thresholds) for item in items],
+                          account)
 
 
-def write_sessions(meeting_id: str, prepared: list[PreparedSession | None]) -> tuple[int, int]:
+def write_sessions(meeting_id: str, prepared: list[PreparedSession | None],
+                   account: str = DEFAULT_ACCOUNT) -> tuple[int, int]:
     """Write prepared sessions. One whose content is unchanged is left alone; a changed one is
     replaced whole. Returns (sessions written, samples written)."""
-    ensure_meeting(meeting_id)
+    ensure_meeting(meeting_id, account)
     sessions = samples = 0
     cursor = database.cursor()
     for session in filter(None, prepared):
@@ -129,12 +145,12 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None]) -> t
         if found and found[0] == session.fingerprint:
             continue
         if session.meeting_id != meeting_id:
-            ensure_meeting(session.meeting_id)
+            ensure_meeting(session.meeting_id, account)
         if found:  # a changed session: its children are replaced whole
             for child in ("media_streams", "cpu_samples", "media_summaries"):
                 cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (session.id,))
         # The hot path: prepared tuples through executemany, no generated SQL per row.
-        cursor.execute(UPSERT_SESSION, session.session)
+        cursor.execute(UPSERT_SESSION, (*session.session, account))
         cursor.executemany(INSERT_SUMMARY, session.summaries)
         cursor.executemany(INSERT_STREAM, session.streams)
         cursor.executemany(INSERT_SAMPLE, session.samples)
@@ -146,13 +162,13 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None]) -> t
 
 # -- the qualities queue --------------------------------------------------------------------
 
-def due_meetings(now, min_interval: float, limit: int = 1000) -> list[Meeting]:
+def due_meetings(now, min_interval: float, limit: int = 1000, account: str = DEFAULT_ACCOUNT) -> list[Meeting]:
     """Open meetings whose turn has come, nearest expiry first. A meeting called less than
     `min_interval` seconds ago is never due, whatever else says so."""
     stamp = iso(now)
     called_before = iso(now - timedelta(seconds=min_interval))
     return list(Meeting.select()
-                .where(Meeting.quality_state.in_(OPEN_STATES),
+                .where(Meeting.account == account, Meeting.quality_state.in_(OPEN_STATES),
                        (Meeting.quality_due_at.is_null()) | (Meeting.quality_due_at <= stamp),
                        (Meeting.quality_called_at.is_null()) | (Meeting.quality_called_at <= called_before),
                        (Meeting.expires_at.is_null()) | (Meeting.expires_at > stamp))
@@ -186,22 +202,29 @@ def close_abandoned_runs(now) -> int:
             .where(CollectorRun.outcome == "running").execute())
 
 
-def start_run(now, trigger: str) -> int:
-    return CollectorRun.insert(started_at=iso(now), trigger=trigger).execute()
+def start_run(now, trigger: str, account: str = DEFAULT_ACCOUNT) -> int:
+    return CollectorRun.insert(started_at=iso(now), trigger=trigger, account=account).execute()
 
 
 def finish_run(run_id: int, **fields) -> None:
     CollectorRun.update(**fields).where(CollectorRun.id == run_id).execute()
 
 
-def get_state(key: str, default: str | None = None) -> str | None:
+def get_state(key: str, default: str | None = None, account: str = DEFAULT_ACCOUNT) -> str | None:
+    key = account_key(account, key)
     value = CollectorState.select(CollectorState.value).where(CollectorState.key == key).scalar()
     return default if value is None else value
 
 
-def set_state(now, **values) -> None:
-    rows = [{"key": k, "value": None if v is None else str(v), "updated_at": iso(now)} for k, v in values.items()]
+def set_state(now, account: str = DEFAULT_ACCOUNT, **values) -> None:
+    rows = [{"key": account_key(account, k), "value": None if v is None else str(v), "updated_at": iso(now)}
+            for k, v in values.items()]
     (CollectorState.insert_many(rows)
      .on_conflict(conflict_target=[CollectorState.key],
                   preserve=[CollectorState.value, CollectorState.updated_at])
      .execute())
+
+
+def account_key(account: str, key: str) -> str:
+    """State of one account; the first account keeps the bare names older databases used."""
+    return key if account == DEFAULT_ACCOUNT else f"{account}/{key}"

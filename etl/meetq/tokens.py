@@ -104,21 +104,7 @@ class TokenStore:
             raise NotAuthorised(f"the token file {self.path} is unreadable: run `meetq auth login` again") from None
 
     def save(self, tokens: Tokens) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(asdict(tokens), indent=2, sort_keys=True)
-        handle, temp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)
-        try:
-            os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "w") as out:
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            if os.path.exists(temp):
-                os.unlink(temp)
-            raise
-        _fsync_dir(self.path.parent)
+        write_private_json(self.path, asdict(tokens))
 
     def fingerprint(self) -> tuple[int, int, int] | None:
         """Changes whenever the file is replaced; used to notice a fresh login."""
@@ -133,6 +119,26 @@ class TokenStore:
         if self.path.exists() and self.path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise InsecureTokenFile(f"the token file {self.path} can be read by other users: "
                                     f"run `chmod 600 {self.path}` (or log in again)")
+
+
+def write_private_json(path: Path, document: dict) -> None:
+    """Replace `path` atomically with `document`, readable by its owner alone (mode 0600 from
+    the first byte: the temporary file is made private before anything is written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, indent=2, sort_keys=True)
+    handle, temp = tempfile.mkstemp(prefix=".secret-", dir=path.parent)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

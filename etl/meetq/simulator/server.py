@@ -6,6 +6,11 @@ Webex routes:                          Test and demo routes:
   GET  /v1/people/me                     POST /_sim/revoke     refuse every refresh token from now on
   GET  /v1/meetings                      POST /_sim/config     change SimConfig fields while running
   GET  /analytics/v1/meeting/qualities   POST /_sim/meetings   add meetings that ended just now
+  GET, POST /v1/webhooks
+  GET, PUT, DELETE /v1/webhooks/{id}
+
+Registered `meetings`/`ended` webhooks get a signed POST (X-Spark-Signature: hex HMAC-SHA1 of
+the body with the webhook's secret) whenever a meeting ends while the simulator runs.
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ class Stats:
     token_grants: dict = field(default_factory=dict)
     faults_served: int = 0
     chaos_served: dict = field(default_factory=dict)
+    webhook_deliveries: list = field(default_factory=list)   # [meeting id, target URL, HTTP status]
 
 
 class Simulator:
@@ -117,6 +123,10 @@ class Simulator:
         self.last_quality_call: dict[str, float] = {}
         self.chaos_rng = random.Random(self.config.chaos_seed)
         self.server: ThreadingHTTPServer | None = None
+        self.webhooks: dict[str, dict] = {}
+        self.announced: set[str] = set()
+        self.started_at = time.time()
+        self.stopping = threading.Event()
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -129,9 +139,11 @@ class Simulator:
         self.server = ThreadingHTTPServer((self.config.host, self.config.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True, name="webex-simulator").start()
+        threading.Thread(target=self._announce_ends, daemon=True, name="webex-simulator-webhooks").start()
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self.server:
             self.server.shutdown()
             self.server.server_close()
@@ -186,11 +198,55 @@ class Simulator:
         cutoff = datetime.fromtimestamp(self.now() - self.config.visibility_delay, UTC)
         return sorted((m for m in self.org.meetings.values() if m.end <= cutoff), key=lambda m: (m.start, m.id))
 
-    def add_ended_meetings(self, count: int, minutes: int = 30, participants: int | None = None) -> list[str]:
-        end = datetime.fromtimestamp(self.now() - self.config.visibility_delay, UTC).replace(microsecond=0)
+    def add_ended_meetings(self, count: int, minutes: int = 30, participants: int | None = None,
+                           ended_ago: float | None = None) -> list[str]:
+        """Meetings that ended `ended_ago` seconds ago (default: just visible in listings)."""
+        ago = self.config.visibility_delay if ended_ago is None else ended_ago
+        end = datetime.fromtimestamp(self.now() - ago, UTC).replace(microsecond=0)
         with self.lock:
             return [self.org.add_meeting(end - timedelta(minutes=minutes), timedelta(minutes=minutes), participants).id
                     for _ in range(count)]
+
+    # -- webhooks ----------------------------------------------------------------------------------
+
+    def _announce_ends(self) -> None:
+        """Every meeting that ends while the simulator runs is announced to matching webhooks."""
+        while not self.stopping.wait(0.2):
+            now = self.now()
+            with self.lock:
+                ended = [m for m in self.org.meetings.values() if m.id not in self.announced
+                         and self.started_at - 1 <= m.end.timestamp() <= now]
+                self.announced.update(m.id for m in ended)
+                hooks = [dict(h) for h in self.webhooks.values() if h["resource"] == "meetings"
+                         and h["event"] == "ended" and h["status"] == "active"]
+            for meeting in ended:
+                for hook in hooks:
+                    self.deliver(hook, meeting)
+
+    def deliver(self, hook: dict, meeting) -> int:
+        import hashlib
+        import hmac
+        import urllib.request
+        envelope = {k: v for k, v in hook.items() if k != "secret"}
+        envelope.update(actorId=self.org.admin.id, data={
+            "id": meeting.id, "meetingSeriesId": meeting.id.split("_")[0], "meetingType": "meeting",
+            "state": "ended", "start": meeting.start.isoformat().replace("+00:00", "Z"),
+            "end": meeting.end.isoformat().replace("+00:00", "Z"), "title": meeting.title})
+        body = json.dumps(envelope).encode()
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret"):
+            headers["X-Spark-Signature"] = hmac.new(hook["secret"].encode(), body, hashlib.sha1).hexdigest()
+        request = urllib.request.Request(hook["targetUrl"], data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = 0
+        with self.lock:
+            self.stats.webhook_deliveries.append([meeting.id, hook["targetUrl"], status])
+        return status
 
     def take_chaos(self, path: str) -> str | None:
         with self.lock:
@@ -254,7 +310,12 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/_sim/revoke"): self.sim_revoke,
             ("POST", "/_sim/config"): self.sim_config,
             ("POST", "/_sim/meetings"): self.sim_meetings,
+            ("GET", "/v1/webhooks"): self.webhooks_list,
+            ("POST", "/v1/webhooks"): self.webhooks_create,
         }
+        if path.startswith("/v1/webhooks/"):
+            self.webhook_id = path.rsplit("/", 1)[1]
+            routes.update({(m, path): self.webhooks_one for m in ("GET", "PUT", "DELETE")})
         handler = routes.get((method, path))
         if handler is None:
             return self._json(404, _webex_error(f"no route {method} {path}", self.tracking))
@@ -265,6 +326,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         self._route("POST")
+
+    def do_PUT(self):  # noqa: N802
+        self._route("PUT")
+
+    def do_DELETE(self):  # noqa: N802
+        self._route("DELETE")
 
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -461,6 +528,47 @@ class _Handler(BaseHTTPRequestHandler):
                                'rel="next"')
         self._json(200, {"items": page}, headers)
 
+    def webhooks_list(self):
+        if not self._grant():
+            return
+        with self.sim.lock:
+            items = list(self.sim.webhooks.values())
+        self._json(200, {"items": items})
+
+    def webhooks_create(self):
+        if not self._grant():
+            return
+        try:
+            body = json.loads(self._body() or b"{}")
+        except ValueError:
+            return self._json(400, _webex_error("the body is not JSON", self.tracking))
+        missing = [k for k in ("name", "targetUrl", "resource", "event") if not body.get(k)]
+        if missing:
+            return self._json(400, _webex_error(f"missing {', '.join(missing)}", self.tracking))
+        hook = {"id": "SIMWH-" + secrets.token_hex(8), "name": body["name"], "targetUrl": body["targetUrl"],
+                "resource": body["resource"], "event": body["event"], "filter": body.get("filter"),
+                "secret": body.get("secret"), "ownedBy": body.get("ownedBy", "creator"), "status": "active",
+                "orgId": self.sim.org.org_id, "createdBy": self.sim.org.admin.id, "appId": "SIMAPP",
+                "created": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+        with self.sim.lock:
+            self.sim.webhooks[hook["id"]] = hook
+        self._json(200, hook)
+
+    def webhooks_one(self):
+        if not self._grant():
+            return
+        with self.sim.lock:
+            hook = self.sim.webhooks.get(self.webhook_id)
+            if hook is None:
+                return self._json(404, _webex_error("webhook not found", self.tracking))
+            if self.command == "DELETE":
+                del self.sim.webhooks[self.webhook_id]
+                return self._send(204, b"", "application/json")
+            if self.command == "PUT":
+                changes = json.loads(self._body() or b"{}")
+                hook.update({k: changes[k] for k in ("name", "targetUrl", "secret", "status") if k in changes})
+            self._json(200, hook)
+
     # -- test and demo routes -----------------------------------------------------------------------
 
     def sim_stats(self):
@@ -492,7 +600,7 @@ class _Handler(BaseHTTPRequestHandler):
     def sim_meetings(self):
         request = json.loads(self._body() or b"{}")
         ids = self.sim.add_ended_meetings(int(request.get("count", 1)), int(request.get("minutes", 30)),
-                                          request.get("participants"))
+                                          request.get("participants"), request.get("ended_ago_seconds"))
         self._json(200, {"ids": ids})
 
 

@@ -34,7 +34,7 @@ def test_spec_example_session_row_is_exact():
         "local_ip": "10.24.72.54", "public_ip": "10.24.72.54",
         "masked_local_ip": "10.24.72.54", "masked_public_ip": "10.24.72.54",
         "video_mesh_cluster": "Mesh Cluster One", "video_mesh_server": "server.example.com",
-        "legacy_fields": None,
+        "legacy_fields": None, "location": None,
     }
 
 
@@ -129,17 +129,17 @@ def test_verdicts_name_the_metric_that_decided_in_words():
     assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
                        "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)"}
     assert summaries == [
-        # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height
+        # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height; avg fps
         (second.session["id"], "audio", "in", 2, 6.05, 7.9, 7.9, 210.0, 240.0, 240.0, 62.5, 80.0, 80.0,
-         21000.0, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
+         21000.0, None, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
         (second.session["id"], "audio", "out", 2, 2.75, 3.5, 3.5, 190.0, 210.0, 210.0, 42.5, 55.0, 55.0,
-         22000.0, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
+         22000.0, None, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
     ]
     summaries, verdict = summarise_session(first)
     assert verdict["verdict"] == "fair" and verdict["max_system_cpu"] == 21.0
     assert verdict["verdict_reason"] == "audio in: packet loss peaked at 1.3 % (fair above 1 %)"
     video_in = next(s for s in summaries if s[1:3] == ("video", "in"))
-    assert video_in[14:17] == (18.84, 18.84, 360.0)  # peak (lowest) and minimum frame rate, lowest height
+    assert video_in[14:18] == (18.84, 18.84, 360.0, 21.94)  # peak (lowest) and min frame rate, lowest height, mean
 
 
 def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():

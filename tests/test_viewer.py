@@ -81,7 +81,7 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
 def test_every_chart_query_runs_with_its_filters_set(served):
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
     values = {"date_start": "2000-01-01", "date_end": day, "direction": "out",
-              "site": served.scalar("select site_url from meetings limit 1"), "account": "default",
+              "site": served.scalar("select site_url from meetings limit 1"), "account": "default", "provider": "webex",
               "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
     for slug, dashboard in DASHBOARDS.items():
         for chart_slug, chart in dashboard["charts"].items():
@@ -94,7 +94,7 @@ def test_every_chart_query_runs_with_its_filters_set(served):
 def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
                            "join meetings m on m.id = s.meeting_id group by 1, 2 order by 1 limit 1")[0]
-    params = {"date_start": day, "date_end": day, "site": site, "account": "default"}
+    params = {"date_start": day, "date_end": day, "site": site, "account": "default", "provider": "webex"}
     query = DASHBOARDS["overview"]["charts"]["total-sessions"]["query"]
     everything = get_json(served, "/meetq.json", sql=strip_optional(query), _shape="array")[0]["n"]
     narrowed = get_json(served, "/meetq.json", sql=keep_optional(query), _shape="array", **params)[0]["n"]

@@ -350,7 +350,9 @@ def check_accounts(accounts, warn) -> None:
     failures: list[tuple[str, MeetqError]] = []
     for account in accounts:
         try:
-            if account.access_token:
+            if account.provider == "google":
+                credentials_for(account).ensure_fresh()
+            elif account.access_token:
                 StaticToken(account).validate()
             else:
                 TokenManager(account)
@@ -365,7 +367,11 @@ def check_accounts(accounts, warn) -> None:
 
 
 def credentials_for(settings):
-    """The collector's credentials: a personal token if one is set, else the token file."""
+    """The collector's credentials: a Google service account, a personal token if one is set,
+    else the token file."""
+    if settings.provider == "google":
+        from .google import ServiceAccount
+        return ServiceAccount(settings)
     if settings.access_token:
         return StaticToken(settings)
     return TokenManager(settings)

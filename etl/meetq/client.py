@@ -9,6 +9,7 @@ carrying the tracking id Webex support asks for.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -205,6 +206,18 @@ class WebexClient:
             seen.add(page.next_url)
             page = self._get_page(page.next_url, params, params_in_url=True)
 
+    def token_pages(self, url: str, params: dict) -> Iterator[Page]:
+        """Google's paging: `pageToken` out, `nextPageToken` back, until there is none."""
+        seen: set[str] = set()
+        page = self._get_page(url, params)
+        for _ in range(MAX_PAGES):
+            yield page
+            token = next_page_token(page.body)
+            if not token or token in seen:
+                return
+            seen.add(token)
+            page = self._get_page(url, {**params, "pageToken": token})
+
     def _get_page(self, url: str, params: dict, params_in_url: bool = False) -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
         have no per-call limit, and the next attempt is usually whole."""
@@ -275,6 +288,14 @@ class WebexClient:
         """POST a grant to the token endpoint; transient failures are retried, refusals raised.
         The form holds secrets: it is never logged and its answer never stored."""
         return self.request("POST", self.settings.token_url, data=form, authenticated=False, report=False)
+
+
+def next_page_token(body: str) -> str | None:
+    try:
+        token = json.loads(body).get("nextPageToken")
+    except (ValueError, AttributeError):
+        return None
+    return token if isinstance(token, str) and token else None
 
 
 def page_of(response: requests.Response, items: list, next_url: str | None, error: str | None = None) -> Page:

@@ -83,9 +83,24 @@ SETTINGS: list[Setting] = [
             minimum=0),
     Setting("webex", "site_url", str, None, "Only list meetings of this Webex site (default: every site).",
             env="MEETQ_WEBEX_SITE_URL"),
+    Setting("webex", "provider", str, "webex",
+            "Service of the [webex] account; an [[accounts]] table may say `google` (Google Meet).",
+            choices=("webex", "google")),
     Setting("webex", "account", str, "default",
             "Name of the account these [webex] settings describe; further ones go in [[accounts]] tables.",
             env="MEETQ_WEBEX_ACCOUNT"),
+    Setting("google", "key_file", Path, None,
+            "Google Meet: the service account's JSON key (mode 0600), with domain-wide delegation.",
+            env="MEETQ_GOOGLE_KEY_FILE"),
+    Setting("google", "admin_email", str, None,
+            "Google Meet: the Workspace admin the service account acts as for the Reports API.",
+            env="MEETQ_GOOGLE_ADMIN_EMAIL"),
+    Setting("google", "reports_base", str, "https://admin.googleapis.com/admin/reports/v1",
+            "Base URL of the Admin SDK Reports API."),
+    Setting("google", "reports_lookback_hours", float, 12.0,
+            "Every cycle re-reads this far behind the last one: Google reports calls hours late.", minimum=0),
+    Setting("google", "reports_page_size", int, 1000, "`maxResults` of activities.list (at most 1000).",
+            minimum=1),
     Setting("storage", "database", Path, Path("data/meetq.db"),
             "SQLite file the collector writes and the viewer serves.", env="MEETQ_DATABASE"),
     Setting("storage", "secrets", Path, Path("data/secrets.json"),
@@ -180,7 +195,14 @@ class Settings(_Settings):
     def accounts(self) -> list["Settings"]:
         """One Settings per Webex account: the [webex] one, then each [[accounts]] table, with its
         own credentials, token file, site and (for tests) API addresses."""
-        return [self] + [replace(self, **overrides) for overrides in self.extra_accounts]
+        extra = [replace(self, **overrides) for overrides in self.extra_accounts]
+        return [self] + extra if self.is_configured() or not extra else extra
+
+    def is_configured(self) -> bool:
+        """Whether this account has credentials of some kind (a token file counts)."""
+        if self.provider == "google":
+            return bool(self.key_file and self.admin_email)
+        return bool(self.access_token or self.client_id or Path(self.secrets).exists())
 
     def account_named(self, name: str | None) -> "Settings":
         if name is None:
@@ -235,8 +257,8 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
 
 
 ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
-ACCOUNT_KEYS = ("name", "client_id", "client_secret", "access_token", "site_url", "secrets", "api_base",
-                "analytics_base", "redirect_uri")
+ACCOUNT_KEYS = ("name", "provider", "client_id", "client_secret", "access_token", "site_url", "secrets", "api_base",
+                "analytics_base", "redirect_uri", "key_file", "admin_email", "reports_base")
 
 
 def _account_overrides(settings: "Settings", tables: list, source: str) -> list[dict]:
@@ -256,12 +278,15 @@ def _account_overrides(settings: "Settings", tables: list, source: str) -> list[
             raise ConfigError(f"{source}: account {name!r} has unknown keys {sorted(unknown)}; "
                               f"known: {', '.join(ACCOUNT_KEYS)}")
         where = f"{source} [[accounts]] {name}"
-        changes = {"account": name, "access_token": None, "site_url": None,
+        changes = {"account": name, "provider": "webex", "access_token": None, "site_url": None,
                    "secrets": settings.secrets.with_name(f"{settings.secrets.stem}.{name}{settings.secrets.suffix}")}
         for key, value in table.items():
             if key != "name":
                 changes[key] = _coerce(SETTINGS_BY_NAME[key], value, where)
-        if not changes.get("access_token") and not (changes.get("client_id") and changes.get("client_secret")):
+        if changes["provider"] == "google":
+            if not (changes.get("key_file") and changes.get("admin_email")):
+                raise ConfigError(f"{where}: a google account needs key_file and admin_email")
+        elif not changes.get("access_token") and not (changes.get("client_id") and changes.get("client_secret")):
             raise ConfigError(f"{where}: give either access_token, or client_id and client_secret")
         changes["sources"] = {**settings.sources, **{k: where for k in table if k != "name"}}
         overrides.append(changes)

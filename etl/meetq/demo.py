@@ -22,6 +22,7 @@ import requests
 from . import auth, webhooks
 from .config import load_settings
 from .simulator import SimConfig, Simulator
+from .simulator.google import GoogleSimulator
 
 DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
 
@@ -41,8 +42,19 @@ def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) ->
         "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
         "MEETQ_DATABASE": str(workdir / "meetq.db"), "MEETQ_SECRETS": str(workdir / "secrets.json"),
         "MEETQ_INTERVAL_SECONDS": str(interval), "MEETQ_VIEWER_PORT": str(port),
-        "MEETQ_CONFIG": "", "MEETQ_WEBEX_ACCESS_TOKEN": "",
+        "MEETQ_CONFIG": str(workdir / "meetq.toml"), "MEETQ_WEBEX_ACCESS_TOKEN": "",
     }
+
+
+def add_google_meet(workdir: Path) -> GoogleSimulator:
+    """A second vendor: the Google simulator and a service-account key pointing at it."""
+    google = GoogleSimulator(SimConfig(port=free_port(), seed=11, **DEMO_SIMULATOR)).start()
+    key = google.write_key_file(workdir / "google-key.json")
+    (workdir / "meetq.toml").write_text(
+        "# Written by `meetq demo`: the Google Meet account beside the simulated Webex one.\n"
+        f'[[accounts]]\nname = "google-meet"\nprovider = "google"\nkey_file = "{key}"\n'
+        f'admin_email = "{google.admin_email}"\nreports_base = "{google.reports_base}"\n')
+    return google
 
 
 def login_without_a_person(settings) -> None:
@@ -70,9 +82,11 @@ def login_without_a_person(settings) -> None:
 def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     sim = Simulator(SimConfig(port=free_port(), **DEMO_SIMULATOR)).start()
+    google = add_google_meet(workdir)
     environment = {**os.environ, **demo_environment(sim, workdir, interval, port)}
     settings = load_settings(environ=environment)
     click.echo(f"Simulator: {sim.url} ({len(sim.org.meetings)} meetings over the last 7 days and next 3 hours)")
+    click.echo(f"Google:    {google.url} (Meet calls of another organisation, through a service account)")
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
@@ -101,3 +115,4 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
         except subprocess.TimeoutExpired:
             child.kill()
     sim.stop()
+    google.stop()

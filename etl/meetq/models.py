@@ -24,6 +24,7 @@ from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField
 database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 
 DEFAULT_ACCOUNT = "default"
+DEFAULT_PROVIDER = "webex"
 
 PRAGMAS = {
     "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
@@ -74,7 +75,8 @@ class Meeting(BaseModel):
     quality_error = TextField(null=True)
     quality_fetched_at = TextField(null=True)
     expires_at = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
 
     class Meta:
         table_name = "meetings"
@@ -113,7 +115,9 @@ class MediaSession(BaseModel):
     verdict_reason = TextField(null=True)   # the metric that decided, in words
     content_sha256 = TextField()
     fetched_at = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
+    location = TextField(null=True)  # where the participant was (Google Meet reports it)
 
     class Meta:
         table_name = "media_sessions"
@@ -190,6 +194,7 @@ class MediaSummary(BaseModel):
     min_resolution_height = FloatField(null=True)
     verdict = TextField()
     reason = TextField()
+    avg_frame_rate = FloatField(null=True)
 
     class Meta:
         table_name = "media_summaries"
@@ -209,7 +214,7 @@ class RawResponse(BaseModel):
     body = TextField()
     body_sha256 = TextField()
     error = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
 
     class Meta:
         table_name = "raw_responses"
@@ -233,7 +238,7 @@ class CollectorRun(BaseModel):
     errors = IntegerField(default=0)
     duration_ms = IntegerField(null=True)
     message = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which Webex org
+    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
 
     class Meta:
         table_name = "collector_runs"
@@ -251,6 +256,7 @@ class CollectorState(BaseModel):
 TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS media_sessions_provider ON media_sessions(provider, join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS meetings_account ON meetings(account, quality_state)",
     "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",
     "CREATE INDEX IF NOT EXISTS meetings_start ON meetings(start)",
@@ -275,13 +281,27 @@ def _migration_1(db: SqliteDatabase) -> None:
 def _migration_2(db: SqliteDatabase) -> None:
     """Several Webex organisations in one database: rows say which account they came from."""
     for model in (Meeting, MediaSession, RawResponse, CollectorRun):
-        table = model._meta.table_name
-        if "account" not in {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")}:
-            db.execute_sql(f"ALTER TABLE {table} ADD COLUMN account TEXT NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'")
+        _add_column_if_missing(db, model._meta.table_name, f"account TEXT NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'")
+
+
+def _migration_3(db: SqliteDatabase) -> None:
+    """Google Meet beside Webex: the provider of meetings and sessions, where a participant
+    was, and the mean frame rate (all Meet reports of it)."""
+    columns = [(Meeting, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
+               (MediaSession, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
+               (MediaSession, "location TEXT"), (MediaSummary, "avg_frame_rate REAL")]
+    for model, definition in columns:
+        _add_column_if_missing(db, model._meta.table_name, definition)
+
+
+def _add_column_if_missing(db: SqliteDatabase, table: str, definition: str) -> None:
+    """Migration 1 creates today's tables, so a new database has every column already."""
+    if definition.split()[0] not in {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")}:
+        db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
 
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2]
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

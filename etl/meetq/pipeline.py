@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from . import logs, store
+from . import google, logs, store
 from .auth import credentials_for
 from .client import Page, WebexClient
 from .clock import iso, parse_iso, utcnow
@@ -80,9 +80,7 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             client = WebexClient(settings, credentials,
                                  on_error=lambda page: _store_error_page(private_page(page, settings.ip_addresses),
                                                                          settings.account))
-            if listing:
-                list_meetings(client, settings, report, stop, clock)
-            fetch_due_qualities(client, settings, report, stop, clock)
+            PROVIDERS[settings.provider](client, settings, report, stop, clock, listing=listing)
             report.outcome = "partial" if report.errors else "ok"
         except Stopped:
             report.outcome = "interrupted"
@@ -115,6 +113,19 @@ def run_accounts(settings, *, trigger: str = "collect", stop: threading.Event | 
     one account's failure (a revoked token) is its own: the others still collect."""
     return {account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
             for account in settings.accounts() if not (stop and stop.is_set())}
+
+
+def collect_webex(client: WebexClient, settings, report: RunReport, stop, clock, listing: bool = True) -> None:
+    """Webex: list the meetings that ended since the watermark, then work the qualities queue
+    within the API's per-meeting limit."""
+    if listing:
+        list_meetings(client, settings, report, stop, clock)
+    fetch_due_qualities(client, settings, report, stop, clock)
+
+
+# What a provider does in a cycle: list what is new since its watermark, fetch the details
+# within its limits, and map them to the shared tables.
+PROVIDERS = {"webex": collect_webex, "google": google.collect}
 
 
 # -- meetings ---------------------------------------------------------------------------------

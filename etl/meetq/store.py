@@ -13,7 +13,7 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import DEFAULT_ACCOUNT, CollectorRun, CollectorState, Meeting, database
+from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, Meeting, database
 from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
                         PreparedSession, meeting_row, prepare_session, without_meeting_secrets)
 
@@ -30,7 +30,7 @@ def _insert(table: str, columns: tuple, suffix: str = "") -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}){suffix}"
 
 
-UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS + ("account",),
+UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS + ("account", "provider"),
                          " ON CONFLICT (id) DO UPDATE SET " + ", ".join(
                              f"{c} = excluded.{c}" for c in SESSION_WRITE_COLUMNS if c != "id"))
 INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
@@ -41,8 +41,8 @@ INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
 INSERT_RAW = _insert("raw_responses", ("endpoint", "meeting_id", "\"offset\"", "url", "status", "tracking_id",
                                        "content_type", "fetched_at", "body", "body_sha256", "error", "account"),
                      " ON CONFLICT DO NOTHING")
-INSERT_MEETING_STUB = ("INSERT INTO meetings (id, account, quality_state, quality_offset, quality_passes, "
-                       "quality_failures) VALUES (?, ?, 'done', 0, 0, 0) ON CONFLICT DO NOTHING")
+INSERT_MEETING_STUB = ("INSERT INTO meetings (id, account, provider, quality_state, quality_offset, quality_passes, "
+                       "quality_failures) VALUES (?, ?, ?, 'done', 0, 0, 0) ON CONFLICT DO NOTHING")
 
 
 def _columns(model, names):
@@ -84,15 +84,31 @@ def enqueue_meeting(meeting_id: str, account: str, due, start=None, end=None, ti
          iso(expires))).rowcount > 0
 
 
+def save_meet_conferences(rows: list[dict], account: str) -> None:
+    """Google Meet: one meetings row per conference, widened as its endpoint sessions arrive
+    (the first to join sets the start, the last to leave the end). Never queued: the
+    Reports API has no per-meeting fetch."""
+    for row in rows:
+        database.execute_sql(
+            "INSERT INTO meetings (id, account, provider, title, meeting_type, state, start, \"end\", host_email, "
+            "quality_state, quality_offset, quality_passes, quality_failures, quality_fetched_at) "
+            "VALUES (?, ?, 'google', ?, 'meeting', 'ended', ?, ?, ?, 'done', 0, 1, 0, ?) ON CONFLICT (id) DO UPDATE SET "
+            "start = min(coalesce(start, excluded.start), coalesce(excluded.start, start)), "
+            "\"end\" = max(coalesce(\"end\", excluded.\"end\"), coalesce(excluded.\"end\", \"end\")), "
+            "host_email = coalesce(excluded.host_email, host_email), provider = 'google', "
+            "quality_fetched_at = excluded.quality_fetched_at",
+            (row["id"], account, row["title"], row["start"], row["end"], row["host_email"], row["fetched_at"]))
+
+
 def is_ended_instance(row: dict) -> bool:
     """Only ended meeting instances have quality data; a listing may still carry series or
     scheduled meetings if a filter was dropped, and those are kept but never queued."""
     return row["meeting_type"] in (None, "meeting") and row["state"] in (None, "ended")
 
 
-def ensure_meeting(meeting_id: str, account: str = DEFAULT_ACCOUNT) -> None:
+def ensure_meeting(meeting_id: str, account: str = DEFAULT_ACCOUNT, provider: str = DEFAULT_PROVIDER) -> None:
     """A stub row, for qualities of a meeting that was never listed (e.g. `meetq load`)."""
-    database.execute_sql(INSERT_MEETING_STUB, (meeting_id, account))
+    database.execute_sql(INSERT_MEETING_STUB, (meeting_id, account, provider))
 
 
 # -- raw responses --------------------------------------------------------------------------
@@ -133,11 +149,11 @@ def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str, thre
                           account)
 
 
-def write_sessions(meeting_id: str, prepared: list[PreparedSession | None],
-                   account: str = DEFAULT_ACCOUNT) -> tuple[int, int]:
+def write_sessions(meeting_id: str, prepared: list[PreparedSession | None], account: str = DEFAULT_ACCOUNT,
+                   provider: str = DEFAULT_PROVIDER) -> tuple[int, int]:
     """Write prepared sessions. One whose content is unchanged is left alone; a changed one is
     replaced whole. Returns (sessions written, samples written)."""
-    ensure_meeting(meeting_id, account)
+    ensure_meeting(meeting_id, account, provider)
     sessions = samples = 0
     cursor = database.cursor()
     for session in filter(None, prepared):
@@ -145,12 +161,12 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None],
         if found and found[0] == session.fingerprint:
             continue
         if session.meeting_id != meeting_id:
-            ensure_meeting(session.meeting_id, account)
+            ensure_meeting(session.meeting_id, account, provider)
         if found:  # a changed session: its children are replaced whole
             for child in ("media_streams", "cpu_samples", "media_summaries"):
                 cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (session.id,))
         # The hot path: prepared tuples through executemany, no generated SQL per row.
-        cursor.execute(UPSERT_SESSION, (*session.session, account))
+        cursor.execute(UPSERT_SESSION, (*session.session, account, provider))
         cursor.executemany(INSERT_SUMMARY, session.summaries)
         cursor.executemany(INSERT_STREAM, session.streams)
         cursor.executemany(INSERT_SAMPLE, session.samples)

@@ -49,7 +49,7 @@ SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id
                    "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
                    "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
                    "camera", "local_ip", "public_ip", "masked_local_ip", "masked_public_ip", "video_mesh_cluster",
-                   "video_mesh_server", "legacy_fields", "content_sha256")
+                   "video_mesh_server", "legacy_fields", "location", "content_sha256")
 STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
                   "codec", "transport_type", "sample_count")
 SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
@@ -200,6 +200,7 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
         "video_mesh_cluster": text(item.get("videoMeshCluster")),
         "video_mesh_server": text(item.get("videoMeshServer")),
         "legacy_fields": ",".join(sorted(set(legacy))) or None,
+        "location": None,  # Webex reports no participant location; Google Meet does
         "content_sha256": content_fingerprint(item),
     }
     rows = SessionRows(session)
@@ -324,7 +325,7 @@ VERDICT_RANK = {"good": 0, "fair": 1, "poor": 2}
 SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples", "avg_packet_loss", "p90_packet_loss",
                    "max_packet_loss", "avg_latency", "p90_latency", "max_latency", "avg_jitter", "p90_jitter",
                    "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate", "min_resolution_height",
-                   "verdict", "reason")
+                   "avg_frame_rate", "verdict", "reason")
 # (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to).
 # A "peak" is what the worst tenth of the intervals reach (see _peak): one bad minute in an
 # hour does not condemn a call, six do.
@@ -359,14 +360,14 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
     summaries, verdicts = [], []
     for (kind, direction), samples in sorted(grouped.items()):
         figures = _figures(samples)
-        verdict = _judge(f"{kind} {direction}", kind, figures, thresholds)
+        verdict = judge(f"{kind} {direction}", kind, figures, thresholds)
         verdicts.append(verdict)
         summaries.append((rows.session["id"], kind, direction, len(samples), *figures.values(),
                           verdict.level, verdict.reason))
     system_cpu = [c[6] for c in rows.cpu if c[6] is not None]
     cpu = {"avg_system_cpu": _mean(system_cpu), "max_system_cpu": max(system_cpu, default=None)}
     if cpu["max_system_cpu"] is not None:
-        verdicts.append(_level("CPU", cpu["max_system_cpu"], "CPU peaked at", "%", True,
+        verdicts.append(judge_metric("CPU", cpu["max_system_cpu"], "CPU peaked at", "%", True,
                                thresholds["cpu_fair_pct"], thresholds["cpu_poor_pct"]))
     worst = None
     for verdict in verdicts:
@@ -389,6 +390,7 @@ def _figures(samples: list[tuple]) -> dict:
         "avg_bit_rate": _mean(column["bit_rate"]),
         "p10_frame_rate": _peak(fps, low=True), "min_frame_rate": fps[0] if fps else None,
         "min_resolution_height": column["resolution_height"][0] if column["resolution_height"] else None,
+        "avg_frame_rate": _mean(fps),
     }
 
 
@@ -405,19 +407,19 @@ def _last(ordered: list[float]) -> float | None:
     return ordered[-1] if ordered else None
 
 
-def _judge(label: str, kind: str, figures: dict, thresholds: dict) -> Verdict:
+def judge(label: str, kind: str, figures: dict, thresholds: dict, checks: list = CHECKS) -> Verdict:
     worst = Verdict("good", f"{label}: every metric within its good range")
-    for priority, (metric, words, unit, higher_is_worse, (fair, poor), only_kind) in enumerate(CHECKS):
+    for priority, (metric, words, unit, higher_is_worse, (fair, poor), only_kind) in enumerate(checks):
         if figures[metric] is None or (only_kind and kind != only_kind):
             continue
-        verdict = _level(label, figures[metric], words, unit, higher_is_worse, thresholds[fair], thresholds[poor],
+        verdict = judge_metric(label, figures[metric], words, unit, higher_is_worse, thresholds[fair], thresholds[poor],
                          priority)
         if verdict.worse_than(worst):
             worst = verdict
     return worst
 
 
-def _level(label, value, words, unit, higher_is_worse, fair, poor, priority=len(CHECKS)) -> Verdict:
+def judge_metric(label, value, words, unit, higher_is_worse, fair, poor, priority=len(CHECKS)) -> Verdict:
     beyond = (lambda limit: value >= limit) if higher_is_worse else (lambda limit: value < limit)
     side = "above" if higher_is_worse else "below"
     for level, limit in (("poor", poor), ("fair", fair)):

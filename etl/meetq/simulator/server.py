@@ -107,6 +107,7 @@ class Stats:
 
 
 class Simulator:
+    handler_class: type = None  # set below, once _Handler exists: a subclass may bring its own
     def __init__(self, config: SimConfig | None = None, now: datetime | None = None):
         self.config = config or SimConfig()
         c = self.config
@@ -133,7 +134,7 @@ class Simulator:
     def start(self) -> "Simulator":
         simulator = self
 
-        class Handler(_Handler):
+        class Handler(self.handler_class):
             sim = simulator
 
         self.server = ThreadingHTTPServer((self.config.host, self.config.port), Handler)
@@ -299,27 +300,36 @@ class _Handler(BaseHTTPRequestHandler):
         self.chaos = self.sim.take_chaos(path)
         if self.chaos and self._chaos_instead():
             return
+        handler = self.routes(path).get((method, path))
+        if handler is None:
+            return self._json(404, _webex_error(f"no route {method} {path}", self.tracking))
+        handler()
+
+    def routes(self, path: str) -> dict:
+        """(method, path) -> handler. Another vendor's simulator overrides this alone."""
         routes = {
             ("GET", "/v1/authorize"): self.authorize,
             ("POST", "/v1/access_token"): self.access_token,
             ("GET", "/v1/people/me"): self.people_me,
             ("GET", "/v1/meetings"): self.meetings,
             ("GET", "/analytics/v1/meeting/qualities"): self.qualities,
+            ("GET", "/v1/webhooks"): self.webhooks_list,
+            ("POST", "/v1/webhooks"): self.webhooks_create,
+            **self.sim_routes(),
+        }
+        if path.startswith("/v1/webhooks/"):
+            self.webhook_id = path.rsplit("/", 1)[1]
+            routes.update({(m, path): self.webhooks_one for m in ("GET", "PUT", "DELETE")})
+        return routes
+
+    def sim_routes(self) -> dict:
+        return {
             ("GET", "/_sim/stats"): self.sim_stats,
             ("POST", "/_sim/faults"): self.sim_faults,
             ("POST", "/_sim/revoke"): self.sim_revoke,
             ("POST", "/_sim/config"): self.sim_config,
             ("POST", "/_sim/meetings"): self.sim_meetings,
-            ("GET", "/v1/webhooks"): self.webhooks_list,
-            ("POST", "/v1/webhooks"): self.webhooks_create,
         }
-        if path.startswith("/v1/webhooks/"):
-            self.webhook_id = path.rsplit("/", 1)[1]
-            routes.update({(m, path): self.webhooks_one for m in ("GET", "PUT", "DELETE")})
-        handler = routes.get((method, path))
-        if handler is None:
-            return self._json(404, _webex_error(f"no route {method} {path}", self.tracking))
-        handler()
 
     def do_GET(self):  # noqa: N802
         self._route("GET")
@@ -602,6 +612,9 @@ class _Handler(BaseHTTPRequestHandler):
         ids = self.sim.add_ended_meetings(int(request.get("count", 1)), int(request.get("minutes", 30)),
                                           request.get("participants"), request.get("ended_ago_seconds"))
         self._json(200, {"ids": ids})
+
+
+Simulator.handler_class = _Handler
 
 
 def serve(config: SimConfig) -> Simulator:

@@ -1,0 +1,153 @@
+"""Pure functions: Google Meet `call_ended` activities (Admin SDK Reports API) into meetq's rows.
+
+One activity is one endpoint session: a person (or room, or phone) in a call, from joining to
+leaving, with mean and max figures but no per-interval samples. It becomes one media_sessions
+row and one media_summaries row per kind and direction, judged with the same thresholds as
+Webex. Meet gives means, not the worst tenth, so the verdict reads the means (and says so).
+Parameters are parsed defensively: `intValue` is a string, absent ones are simply absent.
+Facts and open questions: ../shared/research/google-meet-api.md §3.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from .clock import UTC, iso, parse_iso
+from .transform import (DEFAULT_THRESHOLDS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, PreparedSession,
+                        content_fingerprint, judge, number, stable_id, text)
+
+MEET_PROVIDER = "google"
+# (kind, direction) -> the parameter prefix and the figures it carries. "in" is what was received.
+STREAMS = {
+    ("audio", "in"): "audio_recv", ("audio", "out"): "audio_send",
+    ("video", "in"): "video_recv", ("video", "out"): "video_send",
+    ("share", "in"): "screencast_recv", ("share", "out"): "screencast_send",
+}
+JITTER = {"in": "network_recv_jitter_msec", "out": "network_send_jitter_msec"}
+# The same thresholds as Webex, applied to the means Meet reports.
+MEAN_CHECKS = [
+    ("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
+    ("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
+    ("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
+    ("avg_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+     "video"),
+]
+
+
+def parameters(activity: dict) -> dict:
+    """The first `call_ended` event's parameters as {name: value}: ints and bools from their
+    typed fields (ints arrive as strings), anything unknown kept as given."""
+    events = activity.get("events") if isinstance(activity.get("events"), list) else []
+    event = next((e for e in events if isinstance(e, dict) and e.get("name") == "call_ended"), None)
+    found = {}
+    for parameter in (event or {}).get("parameters") or []:
+        if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+            continue
+        for key in ("intValue", "boolValue", "value", "multiValue", "multiIntValue", "messageValue"):
+            if key in parameter:
+                value = parameter[key]
+                found[parameter["name"]] = number(value) if key == "intValue" else value
+                break
+    return found
+
+
+def meeting_code(value) -> str | None:
+    """`abc-hexp-tqy`, `ABCHEXPTQY` and `abc hexp tqy` are one code: letters only, lower case."""
+    letters = re.sub(r"[^a-z]", "", str(value or "").lower())
+    return letters or None
+
+
+def meeting_id(params: dict, activity: dict) -> str | None:
+    """One meetings row per conference: Google's conference id, else the code and the day."""
+    conference = text(params.get("conference_id"))
+    if conference:
+        return f"meet:{conference}"
+    code = meeting_code(params.get("meeting_code"))
+    day = (text((activity.get("id") or {}).get("time")) or "")[:10]
+    return f"meet:{code}:{day}" if code else None
+
+
+def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = None,
+                     ) -> tuple[dict, PreparedSession] | None:
+    """(meeting row, prepared session) for one activity; None without an id to file it under."""
+    if not isinstance(activity, dict):
+        return None
+    identity = activity.get("id") if isinstance(activity.get("id"), dict) else {}
+    unique = text(identity.get("uniqueQualifier"))
+    params = parameters(activity)
+    meeting = meeting_id(params, activity)
+    if not unique or not meeting:
+        return None
+    left = parse_iso(text(identity.get("time")))
+    joined = _joined(params, left)
+    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    session_id = stable_id(MEET_PROVIDER, unique)
+    summaries, verdicts = [], []
+    for (kind, direction), prefix in STREAMS.items():
+        figures = _figures(params, kind, direction, prefix)
+        if figures is None:
+            continue
+        verdict = judge(f"{kind} {direction}", kind, figures, thresholds, MEAN_CHECKS)
+        verdicts.append(verdict)
+        summaries.append((session_id, kind, direction, 1, *(figures.get(c) for c in SUMMARY_COLUMNS[4:-2]),
+                          verdict.level, verdict.reason))
+    worst = None
+    for verdict in verdicts:
+        if worst is None or verdict.worse_than(worst):
+            worst = verdict
+    email = text(params.get("identifier")) if params.get("identifier_type") == "email_address" else None
+    session = {
+        "id": session_id, "meeting_id": meeting, "participant_id": text(params.get("endpoint_id")),
+        "participant_session_id": unique, "user_name": text(params.get("display_name")),
+        "user_email": email.lower() if email else None, "join_time": iso(joined), "leave_time": iso(left),
+        "join_meeting_seconds": None, "client_type": text(params.get("device_type")), "client_version": None,
+        "os_type": None, "os_version": None, "hardware_type": None, "network_type": None,
+        "server_region": None, "speaker": None, "microphone": None, "camera": None,
+        "location": _location(params),
+        "local_ip": None, "public_ip": text(params.get("ip_address")), "masked_local_ip": None,
+        "masked_public_ip": None, "video_mesh_cluster": None, "video_mesh_server": None, "legacy_fields": None,
+        "content_sha256": content_fingerprint(activity), "avg_system_cpu": None, "max_system_cpu": None,
+        "verdict": worst.level if worst else None,
+        "verdict_reason": worst.reason if worst else "no media figures", "fetched_at": fetched_at,
+    }
+    prepared = PreparedSession(id=session_id, meeting_id=meeting, fingerprint=session["content_sha256"],
+                               session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
+                               streams=[], samples=[], cpu=[])
+    code = meeting_code(params.get("meeting_code"))
+    meeting_row = {"id": meeting, "title": f"Meet {code}" if code else "Google Meet call",
+                   "host_email": text(params.get("organizer_email")), "start": iso(joined), "end": iso(left)}
+    return meeting_row, prepared
+
+
+def _location(params: dict) -> str | None:
+    parts = [text(params.get("location_region")), text(params.get("location_country"))]
+    return ", ".join(p for p in parts if p) or None
+
+
+def _joined(params: dict, left: datetime | None) -> datetime | None:
+    started = params.get("start_timestamp_seconds")
+    if isinstance(started, float):
+        return datetime.fromtimestamp(started, UTC)
+    duration = params.get("duration_seconds")
+    return left - timedelta(seconds=duration) if left and isinstance(duration, float) else None
+
+
+def _figures(params: dict, kind: str, direction: str, prefix: str) -> dict | None:
+    """The media_summaries figures of one stream, or None when Meet reported none for it."""
+    seconds = params.get(f"{prefix}_seconds")
+    loss = params.get(f"{prefix}_packet_loss_mean")
+    if not seconds and loss is None:
+        return None
+    jitter_mean = params.get(f"{JITTER[direction]}_mean") if kind == "audio" else None
+    bitrate = params.get(f"{prefix}_bitrate_kbps_mean")
+    fps = params.get(f"{prefix}_fps_mean")
+    return {
+        "avg_packet_loss": loss, "p90_packet_loss": None, "max_packet_loss": params.get(f"{prefix}_packet_loss_max"),
+        "avg_latency": params.get("network_rtt_msec_mean") if kind == "audio" else None, "p90_latency": None,
+        "max_latency": None, "avg_jitter": jitter_mean, "p90_jitter": None,
+        "max_jitter": params.get(f"{JITTER[direction]}_max") if kind == "audio" and direction == "in" else None,
+        "avg_bit_rate": bitrate * 1000 if isinstance(bitrate, float) else None,
+        "avg_frame_rate": fps, "p10_frame_rate": None, "min_frame_rate": None,
+        "min_resolution_height": params.get(f"{prefix}_short_side_median_pixels"),
+    }

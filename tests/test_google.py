@@ -60,7 +60,8 @@ def google():
 def add_google_account(meetq, google, **extra):
     key = google.write_key_file(meetq.workdir / "google-key.json")
     lines = ["[[accounts]]", 'name = "gmeet"', 'provider = "google"', f'key_file = "{key}"',
-             'admin_email = "admin@example.com"', f'reports_base = "{google.reports_base}"']
+             'admin_email = "admin@example.com"', f'reports_base = "{google.reports_base}"',
+             f'meet_base = "{google.meet_base}"']
     lines += [f'{k} = "{v}"' for k, v in extra.items()]
     with open(meetq.workdir / "meetq.toml", "a") as config:
         config.write("\n" + "\n".join(lines) + "\n")
@@ -133,3 +134,31 @@ def test_a_readable_key_or_a_refused_delegation_is_a_clear_error(meetq, google):
     google.admin_email = "someone-else@example.com"   # delegation does not cover our admin
     report = json.loads(meetq("collect", check=False).stdout)
     assert report["outcome"] == "reauth_required" and "domain-wide delegation" in report["messages"][0]
+
+
+def test_attendance_of_configured_organisers_joins_the_quality_rows(meetq, google):
+    hosts = sorted({m.host.email for m in google.org.meetings.values() if m.end.timestamp() <= google.now()})
+    organizer = hosts[0]
+    add_google_account(meetq, google, organizers=f"{organizer}, nobody@elsewhere.example")
+    meetq.env.update(GOOGLE_ONLY)
+    report = json.loads(meetq("collect", check=False).stdout)
+    # The organiser outside the delegation is reported; everything else is stored.
+    assert report["outcome"] == "partial" and len(report["messages"]) == 1
+    assert "nobody@elsewhere.example" in report["messages"][0] and "delegation" in report["messages"][0]
+    assert stored_activity_ids(meetq) == sorted(a["id"]["uniqueQualifier"] for a in google.activities())
+
+    organised = [m for m in google.org.meetings.values() if m.host.email == organizer and m.end.timestamp() <= google.now()]
+    expected = sum(len(google.org.quality_items(m)) for m in organised)
+    assert meetq.scalar("select count(*) from meet_attendance") == expected > 0
+    assert meetq.scalar("select count(distinct meeting_id) from meet_attendance") == len(organised)
+    assert meetq.scalar("select count(*) from meet_attendance where organizer_email != ?", organizer) == 0
+    # Filed where the Reports API files the same conference, so attendance meets quality.
+    assert meetq.scalar("select count(*) from meet_attendance a left join meetings m on m.id = a.meeting_id "
+                        "where m.id is null") == 0
+    joined = meetq.scalar("select count(*) from meet_attendance_quality where verdict is not null")
+    assert joined == expected
+    codes = {r[0] for r in meetq.sql("select meeting_code from meet_attendance")}
+    assert all(c and c.isalpha() and c.islower() for c in codes)
+    # Again: upserts, no duplicates.
+    meetq("collect", check=False)
+    assert meetq.scalar("select count(*) from meet_attendance") == expected

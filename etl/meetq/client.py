@@ -95,8 +95,9 @@ def with_params(url: str, params: dict) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
 
 
-def parse_items(response: requests.Response) -> list:
-    """The `items` list of a 2xx answer. An empty body (e.g. 204) is an empty result."""
+def parse_items(response: requests.Response, key: str = "items") -> list:
+    """The `items` list (or another `key`'s) of a 2xx answer. An empty body (e.g. 204) is an
+    empty result."""
     if response.status_code == 204 or not response.content:
         return []
     try:
@@ -104,10 +105,10 @@ def parse_items(response: requests.Response) -> list:
     except ValueError as error:
         raise MalformedResponse(f"response is not JSON ({error})", status=response.status_code,
                                 tracking_id=response.headers.get("Trackingid"), url=response.url) from None
-    if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
-        raise MalformedResponse("response JSON has no `items` list", status=response.status_code,
+    if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
+        raise MalformedResponse(f"response JSON has no `{key}` list", status=response.status_code,
                                 tracking_id=response.headers.get("Trackingid"), url=response.url)
-    return [item for item in body.get("items", []) if isinstance(item, dict)]
+    return [item for item in body.get(key, []) if isinstance(item, dict)]
 
 
 class WebexClient:
@@ -206,26 +207,26 @@ class WebexClient:
             seen.add(page.next_url)
             page = self._get_page(page.next_url, params, params_in_url=True)
 
-    def token_pages(self, url: str, params: dict) -> Iterator[Page]:
+    def token_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
         """Google's paging: `pageToken` out, `nextPageToken` back, until there is none."""
         seen: set[str] = set()
-        page = self._get_page(url, params)
+        page = self._get_page(url, params, items_key=items_key)
         for _ in range(MAX_PAGES):
             yield page
             token = next_page_token(page.body)
             if not token or token in seen:
                 return
             seen.add(token)
-            page = self._get_page(url, {**params, "pageToken": token})
+            page = self._get_page(url, {**params, "pageToken": token}, items_key=items_key)
 
-    def _get_page(self, url: str, params: dict, params_in_url: bool = False) -> Page:
+    def _get_page(self, url: str, params: dict, params_in_url: bool = False, items_key: str = "items") -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
         have no per-call limit, and the next attempt is usually whole."""
         attempt = 0
         while True:
             response = self.request("GET", url, params=None if params_in_url else params)
             try:
-                items = parse_items(response)
+                items = parse_items(response, items_key)
             except MalformedResponse as error:
                 if self.on_error:
                     self.on_error(page_of(response, items=[], next_url=None, error=str(error)))

@@ -97,6 +97,11 @@ SETTINGS: list[Setting] = [
             env="MEETQ_GOOGLE_ADMIN_EMAIL"),
     Setting("google", "reports_base", str, "https://admin.googleapis.com/admin/reports/v1",
             "Base URL of the Admin SDK Reports API."),
+    Setting("google", "organizers", str, None,
+            "Comma-separated organisers whose conferences' attendance to read from the Meet REST API "
+            "(it lists only what its user organised; each needs the meetings.space.readonly delegation). "
+            "Unset: no attendance.", env="MEETQ_GOOGLE_ORGANIZERS"),
+    Setting("google", "meet_base", str, "https://meet.googleapis.com/v2", "Base URL of the Meet REST API."),
     Setting("google", "reports_lookback_hours", float, 12.0,
             "Every cycle re-reads this far behind the last one: Google reports calls hours late.", minimum=0),
     Setting("google", "reports_page_size", int, 1000, "`maxResults` of activities.list (at most 1000).",
@@ -258,7 +263,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
 
 ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
 ACCOUNT_KEYS = ("name", "provider", "client_id", "client_secret", "access_token", "site_url", "secrets", "api_base",
-                "analytics_base", "redirect_uri", "key_file", "admin_email", "reports_base")
+                "analytics_base", "redirect_uri", "key_file", "admin_email", "reports_base", "organizers", "meet_base")
 
 
 def _account_overrides(settings: "Settings", tables: list, source: str) -> list[dict]:

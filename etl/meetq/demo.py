@@ -53,8 +53,15 @@ def add_google_meet(workdir: Path) -> GoogleSimulator:
     (workdir / "meetq.toml").write_text(
         "# Written by `meetq demo`: the Google Meet account beside the simulated Webex one.\n"
         f'[[accounts]]\nname = "google-meet"\nprovider = "google"\nkey_file = "{key}"\n'
-        f'admin_email = "{google.admin_email}"\nreports_base = "{google.reports_base}"\n')
+        f'admin_email = "{google.admin_email}"\nreports_base = "{google.reports_base}"\n'
+        f'meet_base = "{google.meet_base}"\norganizers = "{_busiest_host(google)}"\n')
     return google
+
+
+def _busiest_host(google: GoogleSimulator) -> str:
+    """The organiser whose attendance the demo reads from the Meet REST API."""
+    hosts = [m.host.email for m in google.org.meetings.values()]
+    return max(set(hosts), key=hosts.count)
 
 
 def login_without_a_person(settings) -> None:

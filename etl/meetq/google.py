@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import store
+from .client import Page
 from .clock import iso, parse_iso
 from .errors import InsecureTokenFile, NotAuthorised, ReauthRequired
 from .logs import get_logger, register_secret
@@ -27,13 +28,14 @@ from .transform import mask_ip
 log = get_logger("meetq.google")
 
 REPORTS_SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
+MEET_SCOPE = "https://www.googleapis.com/auth/meetings.space.readonly"
 MAX_REPORTS_DAYS = 180   # the Reports API answers at most the last 180 days
 
 
 class ServiceAccount:
     """google-auth service-account credentials behind meetq's credentials protocol."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, scope: str = REPORTS_SCOPE, subject: str | None = None):
         from google.oauth2 import service_account
         path = Path(settings.key_file)
         if not path.exists():
@@ -44,7 +46,8 @@ class ServiceAccount:
             info = json.loads(path.read_text())
             register_secret(info.get("private_key_id"), info.get("private_key"))
             self.credentials = service_account.Credentials.from_service_account_info(
-                info, scopes=[REPORTS_SCOPE], subject=settings.admin_email)
+                info, scopes=[scope], subject=subject or settings.admin_email)
+            self.scope, self.subject = scope, subject or settings.admin_email
         except (ValueError, KeyError, TypeError) as error:
             raise NotAuthorised(f"the Google key file {path} is not a service account key: "
                                 f"{type(error).__name__}") from None
@@ -69,8 +72,8 @@ class ServiceAccount:
             self.credentials.refresh(Request())
         except RefreshError as error:
             reason = error.args[0] if error.args else "refused"
-            raise ReauthRequired(f"Google refused the service account ({reason}): check its domain-wide delegation "
-                                 f"(scope {REPORTS_SCOPE}) and that the admin to act as exists") from None
+            raise ReauthRequired(f"Google refused the service account acting as {self.subject} ({reason}): check "
+                                 f"its domain-wide delegation (scope {self.scope}) and that this user exists") from None
         except TransportError as error:
             from .errors import TransientError
             raise TransientError(f"Google's token endpoint did not answer: {type(error).__name__}") from None
@@ -96,8 +99,51 @@ def collect(client, settings, report, stop, clock, listing: bool = True) -> None
         report.meetings_listed += activities
         report.sessions_written += sessions
         report.quality_pages += 1
+    if settings.organizers:
+        collect_attendance(settings, start, report, stop)
     with database.atomic():
         store.set_state(clock(), account, **{"google.reports_until": iso(now)})
+
+
+def collect_attendance(settings, start, report, stop) -> None:
+    """Meet REST API: the ended conferences each organiser organised since `start`, their
+    participants and participant sessions. One organiser refused is reported; the others go on."""
+    from .client import WebexClient
+    from .errors import MeetqError
+    base = settings.meet_base.rstrip("/")
+    for organizer in [o.strip() for o in settings.organizers.split(",") if o.strip()]:
+        if stop.is_set():
+            return
+        try:
+            client = WebexClient(settings, ServiceAccount(settings, MEET_SCOPE, organizer))
+            pages = client.token_pages(f"{base}/conferenceRecords", {"filter": f'start_time>="{iso(start)}"',
+                                                                    "pageSize": 100}, "conferenceRecords")
+            for page in pages:
+                for record in page.items:
+                    if record.get("endTime") and isinstance(record.get("name"), str):
+                        _save_conference(client, base, record, organizer, settings.account, page.fetched_at)
+        except MeetqError as error:
+            report.problem(f"Meet attendance of conferences organised by {organizer}: {error}")
+
+
+def _save_conference(client, base: str, record: dict, organizer: str, account: str, fetched_at: str) -> None:
+    from .meet_transform import attendance_rows
+    space = record.get("space")
+    spaces = [client.request("GET", f"{base}/{space}").json()] if isinstance(space, str) else []
+    participants = [p for page in client.token_pages(f"{base}/{record['name']}/participants", {"pageSize": 250},
+                                                     "participants") for p in page.items]
+    sessions = {p["name"]: [s for page in client.token_pages(f"{base}/{p['name']}/participantSessions",
+                                                             {"pageSize": 250}, "participantSessions")
+                            for s in page.items]
+                for p in participants if isinstance(p.get("name"), str)}
+    rows = attendance_rows(record, spaces[0] if spaces else {}, participants, sessions, organizer, account, fetched_at)
+    raw = json.dumps({"conferenceRecord": record, "space": spaces[0] if spaces else None,
+                      "participants": participants, "participantSessions": sessions})
+    with database.atomic():
+        store.save_raw(Page(url=f"{base}/{record['name']}", status=200, body=raw, content_type="application/json",
+                            tracking_id=None, fetched_at=fetched_at, items=[], next_url=None),
+                       "meet_conference", record["name"], 0, account=account)
+        store.save_attendance(rows)
 
 
 def save_activities(page, settings) -> tuple[int, int]:

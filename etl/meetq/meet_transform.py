@@ -151,3 +151,28 @@ def _figures(params: dict, kind: str, direction: str, prefix: str) -> dict | Non
         "avg_frame_rate": fps, "p10_frame_rate": None, "min_frame_rate": None,
         "min_resolution_height": params.get(f"{prefix}_short_side_median_pixels"),
     }
+
+
+# -- Meet REST API attendance ------------------------------------------------------------------
+
+def attendance_rows(record: dict, space: dict, participants: list[dict], sessions: dict[str, list[dict]],
+                    organizer: str, account: str, fetched_at: str) -> list[dict]:
+    """meet_attendance rows for one conference record: a row per participant session. The
+    conference is filed as `meet:<record id>`, where the Reports API's conference id files it."""
+    record_id = record["name"].rsplit("/", 1)[-1]
+    code = meeting_code(space.get("meetingCode"))
+    rows = []
+    for participant in participants:
+        kind, person = next(((k, participant[key]) for key, k in
+                             (("signedinUser", "signed_in"), ("anonymousUser", "anonymous"), ("phoneUser", "phone"))
+                             if isinstance(participant.get(key), dict)), ("unknown", {}))
+        for session in sessions.get(participant.get("name"), []):
+            if not isinstance(session.get("name"), str):
+                continue
+            rows.append({"id": session["name"], "account": account, "meeting_id": f"meet:{record_id}",
+                         "conference_record": record["name"], "meeting_code": code, "organizer_email": organizer,
+                         "participant": participant["name"], "user": text(person.get("user")),
+                         "display_name": text(person.get("displayName")), "kind": kind,
+                         "start_time": iso(parse_iso(text(session.get("startTime")))),
+                         "end_time": iso(parse_iso(text(session.get("endTime")))), "fetched_at": fetched_at})
+    return rows

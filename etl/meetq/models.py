@@ -221,6 +221,27 @@ class RawResponse(BaseModel):
         indexes = ((("endpoint", "meeting_id", "offset", "status", "body_sha256"), True),)
 
 
+class MeetAttendance(BaseModel):
+    """Google Meet REST API: who was in a conference when, one row per participant session.
+    Only conferences of the configured organisers (the API lists what its user organised)."""
+    id = TextField(primary_key=True)             # conferenceRecords/…/participants/…/participantSessions/…
+    account = TextField()
+    meeting_id = TextField()                     # meet:<conference record id>, as the quality rows file it
+    conference_record = TextField()
+    meeting_code = TextField(null=True)          # normalised: letters only, lower case
+    organizer_email = TextField(null=True)
+    participant = TextField()
+    user = TextField(null=True)                  # users/… for a signed-in user (Directory API id)
+    display_name = TextField(null=True)
+    kind = TextField()                           # signed_in | anonymous | phone
+    start_time = TextField(null=True)
+    end_time = TextField(null=True)
+    fetched_at = TextField()
+
+    class Meta:
+        table_name = "meet_attendance"
+
+
 class CollectorRun(BaseModel):
     started_at = TextField()
     finished_at = TextField(null=True)
@@ -256,6 +277,15 @@ class CollectorState(BaseModel):
 TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
+    "CREATE INDEX IF NOT EXISTS meet_attendance_meeting ON meet_attendance(meeting_id, start_time)",
+    # Attendance beside the quality of the same person's endpoint session, where the data allows:
+    # the same conference, the same display name, overlapping times.
+    """CREATE VIEW IF NOT EXISTS meet_attendance_quality AS
+       SELECT a.meeting_id, a.meeting_code, a.display_name, a.kind, a.start_time, a.end_time,
+              s.id AS session_id, s.client_type, s.location, s.verdict, s.verdict_reason
+       FROM meet_attendance a
+       LEFT JOIN media_sessions s ON s.meeting_id = a.meeting_id AND s.provider = 'google'
+            AND s.user_name = a.display_name AND s.join_time < a.end_time AND s.leave_time > a.start_time""",
     "CREATE INDEX IF NOT EXISTS media_sessions_provider ON media_sessions(provider, join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS meetings_account ON meetings(account, quality_state)",
     "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",
@@ -300,8 +330,13 @@ def _add_column_if_missing(db: SqliteDatabase, table: str, definition: str) -> N
         db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
 
+def _migration_4(db: SqliteDatabase) -> None:
+    """Google Meet attendance from the Meet REST API."""
+    db.create_tables([MeetAttendance], safe=True)
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from peewee import chunked
 
 from .clock import iso, parse_iso
-from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, Meeting, database
+from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, MeetAttendance, Meeting, database
 from .transform import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
                         PreparedSession, meeting_row, prepare_session, without_meeting_secrets)
 
@@ -98,6 +98,19 @@ def save_meet_conferences(rows: list[dict], account: str) -> None:
             "host_email = coalesce(excluded.host_email, host_email), provider = 'google', "
             "quality_fetched_at = excluded.quality_fetched_at",
             (row["id"], account, row["title"], row["start"], row["end"], row["host_email"], row["fetched_at"]))
+
+
+def save_attendance(rows: list[dict]) -> int:
+    """Meet REST participant sessions, upserted on their resource name (a session still
+    running when first read gets its end later). Returns the rows written."""
+    if not rows:
+        return 0
+    for batch in chunked(rows, BATCH):
+        (MeetAttendance.insert_many(batch)
+         .on_conflict(conflict_target=[MeetAttendance.id],
+                      preserve=[MeetAttendance.end_time, MeetAttendance.display_name, MeetAttendance.fetched_at])
+         .execute())
+    return len(rows)
 
 
 def is_ended_instance(row: dict) -> bool:

@@ -3,6 +3,8 @@ checks the signed JWT's claims) and the Admin SDK Reports API's `call_ended` act
 paging, reporting lag, and the Webex simulator's faults, chaos and stats.
 
 Routes:  POST /token   GET /admin/reports/v1/activity/users/all/applications/meet
+         GET /v2/conferenceRecords (only the caller's own), …/participants, …/participantSessions,
+         GET /v2/spaces/{space}
 The organisation is the Webex simulator's generator with another seed; every Webex-style
 participant session becomes one activity whose parameters summarise its intervals, as Meet does
 (means and maxima, ints as strings, absent when not applicable).
@@ -22,6 +24,7 @@ from .server import Grant, SimConfig, Simulator, _Handler
 
 REPORTS_PATH = "/admin/reports/v1/activity/users/all/applications/meet"
 REPORTS_SCOPE = "https://www.googleapis.com/auth/admin.reports.audit.readonly"
+MEET_SCOPE = "https://www.googleapis.com/auth/meetings.space.readonly"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"  # what Google checks, wherever the key file posts
 
@@ -44,6 +47,10 @@ class GoogleSimulator(Simulator):
     @property
     def reports_base(self) -> str:
         return f"{self.url}/admin/reports/v1"
+
+    @property
+    def meet_base(self) -> str:
+        return f"{self.url}/v2"
 
     def write_key_file(self, path: Path) -> Path:
         """A service account key as Google's console gives one, pointing at this simulator."""
@@ -69,7 +76,10 @@ class GoogleHandler(_Handler):
     sim: GoogleSimulator
 
     def routes(self, path: str) -> dict:
-        return {("POST", "/token"): self.token, ("GET", REPORTS_PATH): self.reports, **self.sim_routes()}
+        routes = {("POST", "/token"): self.token, ("GET", REPORTS_PATH): self.reports, **self.sim_routes()}
+        if path.startswith("/v2/"):
+            routes[("GET", path)] = self.meet_rest
+        return routes
 
     def token(self):
         from google.auth import jwt
@@ -80,9 +90,12 @@ class GoogleHandler(_Handler):
             claims = jwt.decode(form.get("assertion", ""), certs=self.sim.public_pem, audience=TOKEN_AUDIENCE)
         except ValueError as error:
             return self._json(400, {"error": "invalid_grant", "error_description": f"Invalid JWT: {error}"})
+        scopes = str(claims.get("scope", "")).split()
+        # Delegation as the simulated admin covers Reports; as any user of the org, Meet REST.
+        allowed = {REPORTS_SCOPE: {self.sim.admin_email}, MEET_SCOPE: {p.email for p in self.sim.org.people}}
         problem = (("iss", claims.get("iss") != self.sim.client_email),
-                   ("sub", claims.get("sub") != self.sim.admin_email),
-                   ("scope", REPORTS_SCOPE not in str(claims.get("scope", "")).split()),
+                   ("sub", not scopes or any(claims.get("sub") not in allowed.get(s, ()) for s in scopes)),
+                   ("scope", not scopes or any(s not in allowed for s in scopes)),
                    ("exp", claims.get("exp", 0) - claims.get("iat", 0) > 3600))
         wrong = [name for name, bad in problem if bad]
         if wrong or self.sim.revoked:
@@ -99,7 +112,7 @@ class GoogleHandler(_Handler):
                          "token_type": "Bearer"})
 
     def reports(self):
-        if not self._grant():
+        if not self._scoped(REPORTS_SCOPE):
             return
         q = self.query
         if q.get("eventName") != "call_ended":
@@ -117,7 +130,86 @@ class GoogleHandler(_Handler):
         self._json(200, page)
 
 
+    def _scoped(self, scope: str):
+        grant = self._grant()
+        if grant and scope not in grant.scopes.split():
+            self._json(403, _google_error(403, "Request had insufficient authentication scopes.",
+                                          "PERMISSION_DENIED"))
+            return None
+        return grant
+
+    def meet_rest(self):
+        """conferenceRecords (the caller's own, ended or not), participants, their sessions, spaces."""
+        grant = self._scoped(MEET_SCOPE)
+        if not grant:
+            return
+        parts = self.path.split("?")[0].split("/")[2:]   # after /v2/
+        conferences = {_conference_id(m): m for m in self.sim.org.meetings.values()
+                       if m.host.email == grant.user and m.start.timestamp() <= self.sim.now()}
+        if parts[0] == "spaces" and len(parts) == 2:
+            meeting = next((m for m in self.sim.org.meetings.values() if _space(m) == parts[1]), None)
+            if meeting is None:
+                return self._json(404, _google_error(404, "space not found", "NOT_FOUND"))
+            return self._json(200, {"name": f"spaces/{parts[1]}", "meetingCode": _code(meeting),
+                                    "meetingUri": f"https://meet.google.com/{_code(meeting)}"})
+        if parts[0] != "conferenceRecords":
+            return self._json(404, _google_error(404, "not found", "NOT_FOUND"))
+        if len(parts) == 1:
+            since = self.query.get("filter", "").partition('start_time>="')[2].rstrip('"')
+            chosen = sorted((m for m in conferences.values() if not since or m.start >= parse_iso(since)),
+                            key=lambda m: m.start, reverse=True)
+            items = [_record(m, self.sim.now()) for m in chosen]
+            return self._paged("conferenceRecords", items, 25, 100)
+        meeting = conferences.get(parts[1])
+        if meeting is None:
+            return self._json(404, _google_error(404, "conference record not found", "NOT_FOUND"))
+        people = {f"p{i}": person for i, person in enumerate(meeting.participants)}
+        if len(parts) == 3 and parts[2] == "participants":
+            items = [{"name": f"conferenceRecords/{parts[1]}/participants/{key}",
+                      "signedinUser": {"user": f"users/{person.id}", "displayName": person.name}}
+                     for key, person in people.items()]
+            return self._paged("participants", items, 100, 250)
+        if len(parts) == 5 and parts[4] == "participantSessions" and parts[3] in people:
+            person = people[parts[3]]
+            items = [{"name": f"conferenceRecords/{parts[1]}/participants/{parts[3]}/participantSessions/s{n}",
+                      "startTime": item["joinTime"], "endTime": item["leaveTime"]}
+                     for n, item in enumerate(i for i in self.sim.org.quality_items(meeting)
+                                              if i["webexUserEmail"] == person.email)]
+            return self._paged("participantSessions", items, 100, 250)
+        self._json(404, _google_error(404, "not found", "NOT_FOUND"))
+
+    def _paged(self, key: str, items: list, default: int, most: int):
+        size = max(1, min(int(self.query.get("pageSize") or default), most))
+        offset = int(self.query.get("pageToken") or 0)
+        page = {key: items[offset:offset + size]}
+        if offset + size < len(items):
+            page["nextPageToken"] = str(offset + size)
+        self._json(200, page)
+
+
 GoogleSimulator.handler_class = GoogleHandler
+
+
+def _conference_id(meeting) -> str:
+    """The Reports API's conference_id; the simulator files REST conference records under it."""
+    return hashlib.sha1(meeting.id.encode()).hexdigest()[:22]
+
+
+def _space(meeting) -> str:
+    return hashlib.sha1(meeting.series_id.encode()).hexdigest()[:12]
+
+
+def _code(meeting) -> str:
+    letters = "".join(chr(97 + int(c, 16) % 26) for c in meeting.series_id[:10])
+    return f"{letters[:3]}-{letters[3:7]}-{letters[7:10]}"
+
+
+def _record(meeting, now: float) -> dict:
+    record = {"name": f"conferenceRecords/{_conference_id(meeting)}", "space": f"spaces/{_space(meeting)}",
+              "startTime": meeting.start.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if meeting.end.timestamp() <= now:
+        record["endTime"] = meeting.end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return record
 
 
 def _google_error(code: int, message: str, status: str) -> dict:
@@ -129,15 +221,14 @@ def _epoch(text: str) -> float:
 
 
 def _meeting_activities(org, meeting) -> list[dict]:
-    code = "".join(chr(97 + int(c, 16) % 26) for c in meeting.series_id[:10])
-    code = f"{code[:3]}-{code[3:7]}-{code[7:10]}"
+    code = _code(meeting)
     return [_activity(meeting, code, item, org.org_id) for item in org.quality_items(meeting)]
 
 
 def _activity(meeting, code: str, item: dict, customer: str) -> dict:
     join, leave = parse_iso(item["joinTime"]), parse_iso(item["leaveTime"])
     unique = str(int(hashlib.sha1(item["participantSessionId"].encode()).hexdigest()[:15], 16))
-    params = [("conference_id", "value", hashlib.sha1(meeting.id.encode()).hexdigest()[:22]),
+    params = [("conference_id", "value", _conference_id(meeting)),
               ("meeting_code", "value", code.upper().replace("-", "") if int(unique) % 3 == 0 else code),
               ("organizer_email", "value", meeting.host.email), ("product_type", "value", "meet"),
               ("endpoint_id", "value", f"meet_{item['participantSessionId'][:12].lower()}"),

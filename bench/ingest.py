@@ -25,6 +25,14 @@ from bench.common import save, timer, verdict
 TABLE_ORDER = ("media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries")
 
 
+def _tuple_columns() -> dict:
+    from meetq.transform import CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+    return {"media_samples": SAMPLE_COLUMNS, "cpu_samples": CPU_COLUMNS, "media_summaries": SUMMARY_COLUMNS}
+
+
+TUPLE_COLUMNS = _tuple_columns()
+
+
 def payloads(meetings: int, seed: int = 3) -> list[tuple[str, list[dict]]]:
     from meetq.simulator.org import Organisation
     now = datetime(2026, 11, 23, tzinfo=timezone.utc)
@@ -122,7 +130,9 @@ def run_ceiling(tables, meeting_ids, path: Path) -> float:
                 sql = f"insert into {name} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
                 connection.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
             else:
-                connection.executemany(f"insert into {name} values ({', '.join('?' * len(rows[0]))})", rows)
+                columns = TUPLE_COLUMNS[name]
+                connection.executemany(f"insert into {name} ({', '.join(columns)}) "
+                                       f"values ({', '.join('?' * len(columns))})", rows)
         connection.execute("commit")
     connection.close()
     return t["seconds"]
@@ -130,13 +140,11 @@ def run_ceiling(tables, meeting_ids, path: Path) -> float:
 
 def run_sqlite_utils(tables, meeting_ids, path: Path) -> float:
     import sqlite_utils
-    from meetq.transform import CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
     fresh_database(path)
     from meetq import models
     models.close_database()
     db = sqlite_utils.Database(path)
-    as_dicts = {"media_samples": SAMPLE_COLUMNS, "cpu_samples": CPU_COLUMNS, "media_summaries": SUMMARY_COLUMNS}
-    prepared = {name: [dict(zip(as_dicts[name], r)) for r in rows] if name in as_dicts else rows
+    prepared = {name: [dict(zip(TUPLE_COLUMNS[name], r)) for r in rows] if name in TUPLE_COLUMNS else rows
                 for name, rows in tables.items()}
     with timer() as t:
         with db.conn:

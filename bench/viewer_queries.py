@@ -65,7 +65,8 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
     params = {"meeting_report": {"meeting_id": meeting_id}, "user_history": {"email": email},
               "poor_sessions": {"since": month_ago}, "backlog": {}}
     found = {f"canned/{key}": (query["sql"], params[key]) for key, query in canned.items()}
-    filters = {"overview": {"date_start": month_ago, "date_end": last, "site": site},
+    filters = {"overview": {"date_start": month_ago, "date_end": last, "site": site, "account": "default",
+                            "provider": "webex"},
                "meeting": {"meeting": title, "direction": "in"}, "health": {}}
     for slug, dashboard in metadata["plugins"]["datasette-dashboards"].items():
         for chart_slug, chart in dashboard["charts"].items():

@@ -63,7 +63,7 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
     db.close()
     canned = metadata["databases"][name]["queries"]
     params = {"meeting_report": {"meeting_id": meeting_id}, "user_history": {"email": email},
-              "poor_sessions": {"since": month_ago}, "backlog": {}}
+              "poor_sessions": {"since": month_ago, "vendor": ""}, "backlog": {}}
     found = {f"canned/{key}": (query["sql"], params[key]) for key, query in canned.items()}
     filters = {"overview": {"date_start": month_ago, "date_end": last, "site": site, "account": "default",
                             "provider": "webex"},

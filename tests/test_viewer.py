@@ -152,3 +152,11 @@ def test_the_served_database_holds_no_secret(served):
     for secret in secrets:
         assert secret not in blob
     assert requests.get(f"{served.viewer_url}/meetq.db", timeout=10).status_code != 200
+
+
+def test_poor_sessions_filter_by_vendor_or_show_both(served):
+    both = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01")
+    webex = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01", vendor="webex")
+    google = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01", vendor="google")
+    assert len(both) == len(webex) == min(1000, served.scalar("select count(*) from media_sessions where verdict = 'poor'"))
+    assert google == [] and {r["provider"] for r in both} == {"webex"}

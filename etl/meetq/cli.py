@@ -87,6 +87,10 @@ def auth_login(ctx, no_browser, paste, timeout, listen_host, account):
 def auth_status(ctx, account):
     """Who authorised, scopes and expiry. Exit 0 when usable, 1 when a new login is needed."""
     settings = settings_from(ctx, account)
+    if settings.provider == "google":
+        click.echo(f"Google service account ({settings.key_file}) acting as {settings.admin_email}; google-auth "
+                   "renews its hour-long tokens. Refusals show in `meetq status` and the run log.")
+        sys.exit(0 if Path(settings.key_file).exists() else 1)
     if settings.access_token:
         click.echo("Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
                    f"{settings.personal_token_hours:g} hours from its first use.")

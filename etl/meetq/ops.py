@@ -40,10 +40,13 @@ def status(settings) -> dict:
                if not p.name.endswith(".lock"))
     return {"database": str(settings.database), "database_bytes": size, "queue": queue,
             "last_success": last_ok, "recent_runs": runs,
-            "authorisation": authorisation if len(authorisation) > 1 else authorisation[settings.account]}
+            "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values()))}
 
 
 def _authorisation(settings, db=None) -> dict:
+    if settings.provider == "google":
+        view = {"mode": "google service account", "key_file": str(settings.key_file), "acting_as": settings.admin_email}
+        return view if Path(settings.key_file).exists() else {**view, "problem": f"no key file at {settings.key_file}"}
     if settings.access_token:
         expires = db and db.execute("select value from collector_state where key = ?",
                                     (account_key(settings.account, "auth.access_expires_at"),)).fetchone()

@@ -197,27 +197,14 @@ class WebexClient:
     # -- endpoints ------------------------------------------------------------------------
 
     def paginate(self, url: str, params: dict) -> Iterator[Page]:
-        """Follow `Link: rel="next"` to the end, re-adding any filter a next URL dropped."""
-        seen: set[str] = set()
-        page = self._get_page(url, params)
-        for _ in range(MAX_PAGES):
-            yield page
-            if not page.next_url or page.next_url in seen:
-                return
-            seen.add(page.next_url)
-            page = self._get_page(page.next_url, params, params_in_url=True)
+        """Webex's paging: follow `Link: rel="next"` to the end, re-adding any filter a next URL dropped."""
+        yield from _follow(self._get_page(url, params), lambda page: page.next_url,
+                           lambda next_url: self._get_page(next_url, params, params_in_url=True))
 
     def token_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
         """Google's paging: `pageToken` out, `nextPageToken` back, until there is none."""
-        seen: set[str] = set()
-        page = self._get_page(url, params, items_key=items_key)
-        for _ in range(MAX_PAGES):
-            yield page
-            token = next_page_token(page.body)
-            if not token or token in seen:
-                return
-            seen.add(token)
-            page = self._get_page(url, {**params, "pageToken": token}, items_key=items_key)
+        yield from _follow(self._get_page(url, params, items_key=items_key), lambda page: next_page_token(page.body),
+                           lambda token: self._get_page(url, {**params, "pageToken": token}, items_key=items_key))
 
     def _get_page(self, url: str, params: dict, params_in_url: bool = False, items_key: str = "items") -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
@@ -289,6 +276,18 @@ class WebexClient:
         """POST a grant to the token endpoint; transient failures are retried, refusals raised.
         The form holds secrets: it is never logged and its answer never stored."""
         return self.request("POST", self.settings.token_url, data=form, authenticated=False, report=False)
+
+
+def _follow(page: Page, next_of: Callable[[Page], str | None], fetch: Callable[[str], Page]) -> Iterator[Page]:
+    """Pages until there is no next one, or the API sends one already seen (a loop)."""
+    seen: set[str] = set()
+    for _ in range(MAX_PAGES):
+        yield page
+        following = next_of(page)
+        if not following or following in seen:
+            return
+        seen.add(following)
+        page = fetch(following)
 
 
 def next_page_token(body: str) -> str | None:

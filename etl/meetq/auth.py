@@ -20,10 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from requests_oauthlib import OAuth2Session
 
-from . import logs
+from . import logs, store
 from .client import WebexClient
 from .clock import iso, parse_iso, utcnow
-from .errors import AccessTokenExpired, LoginFailed, MeetqError, ReauthRequired, TokenEndpointError, WebexError
+from .errors import (AccessTokenExpired, LoginFailed, MeetqError, ReauthRequired, TokenEndpointError, Unauthorised,
+                     WebexError)
+from .google import ServiceAccount
 from .tokens import Tokens, TokenStore
 
 log = logs.get_logger("meetq.auth")
@@ -319,7 +321,6 @@ class StaticToken:
 
     def validate(self) -> dict:
         """GET /people/me with the token: who it belongs to, or a clear error now."""
-        from .errors import Unauthorised
         try:
             return WebexClient(self.settings, self).people_me()
         except Unauthorised:
@@ -327,7 +328,6 @@ class StaticToken:
 
     def ensure_fresh(self) -> list[str]:
         """Within the token's hours, or AccessTokenExpired. Needs the database open."""
-        from . import store
         now = self.clock()
         account = self.settings.account
         if store.get_state("auth.personal_token_id", account=account) != self.token_id:
@@ -370,7 +370,6 @@ def credentials_for(settings):
     """The collector's credentials: a Google service account, a personal token if one is set,
     else the token file."""
     if settings.provider == "google":
-        from .google import ServiceAccount
         return ServiceAccount(settings)
     if settings.access_token:
         return StaticToken(settings)

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 from . import store
-from .client import Page
+from .client import Page, WebexClient
 from .clock import iso, parse_iso
-from .errors import InsecureTokenFile, NotAuthorised, ReauthRequired
+from .errors import InsecureTokenFile, MeetqError, NotAuthorised, ReauthRequired, TransientError
 from .logs import get_logger, register_secret
-from .meet_transform import MEET_PROVIDER, prepare_activity
+from .meet_transform import MEET_PROVIDER, attendance_rows, prepare_activity
 from .models import database
 from .transform import mask_ip
 
@@ -75,7 +76,6 @@ class ServiceAccount:
             raise ReauthRequired(f"Google refused the service account acting as {self.subject} ({reason}): check "
                                  f"its domain-wide delegation (scope {self.scope}) and that this user exists") from None
         except TransportError as error:
-            from .errors import TransientError
             raise TransientError(f"Google's token endpoint did not answer: {type(error).__name__}") from None
         register_secret(self.credentials.token)
 
@@ -108,8 +108,6 @@ def collect(client, settings, report, stop, clock, listing: bool = True) -> None
 def collect_attendance(settings, start, report, stop) -> None:
     """Meet REST API: the ended conferences each organiser organised since `start`, their
     participants and participant sessions. One organiser refused is reported; the others go on."""
-    from .client import WebexClient
-    from .errors import MeetqError
     base = settings.meet_base.rstrip("/")
     for organizer in [o.strip() for o in settings.organizers.split(",") if o.strip()]:
         if stop.is_set():
@@ -127,7 +125,6 @@ def collect_attendance(settings, start, report, stop) -> None:
 
 
 def _save_conference(client, base: str, record: dict, organizer: str, account: str, fetched_at: str) -> None:
-    from .meet_transform import attendance_rows
     space = record.get("space")
     spaces = [client.request("GET", f"{base}/{space}").json()] if isinstance(space, str) else []
     participants = [p for page in client.token_pages(f"{base}/{record['name']}/participants", {"pageSize": 250},
@@ -152,7 +149,7 @@ def save_activities(page, settings) -> tuple[int, int]:
     body = json.dumps({**_document(page.body), "items": activities}) if page.items else page.body
     prepared = [p for p in (prepare_activity(a, page.fetched_at, settings.thresholds()) for a in activities) if p]
     with database.atomic():
-        store.save_raw(_with_body(page, body), "meet_activities", account=settings.account)
+        store.save_raw(replace(page, body=body), "meet_activities", account=settings.account)
         store.save_meet_conferences([{**meeting, "fetched_at": page.fetched_at} for meeting, _ in prepared],
                                     settings.account)
         written = [store.write_sessions(meeting["id"], [session], settings.account, MEET_PROVIDER)
@@ -186,6 +183,3 @@ def _document(body: str) -> dict:
     return {k: v for k, v in document.items() if k != "items"} if isinstance(document, dict) else {}
 
 
-def _with_body(page, body: str):
-    from dataclasses import replace
-    return replace(page, body=body)

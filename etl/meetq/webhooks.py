@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import store
+from .auth import credentials_for
 from .client import Page, WebexClient
 from .clock import iso, parse_iso, utcnow
 from .errors import ConfigError, MeetqError, NotAuthorised
@@ -119,7 +120,6 @@ def _is_ours(webhook: dict, known: Registration | None) -> bool:
 
 
 def _client(settings) -> WebexClient:
-    from .auth import credentials_for
     return WebexClient(settings, credentials_for(settings))
 
 

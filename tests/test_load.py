@@ -64,3 +64,23 @@ def test_load_reads_stdin_and_masks_addresses_by_default(meetq, sim):
     assert f"Stored {len(items)} new or changed sessions" in result.stdout
     stored = "".join(r[0] for r in meetq.sql("select body from raw_responses"))
     assert public not in stored and public not in str(meetq.sql("select * from media_sessions"))
+
+
+def test_groups_commit_every_few_files_and_lose_none(sim, tmp_path, monkeypatch):
+    from meetq import loader, models
+    from meetq.config import load_settings
+    saved = save_responses(sim, tmp_path / "saved")
+    commits = []
+    monkeypatch.setattr(loader, "GROUP_FILES", 4)
+    monkeypatch.setattr(loader, "_write_group", lambda *a, w=loader._write_group: commits.append(1) or w(*a))
+    settings = load_settings(overrides={"database": str(tmp_path / "grouped.db")}, environ={})
+    models.open_database(settings.database)
+    try:
+        report = loader.load_files([str(saved)], settings, workers=0)
+    finally:
+        models.close_database()
+    files = len(list(saved.glob("*.json")))
+    assert report.files == files and not report.failed and len(commits) == files // 4 + 1
+    with sqlite3.connect(tmp_path / "grouped.db") as db:
+        assert db.execute("select count(*) from media_samples").fetchone()[0] == \
+            sum(samples for _, samples in expected_quality(sim).values())

@@ -155,22 +155,26 @@ def _write_in_groups(prepared, report: LoadReport, account: str) -> None:
     a commit closes every group. A group takes well under a second, far inside the busy
     timeout of a collector writing to the same file."""
     files = iter(prepared)
-    finished = False
-    while not finished:
-        finished = True
-        with database.atomic():
-            group_files = group_samples = 0
-            for prepared_file in files:
-                if prepared_file.error:
-                    report.failed.append(f"{prepared_file.source}: {prepared_file.error}")
-                    log.error("load_failed", source=prepared_file.source, error=prepared_file.error)
-                    continue
-                _write_file(prepared_file, report, account)
-                group_files, group_samples = group_files + 1, group_samples + prepared_file.samples
-                if group_files >= GROUP_FILES or group_samples >= GROUP_SAMPLES:
-                    finished = False
-                    break
+    more = True
+    while more:
+        more = _write_group(files, report, account)
         log.info("load_progress", files=report.files, sessions=report.sessions, samples=report.samples)
+
+
+def _write_group(files, report: LoadReport, account: str) -> bool:
+    """Write files in one transaction until the group is full; True when more may follow."""
+    with database.atomic():
+        group_files = group_samples = 0
+        for prepared_file in files:
+            if prepared_file.error:
+                report.failed.append(f"{prepared_file.source}: {prepared_file.error}")
+                log.error("load_failed", source=prepared_file.source, error=prepared_file.error)
+                continue
+            _write_file(prepared_file, report, account)
+            group_files, group_samples = group_files + 1, group_samples + prepared_file.samples
+            if group_files >= GROUP_FILES or group_samples >= GROUP_SAMPLES:
+                return True
+    return False
 
 
 def _write_file(prepared_file: PreparedFile, report: LoadReport, account: str) -> None:

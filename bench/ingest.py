@@ -26,7 +26,7 @@ TABLE_ORDER = ("media_sessions", "media_streams", "media_samples", "cpu_samples"
 
 
 def _tuple_columns() -> dict:
-    from meetq.transform import CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
+    from meetq.rows import CPU_COLUMNS, SAMPLE_COLUMNS, SUMMARY_COLUMNS
     return {"media_samples": SAMPLE_COLUMNS, "cpu_samples": CPU_COLUMNS, "media_summaries": SUMMARY_COLUMNS}
 
 
@@ -44,7 +44,7 @@ def payloads(meetings: int, seed: int = 3) -> list[tuple[str, list[dict]]]:
 
 def normalised_rows(batch) -> dict[str, list[tuple]]:
     """The rows meetq writes, built once, for the baselines."""
-    from meetq.transform import session_rows, summarise_session
+    from meetq.providers.webex.transform import session_rows, summarise_session
     tables = {name: [] for name in TABLE_ORDER}
     for meeting_id, items in batch:
         for item in items:
@@ -60,7 +60,7 @@ def normalised_rows(batch) -> dict[str, list[tuple]]:
 
 def transform_only(batch) -> float:
     """The transform alone (no database): an upper bound on what any writer built on it can do."""
-    from meetq.transform import session_rows, summarise_session
+    from meetq.providers.webex.transform import session_rows, summarise_session
     with timer() as t:
         for meeting_id, items in batch:
             for item in items:
@@ -92,24 +92,20 @@ def run_meetq_load(batch, path: Path, folder: Path) -> float:
 def run_meetq_collector_path(batch, path: Path) -> float:
     from meetq import store
     from meetq.models import database
+    from meetq.providers.webex.collect import save_quality_items
+    from meetq.raw import RawRecord
     fresh_database(path)
     bodies = [json.dumps({"items": items}) for _, items in batch]  # a real fetch has its body already
     with timer() as t:
         with database.connection_context():
             for (meeting_id, items), body in zip(batch, bodies):
                 with database.atomic():
-                    page = _page(body, items)
-                    store.save_raw(page, "qualities", meeting_id, 0)
-                    store.save_quality_items(meeting_id, items, page.fetched_at)
+                    record = RawRecord(url="bench", body=body, fetched_at="2026-11-23T00:00:00.000Z")
+                    store.save_raw(record, "qualities", meeting_id, 0)
+                    save_quality_items(meeting_id, items, record.fetched_at)
                     store.update_meeting(meeting_id, quality_state="done", quality_passes=1,
-                                         quality_fetched_at=page.fetched_at)
+                                         quality_fetched_at=record.fetched_at)
     return t["seconds"]
-
-
-def _page(body, items):
-    from meetq.client import Page
-    return Page(url="bench", status=200, body=body, content_type="application/json", tracking_id=None,
-                fetched_at="2026-11-23T00:00:00.000Z", items=items, next_url=None)
 
 
 def run_ceiling(tables, meeting_ids, path: Path) -> float:

@@ -20,6 +20,7 @@ REPEATS = 7
 def build(path: Path, days: int, meetings_per_day: int) -> dict:
     from meetq import models, store
     from meetq.models import database
+    from meetq.providers.webex.collect import save_listed_meetings, save_quality_items
     from meetq.simulator.org import Organisation
     models.close_database()
     models.open_database(path)
@@ -32,9 +33,9 @@ def build(path: Path, days: int, meetings_per_day: int) -> dict:
         for start in range(0, len(meetings), 200):
             chunk = meetings[start:start + 200]
             with database.atomic():
-                store.save_meetings([org.meeting_json(m) for m in chunk], datetime.now(timezone.utc))
+                save_listed_meetings([org.meeting_json(m) for m in chunk], datetime.now(timezone.utc))
                 for meeting in chunk:
-                    samples += store.save_quality_items(meeting.id, org.quality_items(meeting),
+                    samples += save_quality_items(meeting.id, org.quality_items(meeting),
                                                         "2026-11-23T00:00:00.000Z")[1]
                     store.update_meeting(meeting.id, quality_state="done", quality_passes=1)
             org._quality_items.cache_clear()

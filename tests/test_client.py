@@ -1,4 +1,5 @@
-"""Unit tests of the HTTP client's decisions, with `responses` standing in for Webex."""
+"""Unit tests of the HTTP client's decisions, through the Webex endpoints, with `responses` standing in
+for Webex."""
 
 from datetime import datetime, timezone
 
@@ -7,7 +8,8 @@ import requests
 import responses
 from freezegun import freeze_time
 
-from meetq.client import WebexClient, retry_after_seconds, with_params
+from meetq.http import ApiClient, retry_after_seconds, with_params
+from meetq.providers.webex import client as webex
 from meetq.config import load_settings
 from meetq.errors import AccessDenied, RateLimited, TransientError, Unauthorised
 
@@ -32,7 +34,7 @@ class FakeCredentials:
 def client():
     settings = load_settings({"backoff_seconds": 0.0, "max_retries": 3, "max_retry_after_seconds": 5}, environ={})
     slept = []
-    c = WebexClient(settings, FakeCredentials(), sleep=slept.append)
+    c = ApiClient(settings, FakeCredentials(), sleep=slept.append)
     c.slept = slept
     return c
 
@@ -62,7 +64,7 @@ def test_5xx_is_retried_with_backoff_then_succeeds(client):
     responses.get(QUALITIES, status=503)
     responses.get(QUALITIES, status=502)
     responses.get(QUALITIES, json={"items": [{"meetingInstanceId": "m"}]})
-    page = client.fetch_quality_page("m", 0, None)
+    page = webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert page.items == [{"meetingInstanceId": "m"}] and len(client.slept) == 2
 
 
@@ -71,14 +73,14 @@ def test_timeouts_are_retried_then_reported_as_transient(client):
     for _ in range(4):
         responses.get(QUALITIES, body=requests.exceptions.ReadTimeout())
     with pytest.raises(TransientError, match="timeout after 4 attempts"):
-        client.fetch_quality_page("m", 0, None)
+        webex.fetch_quality_page(client, client.settings, "m", 0, None)
 
 
 @responses.activate
 def test_401_refreshes_once_and_retries_once(client):
     responses.get(f"{API}/people/me", status=401, json={"message": "expired", "trackingId": "TRK1"})
     responses.get(f"{API}/people/me", json={"id": "p", "emails": ["a@b"], "displayName": "A", "orgId": "o"})
-    assert client.people_me()["emails"] == ["a@b"]
+    assert webex.people_me(client, client.settings)["emails"] == ["a@b"]
     assert client.credentials.refreshes == 1
     assert responses.calls[1].request.headers["Authorization"] == "Bearer T2"
 
@@ -88,7 +90,7 @@ def test_a_second_401_is_not_refreshed_again(client):
     responses.get(f"{API}/people/me", status=401, json={"message": "no"})
     responses.get(f"{API}/people/me", status=401, json={"message": "still no", "trackingId": "TRK2"})
     with pytest.raises(Unauthorised) as error:
-        client.people_me()
+        webex.people_me(client, client.settings)
     assert error.value.tracking_id == "TRK2" and client.credentials.refreshes == 1
 
 
@@ -96,7 +98,7 @@ def test_a_second_401_is_not_refreshed_again(client):
 def test_qualities_429_is_not_slept_through(client):
     responses.get(QUALITIES, status=429, headers={"Retry-After": "300"})
     with pytest.raises(RateLimited) as error:
-        client.fetch_quality_page("m", 0, None)
+        webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert error.value.retry_after == 300 and client.slept == []
 
 
@@ -105,7 +107,7 @@ def test_short_429_on_listing_is_waited_out(client):
     responses.get(f"{API}/meetings", status=429, headers={"Retry-After": "2"})
     responses.get(f"{API}/meetings", json={"items": []})
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert [p.items for p in client.fetch_meetings(start, start)] == [[]]
+    assert [p.items for p in webex.fetch_meetings(client, client.settings, start, start)] == [[]]
     assert client.slept == [2.0]
 
 
@@ -114,17 +116,17 @@ def test_403_is_access_denied_with_tracking_id(client):
     responses.get(QUALITIES, status=403, json={"message": "missing analytics:read_all"},
                   headers={"Trackingid": "ROUTER_1"})
     with pytest.raises(AccessDenied, match="missing analytics:read_all") as error:
-        client.fetch_quality_page("m", 0, None)
+        webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert error.value.tracking_id == "ROUTER_1"
 
 
 @responses.activate
-def test_paginate_follows_links_and_stops_on_a_loop(client):
+def test_link_pages_follows_links_and_stops_on_a_loop(client):
     first = f"{API}/meetings"
     responses.get(first, json={"items": [{"id": 1}]}, headers={"Link": f'<{API}/meetings?cursor=2>; rel="next"'})
     responses.get(f"{API}/meetings", json={"items": [{"id": 2}]},
                   headers={"Link": f'<{API}/meetings?cursor=2>; rel="next"'})
-    pages = list(client.paginate(first, {"max": 100}))
+    pages = list(client.link_pages(first, {"max": 100}))
     assert [p.items for p in pages] == [[{"id": 1}], [{"id": 2}]]
     assert "max=100" in responses.calls[1].request.url
 
@@ -133,5 +135,5 @@ def test_paginate_follows_links_and_stops_on_a_loop(client):
 def test_a_5xx_with_a_long_retry_after_is_left_to_a_later_cycle(client):
     responses.get(QUALITIES, status=503, headers={"Retry-After": "3600"})
     with pytest.raises(TransientError, match="HTTP 503"):
-        client.fetch_quality_page("m", 0, None)
+        webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert client.slept == [] and len(responses.calls) == 1

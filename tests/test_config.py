@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from meetq.config import SETTINGS, example_toml, load_settings
+from meetq.providers.webex import client as webex
 from meetq.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,7 @@ def test_documented_environment_names_work_exactly():
     assert (s.client_id, s.client_secret, s.redirect_uri, s.scopes) == ("cid", "csecret", "http://localhost:9999/cb", "a b")
     assert (s.api_base, s.analytics_base, s.access_token) == ("http://api", "http://analytics", "pat")
     assert (str(s.database), str(s.secrets), s.interval_seconds) == ("x.db", "s.json", 42)
-    assert s.token_url == "http://api/access_token" and s.authorize_url == "http://api/authorize"
+    assert webex.token_url(s) == "http://api/access_token" and webex.authorize_url(s) == "http://api/authorize"
 
 
 def test_defaults_match_the_documented_ones():

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL_ORG, sim_post, sim_stats
-from meetq.meet_transform import meeting_code, parameters, prepare_activity
+from meetq.providers.google.transform import meeting_code, parameters, prepare_activity
 from meetq.simulator import SimConfig
 from meetq.simulator.google import GoogleSimulator
-from meetq.transform import SESSION_WRITE_COLUMNS
+from meetq.rows import SESSION_WRITE_COLUMNS
 
 DATA = Path(__file__).parent / "data"
 GOOGLE_ONLY = {"MEETQ_WEBEX_CLIENT_ID": "", "MEETQ_WEBEX_CLIENT_SECRET": ""}  # no Webex account configured

@@ -9,6 +9,7 @@ import pytest
 
 from meetq import models, store
 from meetq.models import database, open_database
+from meetq.providers.webex.collect import save_listed_meetings, save_quality_items
 
 DATA = Path(__file__).parent / "data"
 
@@ -80,21 +81,21 @@ def test_ingesting_the_same_payload_twice_changes_nothing(db, tmp_path):
     items = json.loads((DATA / "qualities_two_sessions.json").read_text())["items"]
     meeting = items[0]["meetingInstanceId"]
     with database.atomic():
-        assert store.save_quality_items(meeting, items, "2026-04-10T18:00:00.000Z") == (2, 13 + 4)  # 3+3+3+3+1 intervals, then 2+2
+        assert save_quality_items(meeting, items, "2026-04-10T18:00:00.000Z") == (2, 13 + 4)  # 3+3+3+3+1 intervals, then 2+2
     before = dump(tmp_path / "meetq.db")
     with database.atomic():
-        assert store.save_quality_items(meeting, items, "2026-04-11T18:00:00.000Z") == (0, 0)
+        assert save_quality_items(meeting, items, "2026-04-11T18:00:00.000Z") == (0, 0)
     assert dump(tmp_path / "meetq.db") == before
 
 
 def test_a_changed_session_is_replaced_whole(db, tmp_path):
     items = json.loads((DATA / "qualities_two_sessions.json").read_text())["items"]
     meeting = items[0]["meetingInstanceId"]
-    store.save_quality_items(meeting, items, "t1")
+    save_quality_items(meeting, items, "t1")
     corrected = items[1]["audioIn"][0]
     for metric in ("packetLoss", "latency", "jitter", "mediaBitRate"):
         corrected[metric] = corrected[metric][:1]  # a shorter, corrected series
-    assert store.save_quality_items(meeting, items, "t2") == (1, 3)
+    assert save_quality_items(meeting, items, "t2") == (1, 3)
     with sqlite3.connect(tmp_path / "meetq.db") as c:
         assert c.execute("select count(*) from media_samples").fetchone()[0] == 13 + 1 + 2
         assert c.execute("select count(*) from media_sessions").fetchone()[0] == 2
@@ -105,7 +106,7 @@ def test_queue_order_is_nearest_expiry_and_respects_the_call_interval(db):
     meetings = [{"id": f"m{i}_I_{i}", "meetingType": "meeting", "state": "ended",
                  "start": (now - timedelta(days=d)).isoformat(), "end": (now - timedelta(days=d, minutes=-30)).isoformat()}
                 for i, d in enumerate([1, 6, 3, 8])]
-    store.save_meetings(meetings, now)
+    save_listed_meetings(meetings, now)
     store.update_meeting("m2_I_2", quality_called_at=(now - timedelta(seconds=100)).isoformat())
     assert store.expire_overdue(now) == 1  # the 8-day-old one can never be fetched
     due = [m.id for m in store.due_meetings(now, min_interval=300)]
@@ -116,7 +117,7 @@ def test_queue_order_is_nearest_expiry_and_respects_the_call_interval(db):
 
 def test_listing_never_queues_series_or_scheduled_meetings(db):
     items = json.loads((DATA / "meetings_spec_example.json").read_text())["items"]
-    new = store.save_meetings(items, datetime(2019, 11, 2, tzinfo=timezone.utc))
+    new = save_listed_meetings(items, datetime(2019, 11, 2, tzinfo=timezone.utc))
     assert len(new) == 4
     states = {m.id: m.quality_state for m in models.Meeting.select()}
     assert sorted(states.values()) == ["not_applicable", "not_applicable", "pending", "pending"]

@@ -3,7 +3,8 @@
 import json
 from pathlib import Path
 
-from meetq.transform import meeting_row, session_rows, stable_id
+from meetq.providers.webex.transform import meeting_row, session_rows
+from meetq.rows import stable_id
 
 DATA = Path(__file__).parent / "data"
 
@@ -123,7 +124,7 @@ def test_meeting_row_drops_passwords_and_normalises_times():
 
 
 def test_verdicts_name_the_metric_that_decided_in_words():
-    from meetq.transform import summarise_session
+    from meetq.providers.webex.transform import summarise_session
     first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
     summaries, verdict = summarise_session(second)
     assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
@@ -143,7 +144,7 @@ def test_verdicts_name_the_metric_that_decided_in_words():
 
 
 def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
-    from meetq.transform import summarise_session
+    from meetq.providers.webex.transform import summarise_session
     def hour(loss):
         return session_rows({"meetingInstanceId": "m", "participantId": "p", "audioIn": [{
             "samplingInterval": 60, "startTime": "2026-01-01T10:00:00Z", "packetLoss": loss}]})
@@ -156,7 +157,7 @@ def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
 
 
 def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
-    from meetq.transform import summarise_session
+    from meetq.providers.webex.transform import summarise_session
     first = session_rows(load("qualities_two_sessions.json")["items"][0])
     _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100, "frame_rate_fair_fps": 20})
     assert verdict["verdict"] == "fair"
@@ -166,7 +167,7 @@ def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
 
 
 def test_ip_privacy_on_items_and_on_raw_text():
-    from meetq.transform import private_body, private_item
+    from meetq.providers.webex.transform import private_body, private_item
     item = {"localIP": "10.24.72.54", "publicIP": "2001:db8:85a3:8d3:1319:8a2e:370:7348", "remoteIP": "",
             "maskedLocalIP": "10.24.72.*", "webexUserName": "x"}
     assert private_item(item, "full") == item
@@ -179,7 +180,7 @@ def test_ip_privacy_on_items_and_on_raw_text():
 
 
 def test_content_fingerprint_ignores_key_order_and_sees_every_change():
-    from meetq.transform import content_fingerprint
+    from meetq.rows import content_fingerprint
     item = {"participantId": "p1", "audioIn": [{"packetLoss": [0.1, 2, None], "codec": "opus"}], "n": 1}
     same = {"n": 1, "audioIn": [{"codec": "opus", "packetLoss": [0.1, 2, None]}], "participantId": "p1"}
     assert content_fingerprint(item) == content_fingerprint(same)

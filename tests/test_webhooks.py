@@ -10,7 +10,7 @@ import requests
 
 from conftest import SMALL_ORG, free_port, sim_post, sim_stats, wait_for
 from meetq.simulator import SimConfig, Simulator
-from meetq.webhooks import SIGNATURE_HEADER, sign
+from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 
 
 def add_settings(meetq, text):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from . import auth, logs
+from . import logs
 from .config import load_settings
 from .errors import ConfigError, MeetqError, NotAuthorised
-from .tokens import TokenStore
+from .providers import feature_of, provider_of
 
 
 class Meetq(click.Group):
@@ -32,11 +32,12 @@ class Meetq(click.Group):
 @click.version_option(package_name="meetq")
 @click.option("--database", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file (MEETQ_DATABASE).")
 @click.option("--secrets", type=click.Path(dir_okay=False, path_type=Path), help="Token file (MEETQ_SECRETS).")
-@click.option("--token", "access_token", help="A personal access token instead of an integration (lasts 12 hours; "
-              "MEETQ_WEBEX_ACCESS_TOKEN keeps it out of your shell history).")
+@click.option("--token", "access_token", help="Webex: a personal access token instead of an integration (lasts 12 "
+              "hours; MEETQ_WEBEX_ACCESS_TOKEN keeps it out of your shell history).")
 @click.pass_context
 def cli(ctx, database, secrets, access_token):
-    """Collect Webex meeting quality into SQLite before it expires, and browse it."""
+    """Collect per-participant meeting quality (Webex, Google Meet) into SQLite before the vendors
+    forget it, and browse it."""
     ctx.obj = {"database": database, "secrets": secrets, "access_token": access_token}
 
 
@@ -60,7 +61,7 @@ def open_db(settings):
 
 @cli.group("auth")
 def auth_group():
-    """Authorise meetq with Webex and inspect the stored authorisation."""
+    """Authorise meetq with a vendor and inspect the stored authorisation."""
 
 
 @auth_group.command("login")
@@ -72,12 +73,11 @@ def auth_group():
 @account_option
 @click.pass_context
 def auth_login(ctx, no_browser, paste, timeout, listen_host, account):
-    """Open Webex's consent page, receive the redirect, store the tokens (mode 0600)."""
+    """Open the vendor's consent page, receive the redirect, store the tokens (mode 0600)."""
     settings = settings_from(ctx, account)
-    tokens = auth.login(settings, open_browser=not no_browser, paste=paste, timeout=timeout,
-                        listen_host=listen_host, say=click.echo,
-                        ask=lambda prompt: click.prompt(prompt, prompt_suffix=""))
-    who = ", ".join(tokens.identity.get("emails") or []) or tokens.identity.get("id")
+    login = feature_of(settings, "login", "interactive login (its credentials are a file the settings name)")
+    who = login(settings, open_browser=not no_browser, paste=paste, timeout=timeout, listen_host=listen_host,
+                say=click.echo, ask=lambda prompt: click.prompt(prompt, prompt_suffix=""))
     click.echo(f"Authorised as {who}. Tokens saved to {settings.secrets} (mode 0600).")
 
 
@@ -87,38 +87,19 @@ def auth_login(ctx, no_browser, paste, timeout, listen_host, account):
 def auth_status(ctx, account):
     """Who authorised, scopes and expiry. Exit 0 when usable, 1 when a new login is needed."""
     settings = settings_from(ctx, account)
-    if settings.provider == "google":
-        click.echo(f"Google service account ({settings.key_file}) acting as {settings.admin_email}; google-auth "
-                   "renews its hour-long tokens. Refusals show in `meetq status` and the run log.")
-        sys.exit(0 if Path(settings.key_file).exists() else 1)
-    if settings.access_token:
-        click.echo("Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
-                   f"{settings.personal_token_hours:g} hours from its first use.")
-        return
     try:
-        view = TokenStore(settings.secrets).load().public_view()
+        lines, usable = provider_of(settings).auth_status(settings)
     except NotAuthorised as error:
-        click.echo(str(error))
-        sys.exit(1)
-    identity = view["identity"]
-    click.echo(f"Authorised by: {identity.get('display_name')} <{', '.join(identity.get('emails') or [])}>"
-               f" (org {identity.get('org_id')})")
-    click.echo(f"Scopes:        {view['scopes']}")
-    click.echo(f"Access token:  expires {view['access_expires_at']}")
-    click.echo(f"Refresh token: expires {view['refresh_expires_at']}")
-    if view["reauth_required"]:
-        flag = view["reauth_required"]
-        click.echo(f"Status:        RE-AUTHORISATION REQUIRED since {flag.get('since')} ({flag.get('reason')}): "
-                   "run `meetq auth login`")
-        sys.exit(1)
-    click.echo("Status:        usable")
+        lines, usable = [str(error)], False
+    click.echo("\n".join(lines))
+    sys.exit(0 if usable else 1)
 
 
 # -- webhooks -----------------------------------------------------------------------------------
 
 @cli.group("webhook")
 def webhook_group():
-    """Webex's meeting-ended webhook: quality as soon as a meeting ends (polling stays the safety net)."""
+    """The vendor's meeting-ended webhook: quality as soon as a meeting ends (polling stays the safety net)."""
 
 
 @webhook_group.command("register")
@@ -126,21 +107,21 @@ def webhook_group():
 @account_option
 @click.pass_context
 def webhook_register(ctx, url, account):
-    """Create the organisation-level webhook (resource meetings, event ended), or update ours."""
-    from .webhooks import register, registration_path
+    """Create the organisation-level meeting-ended webhook, or update ours."""
     settings = settings_from(ctx, account)
-    registration = register(settings, url)
-    click.echo(f"Webhook {registration.id} delivers meetings/ended to {url}; its secret is in "
-               f"{registration_path(settings)} (mode 0600).")
+    hooks = feature_of(settings, "webhooks", "webhooks")
+    registration = hooks.register(settings, url)
+    click.echo(f"Webhook {registration.id} delivers meeting-ended events to {url}; its secret is in "
+               f"{hooks.registration_path(settings)} (mode 0600).")
 
 
 @webhook_group.command("list")
 @account_option
 @click.pass_context
 def webhook_list(ctx, account):
-    """The account's webhooks as Webex lists them (never their secrets)."""
-    from .webhooks import list_registered
-    click.echo(json.dumps(list_registered(settings_from(ctx, account)), indent=2))
+    """The account's webhooks as the vendor lists them (never their secrets)."""
+    settings = settings_from(ctx, account)
+    click.echo(json.dumps(feature_of(settings, "webhooks", "webhooks").list_registered(settings), indent=2))
 
 
 @webhook_group.command("delete")
@@ -149,8 +130,8 @@ def webhook_list(ctx, account):
 @click.pass_context
 def webhook_delete(ctx, webhook_id, account):
     """Delete meetq's webhook (or another by --id)."""
-    from .webhooks import delete
-    click.echo(f"Deleted webhook {delete(settings_from(ctx, account), webhook_id)}.")
+    settings = settings_from(ctx, account)
+    click.echo(f"Deleted webhook {feature_of(settings, 'webhooks', 'webhooks').delete(settings, webhook_id)}.")
 
 
 # -- collecting ----------------------------------------------------------------------------------
@@ -182,9 +163,9 @@ def collect(ctx, backfill_days, account):
 @click.pass_context
 def run(ctx, interval_seconds):
     """Run the collector daemon: a cycle now, then one every interval, until SIGTERM."""
-    from .daemon import collector_lock, run_forever
+    from .daemon import check_accounts, collector_lock, run_forever
     settings = settings_from(ctx, interval_seconds=interval_seconds)
-    auth.check_accounts(settings.accounts(), warn=lambda text: click.echo(f"meetq: {text}", err=True))
+    check_accounts(settings.accounts(), warn=lambda text: click.echo(f"meetq: {text}", err=True))
     with collector_lock(settings.database):
         open_db(settings)
         run_forever(settings)
@@ -198,8 +179,8 @@ def run(ctx, interval_seconds):
 @account_option
 @click.pass_context
 def load(ctx, sources, meeting_id, workers, account):
-    """Ingest saved Meeting Qualities responses (JSON files, folders of them, or - for stdin)
-    instead of calling the API."""
+    """Ingest saved API responses (for Webex: Meeting Qualities; JSON files, folders of them, or
+    - for stdin) instead of calling the API."""
     from .loader import load_files
     settings = settings_from(ctx, account)
     open_db(settings)
@@ -263,7 +244,7 @@ def backup(ctx, path):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Any SimConfig field, e.g. --set access_lifetime=60 --set rate_limit_seconds=5.")
 def simulator(host, port, seed, overrides):
-    """Run the built-in Webex simulator until interrupted."""
+    """Run the built-in Webex simulator until interrupted (`meetq demo` runs both vendors')."""
     from .simulator.run import run_simulator
     run_simulator(host, port, seed, overrides)
 

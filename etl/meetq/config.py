@@ -1,7 +1,7 @@
 """Settings: defaults < TOML file < environment < command-line options.
 
-Every setting is declared once, in SETTINGS, with its TOML key, environment variable,
-type, default and meaning. The example file `config/meetq.example.toml` is generated
+Every setting is declared once, with its TOML key, environment variable, type, default and
+meaning: the core's here, each vendor's in its provider package (providers/<vendor>/settings.py). The example file `config/meetq.example.toml` is generated
 from the same table (`make example-config`), so documentation cannot drift.
 """
 
@@ -10,35 +10,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, make_dataclass, replace
+from dataclasses import field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .transform import DEFAULT_THRESHOLDS
+from .privacy import IP_MODES
+from .providers import PROVIDERS
+from .setting import Setting
+from .verdicts import DEFAULT_THRESHOLDS
 
 DEFAULT_CONFIG_PATH = "config/meetq.toml"
-
-
-@dataclass(frozen=True)
-class Setting:
-    section: str
-    name: str
-    type: type
-    default: Any
-    help: str
-    env: str = ""
-    secret: bool = False
-    minimum: float | None = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> str:
-        return f"{self.section}.{self.name}"
-
-    @property
-    def env_name(self) -> str:
-        return self.env or f"MEETQ_{self.section}_{self.name}".upper()
 
 
 def _threshold_settings() -> list[Setting]:
@@ -58,54 +40,16 @@ def _threshold_settings() -> list[Setting]:
     return settings
 
 
-DEFAULT_SCOPES = "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
+ACCOUNT_SETTINGS = [
+    Setting("account", "account", str, "default",
+            "Name of the first account (the one not in an [[accounts]] table); further ones go in [[accounts]].",
+            env="MEETQ_ACCOUNT", aliases=("webex.account",), env_aliases=("MEETQ_WEBEX_ACCOUNT",)),
+    Setting("account", "provider", str, "webex",
+            "Vendor of the first account; its settings are that vendor's section ([webex], [google]).",
+            choices=tuple(PROVIDERS), aliases=("webex.provider",)),
+]
 
-SETTINGS: list[Setting] = [
-    Setting("webex", "client_id", str, None, "Client ID of your Webex integration.",
-            env="MEETQ_WEBEX_CLIENT_ID"),
-    Setting("webex", "client_secret", str, None, "Client secret of your Webex integration.",
-            env="MEETQ_WEBEX_CLIENT_SECRET", secret=True),
-    Setting("webex", "redirect_uri", str, "http://localhost:8765/callback",
-            "Redirect URI registered on the integration; `meetq auth login` listens there.",
-            env="MEETQ_WEBEX_REDIRECT_URI"),
-    Setting("webex", "scopes", str, DEFAULT_SCOPES, "Space-separated OAuth scopes to request.",
-            env="MEETQ_WEBEX_SCOPES"),
-    Setting("webex", "api_base", str, "https://webexapis.com/v1",
-            "Base URL of the Webex REST API (authorize, tokens, people, meetings).",
-            env="MEETQ_WEBEX_API_BASE"),
-    Setting("webex", "analytics_base", str, "https://analytics.webexapis.com/v1",
-            "Base URL that serves /meeting/qualities.", env="MEETQ_WEBEX_ANALYTICS_BASE"),
-    Setting("webex", "access_token", str, None,
-            "Personal access token mode: no integration, no refresh; it expires after 12 hours.",
-            env="MEETQ_WEBEX_ACCESS_TOKEN", secret=True),
-    Setting("webex", "personal_token_hours", float, 12.0,
-            "How long a personal access token lives, counted from its first use (Webex: 12 hours).",
-            minimum=0),
-    Setting("webex", "site_url", str, None, "Only list meetings of this Webex site (default: every site).",
-            env="MEETQ_WEBEX_SITE_URL"),
-    Setting("webex", "provider", str, "webex",
-            "Service of the [webex] account; an [[accounts]] table may say `google` (Google Meet).",
-            choices=("webex", "google")),
-    Setting("webex", "account", str, "default",
-            "Name of the account these [webex] settings describe; further ones go in [[accounts]] tables.",
-            env="MEETQ_WEBEX_ACCOUNT"),
-    Setting("google", "key_file", Path, None,
-            "Google Meet: the service account's JSON key (mode 0600), with domain-wide delegation.",
-            env="MEETQ_GOOGLE_KEY_FILE"),
-    Setting("google", "admin_email", str, None,
-            "Google Meet: the Workspace admin the service account acts as for the Reports API.",
-            env="MEETQ_GOOGLE_ADMIN_EMAIL"),
-    Setting("google", "reports_base", str, "https://admin.googleapis.com/admin/reports/v1",
-            "Base URL of the Admin SDK Reports API."),
-    Setting("google", "organizers", str, None,
-            "Comma-separated organisers whose conferences' attendance to read from the Meet REST API "
-            "(it lists only what its user organised; each needs the meetings.space.readonly delegation). "
-            "Unset: no attendance.", env="MEETQ_GOOGLE_ORGANIZERS"),
-    Setting("google", "meet_base", str, "https://meet.googleapis.com/v2", "Base URL of the Meet REST API."),
-    Setting("google", "reports_lookback_hours", float, 12.0,
-            "Every cycle re-reads this far behind the last one: Google reports calls hours late.", minimum=0),
-    Setting("google", "reports_page_size", int, 1000, "`maxResults` of activities.list (at most 1000).",
-            minimum=1),
+CORE_SETTINGS: list[Setting] = [
     Setting("storage", "database", Path, Path("data/meetq.db"),
             "SQLite file the collector writes and the viewer serves.", env="MEETQ_DATABASE"),
     Setting("storage", "secrets", Path, Path("data/secrets.json"),
@@ -150,7 +94,7 @@ SETTINGS: list[Setting] = [
             "Warn when the refresh token expires within this many days.", minimum=0),
     Setting("privacy", "ip_addresses", str, "masked",
             "Participants' IP addresses: `full`, `masked` (IPv4 /24, IPv6 /48) or `none`; applied before "
-            "anything is stored, raw bodies included.", env="MEETQ_IP_ADDRESSES", choices=("full", "masked", "none")),
+            "anything is stored, raw bodies included.", env="MEETQ_IP_ADDRESSES", choices=IP_MODES),
     Setting("retention", "samples_days", float, 0.0,
             "Drop media and CPU samples of meetings that started more than this many days ago (0: keep).",
             minimum=0),
@@ -162,7 +106,7 @@ SETTINGS: list[Setting] = [
     Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",
             env="MEETQ_LOG_FORMAT", choices=("auto", "json", "console")),
     Setting("webhook", "listen", str, None,
-            "host:port where `meetq run` receives signed Webex webhooks (unset: no receiver).",
+            "host:port where `meetq run` receives signed webhook deliveries (unset: no receiver).",
             env="MEETQ_WEBHOOK_LISTEN"),
     Setting("webhook", "fetch_delay_seconds", float, 5.0,
             "Wait this long after a meeting-ended webhook before fetching its quality.", minimum=0),
@@ -172,7 +116,10 @@ SETTINGS: list[Setting] = [
             minimum=0),
 ]
 
+SETTINGS: list[Setting] = (ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings]
+                           + CORE_SETTINGS)
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+SETTINGS_BY_KEY = {key: s for s in SETTINGS for key in (s.key, *s.aliases)}
 
 _Settings = make_dataclass(
     "_Settings",
@@ -186,28 +133,18 @@ class Settings(_Settings):
     """All settings as attributes (`settings.interval_seconds`); `sources` says where each came from."""
 
     @property
-    def authorize_url(self) -> str:
-        return f"{self.api_base.rstrip('/')}/authorize"
-
-    @property
-    def token_url(self) -> str:
-        return f"{self.api_base.rstrip('/')}/access_token"
-
-    @property
     def cycle_budget(self) -> float:
         return self.cycle_budget_seconds or self.interval_seconds * 0.8
 
     def accounts(self) -> list["Settings"]:
-        """One Settings per Webex account: the [webex] one, then each [[accounts]] table, with its
-        own credentials, token file, site and (for tests) API addresses."""
+        """One Settings per account: the first one (left out when it has no credentials and others
+        exist), then each [[accounts]] table, with its own vendor, credentials and API addresses."""
         extra = [replace(self, **overrides) for overrides in self.extra_accounts]
         return [self] + extra if self.is_configured() or not extra else extra
 
     def is_configured(self) -> bool:
         """Whether this account has credentials of some kind (a token file counts)."""
-        if self.provider == "google":
-            return bool(self.key_file and self.admin_email)
-        return bool(self.access_token or self.client_id or Path(self.secrets).exists())
+        return PROVIDERS[self.provider].is_configured(self)
 
     def account_named(self, name: str | None) -> "Settings":
         if name is None:
@@ -225,9 +162,6 @@ class Settings(_Settings):
         own = [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
         return own + [v for extra in self.extra_accounts for k, v in extra.items()
                       if v and k in SETTINGS_BY_NAME and SETTINGS_BY_NAME[k].secret]
-
-    def where(self, name: str) -> str:
-        return self.sources.get(name) or where_to_set(SETTINGS_BY_NAME[name])
 
     def require(self, *names: str) -> None:
         for name in names:
@@ -247,8 +181,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     for key, (value, source) in _read_toml(environ).items():
         raw[key] = (value, source)
     for setting in SETTINGS:
-        if setting.env_name in environ and environ[setting.env_name] != "":
-            raw[setting.name] = (environ[setting.env_name], f"environment variable {setting.env_name}")
+        for name in (*setting.env_aliases, setting.env_name):   # the current name wins over an old one
+            if environ.get(name):
+                raw[setting.name] = (environ[name], f"environment variable {name}")
     for name, value in (overrides or {}).items():
         if value is not None:
             raw[name] = (value, f"command-line option --{name.replace('_', '-')}")
@@ -262,8 +197,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
 
 
 ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
-ACCOUNT_KEYS = ("name", "provider", "client_id", "client_secret", "access_token", "site_url", "secrets", "api_base",
-                "analytics_base", "redirect_uri", "key_file", "admin_email", "reports_base", "organizers", "meet_base")
+ACCOUNT_KEYS = ("name", "provider", "secrets") + tuple(k for p in PROVIDERS.values() for k in p.account_keys)
 
 
 def _account_overrides(settings: "Settings", tables: list, source: str) -> list[dict]:
@@ -283,16 +217,17 @@ def _account_overrides(settings: "Settings", tables: list, source: str) -> list[
             raise ConfigError(f"{source}: account {name!r} has unknown keys {sorted(unknown)}; "
                               f"known: {', '.join(ACCOUNT_KEYS)}")
         where = f"{source} [[accounts]] {name}"
-        changes = {"account": name, "provider": "webex", "access_token": None, "site_url": None,
+        # An account's own credentials are its own: none are inherited from the first account.
+        changes = {"account": name, "provider": SETTINGS_BY_NAME["provider"].default,
+                   **{s.name: None for s in SETTINGS if s.secret},
+                   "site_url": None,
                    "secrets": settings.secrets.with_name(f"{settings.secrets.stem}.{name}{settings.secrets.suffix}")}
         for key, value in table.items():
             if key != "name":
                 changes[key] = _coerce(SETTINGS_BY_NAME[key], value, where)
-        if changes["provider"] == "google":
-            if not (changes.get("key_file") and changes.get("admin_email")):
-                raise ConfigError(f"{where}: a google account needs key_file and admin_email")
-        elif not changes.get("access_token") and not (changes.get("client_id") and changes.get("client_secret")):
-            raise ConfigError(f"{where}: give either access_token, or client_id and client_secret")
+        missing = PROVIDERS[changes["provider"]].required(changes)
+        if missing:
+            raise ConfigError(f"{where}: {missing}")
         changes["sources"] = {**settings.sources, **{k: where for k in table if k != "name"}}
         overrides.append(changes)
     return overrides
@@ -316,10 +251,10 @@ def _read_toml(environ) -> dict[str, tuple[Any, str]]:
         if not isinstance(table, dict):
             raise ConfigError(f"{path}: `{section}` must be a [section]; see config/meetq.example.toml")
         for name, value in table.items():
-            setting = SETTINGS_BY_NAME.get(name)
-            if setting is None or setting.section != section:
+            setting = SETTINGS_BY_KEY.get(f"{section}.{name}")
+            if setting is None:
                 raise ConfigError(f"{path}: unknown setting {section}.{name}; see config/meetq.example.toml")
-            found[name] = (value, f"{path} [{section}] {name}")
+            found[setting.name] = (value, f"{path} [{section}] {name}")
     return found
 
 
@@ -361,11 +296,13 @@ def example_toml() -> str:
             lines += ["", f"[{section}]"]
         lines.append(f"# {setting.help} (env: {setting.env_name})")
         lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
-    lines += ["", "# Further Webex organisations, one [[accounts]] table each, collected into the same database.",
-              "# Keys: " + ", ".join(ACCOUNT_KEYS) + ". Either access_token, or client_id and client_secret;",
-              "# each account's token file defaults to the main one's name plus the account's.",
+    lines += ["", "# Further accounts (other organisations, other vendors), one [[accounts]] table each, collected",
+              "# into the same database. Keys: " + ", ".join(ACCOUNT_KEYS) + ".",
+              "# A webex account needs access_token, or client_id and client_secret; a google one key_file and",
+              "# admin_email. Each account's token file defaults to the main one's name plus the account's.",
               "# [[accounts]]", '# name = "emea"', '# client_id = "..."', '# client_secret = "..."',
-              '# site_url = "emea.webex.com"']
+              '# site_url = "emea.webex.com"', "#", "# [[accounts]]", '# name = "workspace"', '# provider = "google"',
+              '# key_file = "/etc/meetq/google-key.json"', '# admin_email = "admin@example.com"']
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,7 @@
 """`meetq run`: the scheduler around the pipeline.
 
 APScheduler 3.11 with the settings its defaults get wrong for an ETL job
-(../shared/research/ecosystem.md §3): the first cycle at once, no misfire grace limit
+(docs/libraries.md, "APScheduler"): the first cycle at once, no misfire grace limit
 (a late cycle still runs), coalesced catch-up, one instance at a time, UTC. SIGTERM and
 SIGINT stop the cycle between two transactions and exit 0. An exclusive lock on
 `<database>.lock` keeps a second collector off the same file.
@@ -24,10 +24,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import logs
 from .clock import UTC, utcnow
-from .errors import CollectorLocked
+from .errors import CollectorLocked, MeetqError
 from .ops import prune
 from .pipeline import run_accounts, run_cycle
-from .webhooks import WebhookReceiver
+from .providers import provider_of
+from .receiver import WebhookReceiver
 
 log = logs.get_logger("meetq.daemon")
 
@@ -52,6 +53,23 @@ def collector_lock(database_path: Path):
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def check_accounts(accounts, warn) -> None:
+    """Before the daemon starts: every account usable, or a clear error. With several accounts,
+    one unusable account is a warning (the run log keeps saying so) and the others go on."""
+    failures: list[tuple[str, MeetqError]] = []
+    for account in accounts:
+        try:
+            provider_of(account).check(account)
+        except MeetqError as error:
+            failures.append((account.account, error))
+    if failures and len(failures) == len(accounts):
+        if len(failures) == 1:
+            raise failures[0][1]
+        raise MeetqError("; ".join(f"account {name}: {error}" for name, error in failures))
+    for name, error in failures:
+        warn(f"account {name}: {error}")
 
 
 def _shutdown_quietly(scheduler) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 import requests
 
-from . import auth, webhooks
 from .config import load_settings
+from .providers.webex import auth, webhooks
 from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
 
@@ -65,25 +65,11 @@ def _busiest_host(google: GoogleSimulator) -> str:
 
 
 def login_without_a_person(settings) -> None:
-    """The real authorisation-code flow; an HTTP client follows the consent redirect."""
+    """The real authorisation-code flow; an HTTP client follows the consent redirect
+    (302 -> our own listener on the redirect URI)."""
     url, state = auth.authorization_url(settings)
-    ready, result = threading.Event(), {}
-
-    def listen():
-        try:
-            result["code"] = auth.wait_for_redirect(settings.redirect_uri, state, timeout=30, ready=ready)
-        except Exception as error:  # re-raised in this thread below
-            result["error"] = error
-            ready.set()
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    ready.wait(5)
-    requests.get(url, timeout=10)  # 302 -> our own listener on the redirect URI
-    listener.join(30)
-    if "error" in result:
-        raise result["error"]
-    auth.finish_login(settings, result["code"])
+    code = auth.receive_code(settings, state, lambda: requests.get(url, timeout=10), timeout=30)
+    auth.finish_login(settings, code)
 
 
 def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:

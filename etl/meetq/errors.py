@@ -16,7 +16,8 @@ class CollectorLocked(MeetqError):
 
 
 class ReauthRequired(MeetqError):
-    """The refresh token was refused (invalid_grant): a person must run `meetq auth login`."""
+    """The vendor refused meetq's standing authorisation (a refresh token, a delegation): a person
+    must act, as the message says."""
 
 
 class AccessTokenExpired(MeetqError):
@@ -24,15 +25,16 @@ class AccessTokenExpired(MeetqError):
 
 
 class NotAuthorised(MeetqError):
-    """No usable tokens: `meetq auth login` has not been run, or the token file is unreadable."""
+    """No usable credentials: nobody logged in yet, or a credentials file is missing or unreadable."""
 
 
 class LoginFailed(MeetqError):
     """The OAuth redirect carried an error, a wrong or missing state, or no code."""
 
 
-class WebexError(MeetqError):
-    """The Webex API answered with an error. Carries status and tracking id (support needs it)."""
+class ApiError(MeetqError):
+    """A vendor's API answered with an error. Carries the status and the tracking id (vendor support
+    asks for it)."""
 
     def __init__(self, message: str, *, status: int | None = None, tracking_id: str | None = None,
                  url: str | None = None, body: str | None = None):
@@ -51,7 +53,7 @@ class WebexError(MeetqError):
         return " ".join(parts)
 
 
-class RateLimited(WebexError):
+class RateLimited(ApiError):
     """429: wait `retry_after` seconds before calling again."""
 
     def __init__(self, message: str, *, retry_after: float, **kwargs):
@@ -59,27 +61,27 @@ class RateLimited(WebexError):
         self.retry_after = retry_after
 
 
-class TransientError(WebexError):
+class TransientError(ApiError):
     """5xx, timeout or connection failure that outlasted our retries: try again next cycle."""
 
 
-class AccessDenied(WebexError):
+class AccessDenied(ApiError):
     """403: the token lacks a scope, the user is not an admin, or the org lacks Pro Pack."""
 
 
-class Unauthorised(WebexError):
+class Unauthorised(ApiError):
     """401 that a token refresh did not cure."""
 
 
-class NotFound(WebexError):
+class NotFound(ApiError):
     """404 (or 400 for an id the API does not accept)."""
 
 
-class MalformedResponse(WebexError):
+class MalformedResponse(ApiError):
     """A 2xx whose body is not the JSON we expect (truncated, wrong type, not JSON)."""
 
 
-class TokenEndpointError(WebexError):
+class TokenEndpointError(ApiError):
     """The token endpoint refused a grant for a reason other than invalid_grant."""
 
 
@@ -88,4 +90,8 @@ class DatabaseMissing(MeetqError):
 
 
 class InsecureTokenFile(MeetqError):
-    """The token file can be read by other users."""
+    """A file holding secrets can be read by other users."""
+
+
+class NotSupported(MeetqError):
+    """The account's vendor has no such thing (a login for a service account, webhooks for Google)."""

@@ -1,7 +1,8 @@
-"""`meetq load`: saved Meeting Qualities responses into the database, as if just fetched.
+"""`meetq load`: saved API responses into the database, as if just fetched.
 
-Loading thousands of saved files (a backup of raw responses, an export from another tool) is
-where ingest speed matters: the collector itself waits on Webex far longer than it writes.
+The account's provider reads each document (for Webex: Meeting Qualities responses). Loading
+thousands of saved files (a backup of raw responses, an export from another tool) is where
+ingest speed matters: the collector itself waits on the API far longer than it writes.
 Parsing and transforming are pure and CPU-bound, so with several files they run in worker
 processes while this process writes; one commit carries a group of files, because a commit per
 file rewrites the same B-tree pages again and again. A file that cannot be read or parsed is
@@ -20,11 +21,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from . import store
-from .client import Page
 from .clock import iso, utcnow
 from .logs import get_logger
 from .models import database
-from .transform import PreparedSession, prepare_session, private_body, private_item
+from .providers import PROVIDERS, feature_of
+from .raw import RawRecord, body_digest
+from .rows import PreparedSession
 
 log = get_logger("meetq.loader")
 SESSION_FIELDS = tuple(f.name for f in fields(PreparedSession))
@@ -71,7 +73,7 @@ class LoadReport:
 
 
 def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode: str, thresholds: dict,
-                 fetched_at: str) -> PreparedFile:
+                 fetched_at: str, provider: str) -> PreparedFile:
     """Read, parse and transform one saved response. Pure but for reading `source` when `text`
     is None; runs in a worker process, so it returns errors instead of raising them."""
     try:
@@ -82,21 +84,13 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
         return PreparedFile(source, error=f"cannot be read: {error}")
     except ValueError as error:
         return PreparedFile(source, error=f"is not JSON: {error}")
-    items = document.get("items") if isinstance(document, dict) else document
-    if not isinstance(items, list):
-        return PreparedFile(source, error="holds no `items` list")
-    by_meeting: dict[str, list[dict]] = {}
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        owner = meeting_id or item.get("meetingInstanceId") or item.get("meetingId")
-        if not owner:
-            return PreparedFile(source, error="an item has no meetingInstanceId; pass --meeting-id")
-        by_meeting.setdefault(str(owner), []).append(private_item(item, ip_mode))
-    meetings = [(owner, [prepare_session(i, owner, fetched_at, thresholds) for i in owned])
-                for owner, owned in by_meeting.items()]
-    body = private_body(text, ip_mode)
-    return PreparedFile(source, fetched_at, body, store.body_digest(body), meetings)
+    reader = PROVIDERS[provider]
+    try:
+        meetings = reader.load_document(document, meeting_id, ip_mode, thresholds, fetched_at)
+    except ValueError as error:
+        return PreparedFile(source, error=str(error))
+    body = reader.private_body(text, ip_mode)
+    return PreparedFile(source, fetched_at, body, body_digest(body), meetings)
 
 
 def _prepare_in_worker(args: tuple) -> bytes:
@@ -115,16 +109,17 @@ def expand_sources(sources: list[str]) -> list[str]:
 def load_files(sources: list[str], settings, meeting_id: str | None = None, workers: int | None = None,
                stdin_text: str | None = None, clock=utcnow) -> LoadReport:
     """Store every saved response in `sources` ("-" is `stdin_text`)."""
+    feature_of(settings, "load_document", "saved responses to load")
     sources = expand_sources(sources)
     fetched_at = iso(clock())
     jobs = [(s, stdin_text if s == "-" else None, meeting_id, settings.ip_addresses, settings.thresholds(),
-             fetched_at) for s in sources]
+             fetched_at, settings.provider) for s in sources]
     workers = default_workers(len(jobs)) if workers is None else workers
     report = LoadReport()
     with database.connection_context():
         # Sessions land all over the B-trees (ids are hashes); a larger cache rewrites fewer pages.
         database.execute_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
-        _write_in_groups(_prepared(jobs, workers), report, settings.account)
+        _write_in_groups(_prepared(jobs, workers), report, settings)
     return report
 
 
@@ -150,18 +145,18 @@ def _prepared(jobs: list[tuple], workers: int):
             yield PreparedFile.from_bytes(pending.popleft().result())
 
 
-def _write_in_groups(prepared, report: LoadReport, account: str) -> None:
+def _write_in_groups(prepared, report: LoadReport, settings) -> None:
     """Each file is written as soon as it is ready, so the workers never wait on a whole group;
     a commit closes every group. A group takes well under a second, far inside the busy
     timeout of a collector writing to the same file."""
     files = iter(prepared)
     more = True
     while more:
-        more = _write_group(files, report, account)
+        more = _write_group(files, report, settings)
         log.info("load_progress", files=report.files, sessions=report.sessions, samples=report.samples)
 
 
-def _write_group(files, report: LoadReport, account: str) -> bool:
+def _write_group(files, report: LoadReport, settings) -> bool:
     """Write files in one transaction until the group is full; True when more may follow."""
     with database.atomic():
         group_files = group_samples = 0
@@ -170,19 +165,17 @@ def _write_group(files, report: LoadReport, account: str) -> bool:
                 report.failed.append(f"{prepared_file.source}: {prepared_file.error}")
                 log.error("load_failed", source=prepared_file.source, error=prepared_file.error)
                 continue
-            _write_file(prepared_file, report, account)
+            _write_file(prepared_file, report, settings)
             group_files, group_samples = group_files + 1, group_samples + prepared_file.samples
             if group_files >= GROUP_FILES or group_samples >= GROUP_SAMPLES:
                 return True
     return False
 
 
-def _write_file(prepared_file: PreparedFile, report: LoadReport, account: str) -> None:
-    page = Page(url=f"file:{prepared_file.source}", status=200, body=prepared_file.body,
-                content_type="application/json", tracking_id=None, fetched_at=prepared_file.fetched_at,
-                items=[], next_url=None)
+def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> None:
+    record = RawRecord(url=f"file:{prepared_file.source}", body=prepared_file.body, fetched_at=prepared_file.fetched_at)
     for owner, sessions in prepared_file.meetings:
-        store.save_raw(page, "qualities", owner, 0, body_sha256=prepared_file.body_sha256, account=account)
-        written = store.write_sessions(owner, sessions, account)
+        store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256)
+        written = store.write_sessions(owner, sessions, settings.account, settings.provider)
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1

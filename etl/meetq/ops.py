@@ -12,10 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from .clock import iso, parse_iso, utcnow
-from .errors import DatabaseMissing, NotAuthorised
+from .errors import DatabaseMissing
 from .models import CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
+from .providers import provider_of
 from .store import account_key
-from .tokens import TokenStore
 
 PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
 
@@ -44,19 +44,13 @@ def status(settings) -> dict:
 
 
 def _authorisation(settings, db=None) -> dict:
-    if settings.provider == "google":
-        view = {"mode": "google service account", "key_file": str(settings.key_file), "acting_as": settings.admin_email}
-        return view if Path(settings.key_file).exists() else {**view, "problem": f"no key file at {settings.key_file}"}
-    if settings.access_token:
-        expires = db and db.execute("select value from collector_state where key = ?",
-                                    (account_key(settings.account, "auth.access_expires_at"),)).fetchone()
-        return {"mode": "personal access token", "expires_at": expires[0] if expires else None}
-    try:
-        view = TokenStore(settings.secrets).load().public_view()
-    except NotAuthorised as error:
-        return {"mode": "integration", "problem": str(error)}
-    return {"mode": "integration", "who": view["identity"].get("emails"), "access_expires_at": view["access_expires_at"],
-            "refresh_expires_at": view["refresh_expires_at"], "reauth_required": view["reauth_required"]}
+    def state(key: str) -> str | None:
+        if db is None:
+            return None
+        found = db.execute("select value from collector_state where key = ?",
+                           (account_key(settings.account, key),)).fetchone()
+        return found[0] if found else None
+    return provider_of(settings).authorisation(settings, state)
 
 
 def health(settings, now=None) -> tuple[bool, str]:

@@ -3,7 +3,7 @@
 requests-oauthlib builds the authorize URL and its random `state`. The code exchange and
 refreshes are plain form POSTs through our client: Webex wants client id and secret in the
 body, and requests-oauthlib's auto-refresh fires only after expiry and leaks request
-arguments into the refresh body (../shared/research/ecosystem.md §6).
+arguments into the refresh body (docs/webex.md, "OAuth").
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ import os
 import threading
 import webbrowser
 from datetime import datetime, timedelta
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from requests_oauthlib import OAuth2Session
 
-from . import logs, store
-from .client import WebexClient
-from .clock import iso, parse_iso, utcnow
-from .errors import (AccessTokenExpired, LoginFailed, MeetqError, ReauthRequired, TokenEndpointError, Unauthorised,
-                     WebexError)
-from .google import ServiceAccount
+from ... import logs, store
+from ...clock import iso, parse_iso, utcnow
+from ...errors import AccessTokenExpired, ApiError, LoginFailed, ReauthRequired, TokenEndpointError, Unauthorised
+from ...http import ApiClient
+from . import client as webex
 from .tokens import Tokens, TokenStore
 
 log = logs.get_logger("meetq.auth")
@@ -53,8 +53,8 @@ def _allow_http_on_loopback(*urls: str):
 def authorization_url(settings) -> tuple[str, str]:
     """The URL a person opens to authorise meetq, and the state it must come back with."""
     session = OAuth2Session(settings.client_id, redirect_uri=settings.redirect_uri, scope=settings.scopes.split())
-    with _allow_http_on_loopback(settings.authorize_url):
-        return session.authorization_url(settings.authorize_url)
+    with _allow_http_on_loopback(webex.authorize_url(settings)):
+        return session.authorization_url(webex.authorize_url(settings))
 
 
 def code_from_redirect(url: str, expected_state: str) -> str:
@@ -122,8 +122,8 @@ def wait_for_redirect(redirect_uri: str, expected_state: str, timeout: float = 3
     return outcome["code"]
 
 
-def exchange_code(client: WebexClient, settings, code: str, now: datetime | None = None) -> Tokens:
-    response = client.post_token({
+def exchange_code(client: ApiClient, settings, code: str, now: datetime | None = None) -> Tokens:
+    response = webex.post_token(client, settings, {
         "grant_type": "authorization_code", "client_id": settings.client_id,
         "client_secret": settings.client_secret, "code": code, "redirect_uri": settings.redirect_uri,
     })
@@ -152,36 +152,47 @@ def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: 
     if paste:
         code = code_from_redirect(ask("Paste the full URL your browser was redirected to: ").strip(), state)
     else:
-        ready = threading.Event()
-        result: dict = {}
-
-        def listen():
-            try:
-                result["code"] = wait_for_redirect(settings.redirect_uri, state, timeout, ready, listen_host)
-            except Exception as error:  # handed to the caller's thread below
-                result["error"] = error
-                ready.set()
-
-        listener = threading.Thread(target=listen, daemon=True)
-        listener.start()
-        ready.wait(5)
-        say(f"Waiting for the redirect on {settings.redirect_uri} …")
-        if open_browser and _has_browser():
-            webbrowser.open(url)
-        listener.join()
-        if "error" in result:
-            raise result["error"]
-        code = result["code"]
+        def show_consent():
+            say(f"Waiting for the redirect on {settings.redirect_uri} …")
+            if open_browser and _has_browser():
+                webbrowser.open(url)
+        code = receive_code(settings, state, show_consent, timeout, listen_host)
     return finish_login(settings, code)
+
+
+def receive_code(settings, state: str, show_consent: Callable[[], object], timeout: float = 300.0,
+                 listen_host: str = "127.0.0.1") -> str:
+    """Listen for the redirect in a thread, let someone consent (`show_consent`: open a browser,
+    or a client following the redirect), and return the code the redirect carried."""
+    ready = threading.Event()
+    result: dict = {}
+
+    def listen():
+        try:
+            result["code"] = wait_for_redirect(settings.redirect_uri, state, timeout, ready, listen_host)
+        except Exception as error:  # handed to the caller's thread below
+            result["error"] = error
+            ready.set()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    ready.wait(5)
+    show_consent()
+    listener.join(timeout + 5)
+    if "error" in result:
+        raise result["error"]
+    if "code" not in result:
+        raise LoginFailed(f"no redirect arrived at {settings.redirect_uri} within {timeout:.0f} s")
+    return result["code"]
 
 
 def finish_login(settings, code: str) -> Tokens:
     """Exchange the code, record who authorised, and store the tokens."""
     holder = _Holder()
-    client = WebexClient(settings, holder)
+    client = ApiClient(settings, holder)
     tokens = exchange_code(client, settings, code)
     holder.token = tokens.access_token
-    tokens.identity = client.people_me()
+    tokens.identity = webex.people_me(client, settings)
     TokenStore(settings.secrets).save(tokens)
     log.info("login_complete", who=tokens.identity.get("emails"), access_expires_at=tokens.access_expires_at,
              refresh_expires_at=tokens.refresh_expires_at)
@@ -213,7 +224,7 @@ class TokenManager:
         self.settings = settings
         self.store = store or TokenStore(settings.secrets)
         self.clock = clock
-        self.client = WebexClient(settings, None)
+        self.client = ApiClient(settings, None)
         self._lock = threading.Lock()
         self.store.check_private()
         self.tokens = self.store.load()
@@ -221,6 +232,14 @@ class TokenManager:
 
     def access_token(self) -> str:
         return self.tokens.access_token
+
+    def facts(self) -> dict:
+        """Token expiry, identity and a refusal, for the health views. Never the tokens."""
+        public = self.tokens.public_view()
+        return {"auth.identity": ", ".join(public["identity"].get("emails") or []) or None,
+                "auth.access_expires_at": public["access_expires_at"],
+                "auth.refresh_expires_at": public["refresh_expires_at"],
+                "auth.reauth_required": (public["reauth_required"] or {}).get("since")}
 
     def reload(self) -> Tokens:
         self.tokens = self.store.load()
@@ -252,11 +271,11 @@ class TokenManager:
             raise ReauthRequired("the token file has no refresh token: run `meetq auth login`")
         log.info("token_refresh", reason=reason)
         try:
-            response = self.client.post_token({
+            response = webex.post_token(self.client, self.settings, {
                 "grant_type": "refresh_token", "client_id": self.settings.client_id,
                 "client_secret": self.settings.client_secret, "refresh_token": self.tokens.refresh_token,
             })
-        except WebexError as error:
+        except ApiError as error:
             if error.status in (400, 401):
                 self._flag_reauth(error)
             raise
@@ -265,7 +284,7 @@ class TokenManager:
         log.info("token_refreshed", access_expires_at=self.tokens.access_expires_at,
                  refresh_expires_at=self.tokens.refresh_expires_at)
 
-    def _flag_reauth(self, error: WebexError) -> None:
+    def _flag_reauth(self, error: ApiError) -> None:
         reason = _grant_error(error.body) or f"HTTP {error.status}"
         self.tokens.reauth_required = {"since": iso(self.clock()), "reason": reason,
                                        "tracking_id": error.tracking_id}
@@ -322,7 +341,7 @@ class StaticToken:
     def validate(self) -> dict:
         """GET /people/me with the token: who it belongs to, or a clear error now."""
         try:
-            return WebexClient(self.settings, self).people_me()
+            return webex.people_me(ApiClient(self.settings, self), self.settings)
         except Unauthorised:
             raise AccessTokenExpired(f"Webex refused the personal access token: {PERSONAL_TOKEN_HELP}") from None
 
@@ -344,33 +363,6 @@ class StaticToken:
             else []
 
 
-def check_accounts(accounts, warn) -> None:
-    """Before the daemon starts: every account usable, or a clear error. With several accounts,
-    one unusable account is a warning (the run log keeps saying so) and the others go on."""
-    failures: list[tuple[str, MeetqError]] = []
-    for account in accounts:
-        try:
-            if account.provider == "google":
-                credentials_for(account).ensure_fresh()
-            elif account.access_token:
-                StaticToken(account).validate()
-            else:
-                TokenManager(account)
-        except MeetqError as error:
-            failures.append((account.account, error))
-    if failures and len(failures) == len(accounts):
-        if len(failures) == 1:
-            raise failures[0][1]
-        raise MeetqError("; ".join(f"account {name}: {error}" for name, error in failures))
-    for name, error in failures:
-        warn(f"account {name}: {error}")
-
-
 def credentials_for(settings):
-    """The collector's credentials: a Google service account, a personal token if one is set,
-    else the token file."""
-    if settings.provider == "google":
-        return ServiceAccount(settings)
-    if settings.access_token:
-        return StaticToken(settings)
-    return TokenManager(settings)
+    """A personal token if one is set, else the token file of `meetq auth login`."""
+    return StaticToken(settings) if settings.access_token else TokenManager(settings)

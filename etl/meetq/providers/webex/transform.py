@@ -1,23 +1,27 @@
-"""Pure functions from API payloads to rows. No I/O, no clock, no database.
+"""Pure functions from Webex payloads to meetq's rows. No I/O, no clock, no database.
 
 Lenient by design: current and legacy field names, metric arrays of unequal length,
 missing arrays and fields, unknown enum values and numbers sent as strings are all
 accepted. Whatever is not mapped to a column stays in the raw body that is stored beside.
+Each sample is a sampling interval (usually a minute), so the verdict judges what the worst
+tenth of the intervals reach, not the mean.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import re
-from array import array
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import zip_longest
 
-from .clock import UTC, iso, normalise_iso, parse_iso
+from ...clock import UTC, iso, normalise_iso, parse_iso
+from ...privacy import mask_ip
+from ...rows import (SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession, content_fingerprint,
+                     content_hash, number, stable_id, summary_row, text)
+from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, with_defaults
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
@@ -44,82 +48,6 @@ class SessionRows:
     samples: list[tuple] = field(default_factory=list)  # SAMPLE_COLUMNS order
     cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order
 
-
-SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id", "user_name", "user_email",
-                   "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
-                   "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
-                   "camera", "local_ip", "public_ip", "masked_local_ip", "masked_public_ip", "video_mesh_cluster",
-                   "video_mesh_server", "legacy_fields", "location", "content_sha256")
-STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
-                  "codec", "transport_type", "sample_count")
-SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
-                  "resolution_height", "frame_rate")
-CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
-               "system_avg_cpu", "system_max_cpu")
-# A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
-SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
-                                           "fetched_at")
-
-
-def stable_id(*parts) -> int:
-    """A 60-bit integer id derived from the API's own identifiers: the same payload always
-    yields the same ids, so re-ingesting it is a no-op and no lookup is needed."""
-    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
-    return int(digest[:15], 16)
-
-
-def content_hash(value) -> str:
-    """A digest of JSON content that depends on neither key order nor Python's version."""
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def content_fingerprint(value) -> str:
-    """Like `content_hash`, twice as fast: tells whether a session changed since it was stored.
-    Arrays of numbers, most of a payload, are hashed as raw doubles instead of printed."""
-    digest = hashlib.sha256()
-    _feed(value, digest.update)
-    return digest.hexdigest()
-
-
-def _feed(value, update) -> None:
-    # Every part carries a type tag and a length, so different values never feed the same bytes.
-    if isinstance(value, dict):
-        update(b"{%d" % len(value))
-        for key in sorted(value):
-            encoded = str(key).encode()
-            update(b"k%d:%s" % (len(encoded), encoded))
-            _feed(value[key], update)
-    elif isinstance(value, list):
-        try:
-            numbers = array("d", value)
-        except (TypeError, OverflowError):  # not all numbers (or a huge int): element by element
-            update(b"[%d" % len(value))
-            for element in value:
-                _feed(element, update)
-        else:
-            update(b"d%d:%s" % (len(numbers), numbers.tobytes()))
-    else:
-        encoded = repr(value).encode("utf-8", "surrogatepass")
-        update(b"v%d:%s" % (len(encoded), encoded))
-
-
-
-def number(value) -> float | None:
-    """A finite float, from a number or numeric text; None for anything else."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        result = float(value)
-    except (TypeError, ValueError):
-        return None
-    return result if math.isfinite(result) else None
-
-
-def text(value) -> str | None:
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    value = str(value).strip()
-    return value or None
 
 
 def field_of(item: dict, name: str, used_legacy: list[str] | None = None):
@@ -159,7 +87,14 @@ def meeting_row(item: dict) -> dict | None:
         "host_email": text(item.get("hostEmail")),
         "site_url": text(item.get("siteUrl")),
         "raw": json.dumps(without_meeting_secrets(item), sort_keys=True),
+        "quality_state": "pending" if is_ended_instance(item) else "not_applicable",
     }
+
+
+def is_ended_instance(item: dict) -> bool:
+    """Only ended meeting instances have quality data; a listing may still carry series or
+    scheduled meetings if a filter was dropped, and those are kept but never queued."""
+    return text(item.get("meetingType")) in (None, "meeting") and text(item.get("state")) in (None, "ended")
 
 
 def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionRows | None:
@@ -212,22 +147,6 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
     rows.cpu = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.streams))
     return rows
 
-
-@dataclass
-class PreparedSession:
-    """One session's rows, ready to write: plain tuples, cheap to send between processes."""
-    id: int
-    meeting_id: str
-    fingerprint: str
-    session: tuple     # SESSION_WRITE_COLUMNS order
-    summaries: list    # SUMMARY_COLUMNS order
-    streams: list      # STREAM_COLUMNS order
-    samples: list      # SAMPLE_COLUMNS order
-    cpu: list          # CPU_COLUMNS order
-
-    @property
-    def sample_count(self) -> int:
-        return len(self.samples)
 
 
 def prepare_session(item: dict, meeting_id: str, fetched_at: str,
@@ -315,44 +234,23 @@ def _upper(value: str | None) -> str | None:
 
 
 # -- the derived layer: summaries and verdicts -------------------------------------------------
-
-DEFAULT_THRESHOLDS = {
-    "loss_fair_pct": 1.0, "loss_poor_pct": 5.0, "latency_fair_ms": 150.0, "latency_poor_ms": 400.0,
-    "jitter_fair_ms": 30.0, "jitter_poor_ms": 50.0, "frame_rate_fair_fps": 15.0, "frame_rate_poor_fps": 10.0,
-    "cpu_fair_pct": 80.0, "cpu_poor_pct": 95.0,
-}
-VERDICT_RANK = {"good": 0, "fair": 1, "poor": 2}
-SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples", "avg_packet_loss", "p90_packet_loss",
-                   "max_packet_loss", "avg_latency", "p90_latency", "max_latency", "avg_jitter", "p90_jitter",
-                   "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate", "min_resolution_height",
-                   "avg_frame_rate", "verdict", "reason")
 # (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to).
 # A "peak" is what the worst tenth of the intervals reach (see _peak): one bad minute in an
 # hour does not condemn a call, six do.
 CHECKS = [
-    ("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
-    ("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
-    ("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
-    ("p10_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"), "video"),
+    Check("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct")),
+    Check("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms")),
+    Check("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms")),
+    Check("p10_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+          "video"),
 ]
-
-
-@dataclass
-class Verdict:
-    level: str
-    reason: str
-    priority: int = 99   # at the same level, loss outranks latency, then jitter, frame rate, CPU
-    excess: float = 0.0  # how far past its threshold, relative: ranks the same metric across streams
-
-    def worse_than(self, other: "Verdict") -> bool:
-        return ((VERDICT_RANK[self.level], -self.priority, self.excess)
-                > (VERDICT_RANK[other.level], -other.priority, other.excess))
+SYSTEM_AVG_CPU = 6  # position of system_avg_cpu in a CPU_COLUMNS tuple
 
 
 def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tuple[list[tuple], dict]:
     """Per kind and direction: averages and extremes, and a verdict with its reason in words.
     Returns the `media_summaries` tuples and the session's own verdict columns."""
-    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    thresholds = with_defaults(thresholds)
     by_stream: dict[int, tuple] = {s["id"]: (s["kind"], s["direction"]) for s in rows.streams}
     grouped: dict[tuple, list[tuple]] = {}
     for sample in rows.samples:
@@ -360,22 +258,13 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
     summaries, verdicts = [], []
     for (kind, direction), samples in sorted(grouped.items()):
         figures = _figures(samples)
-        verdict = judge(f"{kind} {direction}", kind, figures, thresholds)
+        verdict = judge(f"{kind} {direction}", kind, figures, thresholds, CHECKS)
         verdicts.append(verdict)
-        summaries.append((rows.session["id"], kind, direction, len(samples), *figures.values(),
-                          verdict.level, verdict.reason))
-    system_cpu = [c[6] for c in rows.cpu if c[6] is not None]
-    cpu = {"avg_system_cpu": _mean(system_cpu), "max_system_cpu": max(system_cpu, default=None)}
-    if cpu["max_system_cpu"] is not None:
-        verdicts.append(judge_metric("CPU", cpu["max_system_cpu"], "CPU peaked at", "%", True,
-                               thresholds["cpu_fair_pct"], thresholds["cpu_poor_pct"]))
-    worst = None
-    for verdict in verdicts:
-        if worst is None or verdict.worse_than(worst):
-            worst = verdict
-    session = {**cpu, "verdict": worst.level if worst else None,
-               "verdict_reason": worst.reason if worst else "no media samples"}
-    return summaries, session
+        summaries.append(summary_row(rows.session["id"], kind, direction, len(samples), figures, verdict))
+    system_cpu = [c[SYSTEM_AVG_CPU] for c in rows.cpu if c[SYSTEM_AVG_CPU] is not None]
+    cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": max(system_cpu, default=None)}
+    verdicts += judge_cpu(cpu["max_system_cpu"], thresholds)
+    return summaries, {**cpu, **session_verdict(verdicts, "no media samples")}
 
 
 def _figures(samples: list[tuple]) -> dict:
@@ -384,13 +273,13 @@ def _figures(samples: list[tuple]) -> dict:
               for i, name in enumerate(SAMPLE_COLUMNS) if i >= 3}
     loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {
-        "avg_packet_loss": _mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),
-        "avg_latency": _mean(latency), "p90_latency": _peak(latency), "max_latency": _last(latency),
-        "avg_jitter": _mean(jitter), "p90_jitter": _peak(jitter), "max_jitter": _last(jitter),
-        "avg_bit_rate": _mean(column["bit_rate"]),
+        "avg_packet_loss": mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),
+        "avg_latency": mean(latency), "p90_latency": _peak(latency), "max_latency": _last(latency),
+        "avg_jitter": mean(jitter), "p90_jitter": _peak(jitter), "max_jitter": _last(jitter),
+        "avg_bit_rate": mean(column["bit_rate"]),
         "p10_frame_rate": _peak(fps, low=True), "min_frame_rate": fps[0] if fps else None,
         "min_resolution_height": column["resolution_height"][0] if column["resolution_height"] else None,
-        "avg_frame_rate": _mean(fps),
+        "avg_frame_rate": mean(fps),
     }
 
 
@@ -407,54 +296,10 @@ def _last(ordered: list[float]) -> float | None:
     return ordered[-1] if ordered else None
 
 
-def judge(label: str, kind: str, figures: dict, thresholds: dict, checks: list = CHECKS) -> Verdict:
-    worst = Verdict("good", f"{label}: every metric within its good range")
-    for priority, (metric, words, unit, higher_is_worse, (fair, poor), only_kind) in enumerate(checks):
-        if figures[metric] is None or (only_kind and kind != only_kind):
-            continue
-        verdict = judge_metric(label, figures[metric], words, unit, higher_is_worse, thresholds[fair], thresholds[poor],
-                         priority)
-        if verdict.worse_than(worst):
-            worst = verdict
-    return worst
-
-
-def judge_metric(label, value, words, unit, higher_is_worse, fair, poor, priority=len(CHECKS)) -> Verdict:
-    beyond = (lambda limit: value >= limit) if higher_is_worse else (lambda limit: value < limit)
-    side = "above" if higher_is_worse else "below"
-    for level, limit in (("poor", poor), ("fair", fair)):
-        if beyond(limit):
-            excess = (value / limit if higher_is_worse else limit / max(value, 1e-9)) if limit else 1.0
-            return Verdict(level, f"{label}: {words} {_fmt(value)} {unit} ({level} {side} "
-                                  f"{_fmt(limit)} {unit})", priority, excess)
-    return Verdict("good", f"{label}: every metric within its good range")
-
-
-def _mean(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 3) if values else None
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") if abs(value) < 100 else f"{value:.0f}"
-
-
 # -- privacy -----------------------------------------------------------------------------------
 
 IP_FIELDS = ("localIP", "publicIP", "remoteIP", "maskedLocalIP", "maskedPublicIP")
-IP_MODES = ("full", "masked", "none")
 _IP_IN_TEXT = re.compile(r'("(?:localIP|publicIP|remoteIP|maskedLocalIP|maskedPublicIP)"\s*:\s*)"([^"\\]*)"')
-
-
-def mask_ip(value, mode: str):
-    """`full` keeps the address; `masked` keeps the network (IPv4 /24, IPv6 /48); `none` drops it."""
-    if mode == "full" or not isinstance(value, str) or not value:
-        return value
-    if mode == "none":
-        return None
-    if ":" in value:
-        return ":".join(value.split(":")[:3]) + ":*"
-    parts = value.split(".")
-    return ".".join(parts[:3] + ["*"]) if len(parts) == 4 else "*"
 
 
 def private_item(item: dict, mode: str) -> dict:
@@ -473,3 +318,13 @@ def private_body(body: str, mode: str) -> str:
         return match.group(1) + ("null" if masked is None else json.dumps(masked))
 
     return _IP_IN_TEXT.sub(replace, body)
+
+
+def meetings_body_without_secrets(body: str) -> str:
+    """Meeting listings carry passwords and host keys; those never enter the database."""
+    try:
+        document = json.loads(body)
+        document["items"] = [without_meeting_secrets(i) if isinstance(i, dict) else i for i in document["items"]]
+    except (ValueError, TypeError, KeyError):
+        return body
+    return json.dumps(document)

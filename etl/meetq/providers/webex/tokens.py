@@ -9,16 +9,14 @@ re-authorisation flag. A fresh `meetq auth login` writes a new file without that
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from . import logs
-from .clock import add_seconds, iso, parse_iso
-from .errors import InsecureTokenFile, NotAuthorised
+from ... import logs
+from ...clock import add_seconds, iso, parse_iso
+from ...errors import NotAuthorised
+from ...private_files import check_private, write_private_json
 
 
 @dataclass
@@ -91,9 +89,6 @@ class TokenStore:
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def exists(self) -> bool:
-        return self.path.exists()
-
     def load(self) -> Tokens:
         try:
             data = json.loads(self.path.read_text())
@@ -106,44 +101,5 @@ class TokenStore:
     def save(self, tokens: Tokens) -> None:
         write_private_json(self.path, asdict(tokens))
 
-    def fingerprint(self) -> tuple[int, int, int] | None:
-        """Changes whenever the file is replaced; used to notice a fresh login."""
-        try:
-            info = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (info.st_ino, info.st_mtime_ns, info.st_size)
-
     def check_private(self) -> None:
-        """Refuse a token file that group or others may read or write."""
-        if self.path.exists() and self.path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise InsecureTokenFile(f"the token file {self.path} can be read by other users: "
-                                    f"run `chmod 600 {self.path}` (or log in again)")
-
-
-def write_private_json(path: Path, document: dict) -> None:
-    """Replace `path` atomically with `document`, readable by its owner alone (mode 0600 from
-    the first byte: the temporary file is made private before anything is written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, sort_keys=True)
-    handle, temp = tempfile.mkstemp(prefix=".secret-", dir=path.parent)
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        check_private(self.path, "token file")

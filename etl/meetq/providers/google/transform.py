@@ -5,7 +5,7 @@ leaving, with mean and max figures but no per-interval samples. It becomes one m
 row and one media_summaries row per kind and direction, judged with the same thresholds as
 Webex. Meet gives means, not the worst tenth, so the verdict reads the means (and says so).
 Parameters are parsed defensively: `intValue` is a string, absent ones are simply absent.
-Facts and open questions: ../shared/research/google-meet-api.md §3.
+What is confirmed of the API, with sources: docs/google-meet.md.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from .clock import UTC, iso, parse_iso
-from .transform import (DEFAULT_THRESHOLDS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, PreparedSession,
-                        content_fingerprint, judge, number, stable_id, text)
+from ...clock import UTC, iso, parse_iso
+from ...privacy import mask_ip
+from ...rows import SESSION_WRITE_COLUMNS, PreparedSession, content_fingerprint, number, stable_id, summary_row, text
+from ...verdicts import Check, judge, session_verdict, with_defaults
 
-MEET_PROVIDER = "google"
+PROVIDER = "google"
 # (kind, direction) -> the parameter prefix and the figures it carries. "in" is what was received.
 STREAMS = {
     ("audio", "in"): "audio_recv", ("audio", "out"): "audio_send",
@@ -27,11 +28,11 @@ STREAMS = {
 JITTER = {"in": "network_recv_jitter_msec", "out": "network_send_jitter_msec"}
 # The same thresholds as Webex, applied to the means Meet reports.
 MEAN_CHECKS = [
-    ("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct"), None),
-    ("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms"), None),
-    ("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), None),
-    ("avg_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-     "video"),
+    Check("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct")),
+    Check("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms")),
+    Check("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms")),
+    Check("avg_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+          "video"),
 ]
 
 
@@ -81,8 +82,8 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
         return None
     left = parse_iso(text(identity.get("time")))
     joined = _joined(params, left)
-    thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
-    session_id = stable_id(MEET_PROVIDER, unique)
+    thresholds = with_defaults(thresholds)
+    session_id = stable_id(PROVIDER, unique)
     summaries, verdicts = [], []
     for (kind, direction), prefix in STREAMS.items():
         figures = _figures(params, kind, direction, prefix)
@@ -90,12 +91,7 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
             continue
         verdict = judge(f"{kind} {direction}", kind, figures, thresholds, MEAN_CHECKS)
         verdicts.append(verdict)
-        summaries.append((session_id, kind, direction, 1, *(figures.get(c) for c in SUMMARY_COLUMNS[4:-2]),
-                          verdict.level, verdict.reason))
-    worst = None
-    for verdict in verdicts:
-        if worst is None or verdict.worse_than(worst):
-            worst = verdict
+        summaries.append(summary_row(session_id, kind, direction, 1, figures, verdict))
     email = text(params.get("identifier")) if params.get("identifier_type") == "email_address" else None
     session = {
         "id": session_id, "meeting_id": meeting, "participant_id": text(params.get("endpoint_id")),
@@ -108,8 +104,7 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
         "local_ip": None, "public_ip": text(params.get("ip_address")), "masked_local_ip": None,
         "masked_public_ip": None, "video_mesh_cluster": None, "video_mesh_server": None, "legacy_fields": None,
         "content_sha256": content_fingerprint(activity), "avg_system_cpu": None, "max_system_cpu": None,
-        "verdict": worst.level if worst else None,
-        "verdict_reason": worst.reason if worst else "no media figures", "fetched_at": fetched_at,
+        **session_verdict(verdicts, "no media figures"), "fetched_at": fetched_at,
     }
     prepared = PreparedSession(id=session_id, meeting_id=meeting, fingerprint=session["content_sha256"],
                                session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
@@ -176,3 +171,23 @@ def attendance_rows(record: dict, space: dict, participants: list[dict], session
                          "start_time": iso(parse_iso(text(session.get("startTime")))),
                          "end_time": iso(parse_iso(text(session.get("endTime")))), "fetched_at": fetched_at})
     return rows
+
+
+# -- privacy -----------------------------------------------------------------------------------
+
+def private_activity(activity: dict, mode: str) -> dict:
+    """The participant's external IP (a parameter and the actor's `ipAddress`) as the privacy
+    setting says: full, masked or dropped, before anything is stored."""
+    copy = dict(activity)
+    if "ipAddress" in copy:
+        copy["ipAddress"] = mask_ip(copy["ipAddress"], mode)
+    events = []
+    for event in copy.get("events") or []:
+        if isinstance(event, dict) and isinstance(event.get("parameters"), list):
+            event = {**event, "parameters": [
+                {**p, "value": mask_ip(p.get("value"), mode)} if isinstance(p, dict) and p.get("name") == "ip_address"
+                else p for p in event["parameters"]]}
+        events.append(event)
+    if "events" in copy:
+        copy["events"] = events
+    return copy

@@ -1,9 +1,10 @@
-"""The one module that talks HTTP to Webex.
+"""The one HTTP client every provider talks through.
 
 One requests.Session, a timeout on every call, retries with capped exponential backoff and
 jitter for 5xx/timeouts/resets, Retry-After honoured on 429, a refresh-and-retry-once on 401,
-and one Link-header paginator. Failures raise the named exceptions of `errors`, each
-carrying the tracking id Webex support asks for.
+and one page-following loop for both paging styles vendors use (a `Link: rel="next"` header, a
+page token in the body). Failures raise the named exceptions of `errors`, each carrying the
+tracking id vendor support asks for. Nothing here knows a vendor.
 """
 
 from __future__ import annotations
@@ -15,18 +16,18 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Iterator, Protocol
-from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from . import logs
 from .clock import iso, utcnow
-from .errors import (AccessDenied, MalformedResponse, NotFound, RateLimited, TransientError,
-                     Unauthorised, WebexError)
+from .errors import AccessDenied, ApiError, MalformedResponse, NotFound, RateLimited, TransientError, Unauthorised
+from .raw import RawRecord
 
 log = logs.get_logger("meetq.client")
 USER_AGENT = "meetq/0.1 (+https://github.com/meetq)"
-MAX_PAGES = 10_000  # a loop guard: the API caps listings at 10,000 items
+MAX_PAGES = 10_000  # a loop guard: no listing meetq reads has more pages
 
 
 class Credentials(Protocol):
@@ -36,16 +37,10 @@ class Credentials(Protocol):
 
 @dataclass
 class Page:
-    """One answered request: what the pipeline stores as a raw response."""
-    url: str
-    status: int
-    body: str
-    content_type: str
-    tracking_id: str | None
-    fetched_at: str
+    """One answered listing request: the raw record to keep, its items and where the next page is."""
+    raw: RawRecord
     items: list
-    next_url: str | None
-    error: str | None = None   # why a 2xx body could not be used
+    next_url: str | None = None
 
 
 def tracking_id_of(response: requests.Response) -> str | None:
@@ -59,13 +54,16 @@ def tracking_id_of(response: requests.Response) -> str | None:
 
 
 def error_message_of(response: requests.Response) -> str:
-    """The API's own words, from either error shape (Webex `message` or RFC 6749 `error`)."""
+    """The API's own words, from the common error shapes (`message`, RFC 6749 `error`, Google's
+    `error.message`)."""
     try:
         body = response.json()
     except ValueError:
         return (response.text or "").strip()[:200] or response.reason or "no body"
     if not isinstance(body, dict):
         return str(body)[:200]
+    if isinstance(body.get("error"), dict):
+        body = body["error"]
     return str(body.get("message") or body.get("error_description") or body.get("error") or body)[:200]
 
 
@@ -86,7 +84,7 @@ def retry_after_seconds(response: requests.Response, default: float, now: Callab
 
 
 def with_params(url: str, params: dict) -> str:
-    """Add each of `params` the URL lacks (Webex next links have dropped filters before)."""
+    """Add each of `params` the URL lacks (next links have been known to drop filters)."""
     parts = urlsplit(url)
     query = parse_qs(parts.query, keep_blank_values=True)
     for key, value in params.items():
@@ -111,9 +109,12 @@ def parse_items(response: requests.Response, key: str = "items") -> list:
     return [item for item in body.get(key, []) if isinstance(item, dict)]
 
 
-class WebexClient:
+class ApiClient:
+    """`settings` gives the timeouts and retry policy (the [collector] section); `on_error` receives
+    the raw record of every refused or unusable answer, for `raw_responses`."""
+
     def __init__(self, settings, credentials: Credentials | None, *, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep, on_error: Callable[[Page], None] | None = None):
+                 sleep: Callable[[float], None] = time.sleep, on_error: Callable[[RawRecord], None] | None = None):
         self.settings = settings
         self.credentials = credentials
         self.session = session or requests.Session()
@@ -176,7 +177,7 @@ class WebexClient:
                     continue
                 raise TransientError(f"HTTP {status} after {attempt + 1} attempts: {message}", status=status,
                                      tracking_id=tracking, url=url, body=response.text)
-            error_class = {401: Unauthorised, 403: AccessDenied, 404: NotFound, 400: NotFound}.get(status, WebexError)
+            error_class = {401: Unauthorised, 403: AccessDenied, 404: NotFound, 400: NotFound}.get(status, ApiError)
             raise error_class(f"HTTP {status}: {message}", status=status, tracking_id=tracking, url=url,
                               body=response.text)
 
@@ -192,21 +193,21 @@ class WebexClient:
         log.warning("request_failed", status=response.status_code, url=_loggable(response.url),
                     tracking_id=tracking_id_of(response))
         if self.on_error:
-            self.on_error(page_of(response, items=[], next_url=None))
+            self.on_error(record_of(response))
 
-    # -- endpoints ------------------------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------
 
-    def paginate(self, url: str, params: dict) -> Iterator[Page]:
-        """Webex's paging: follow `Link: rel="next"` to the end, re-adding any filter a next URL dropped."""
-        yield from _follow(self._get_page(url, params), lambda page: page.next_url,
-                           lambda next_url: self._get_page(next_url, params, params_in_url=True))
+    def link_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
+        """`Link: rel="next"` paging to the end, re-adding any filter a next URL dropped."""
+        yield from _follow(self.page(url, params, items_key), lambda page: page.next_url,
+                           lambda next_url: self.page(next_url, params, items_key, params_in_url=True))
 
     def token_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
-        """Google's paging: `pageToken` out, `nextPageToken` back, until there is none."""
-        yield from _follow(self._get_page(url, params, items_key=items_key), lambda page: next_page_token(page.body),
-                           lambda token: self._get_page(url, {**params, "pageToken": token}, items_key=items_key))
+        """Page-token paging: `pageToken` out, `nextPageToken` back, until there is none."""
+        yield from _follow(self.page(url, params, items_key), lambda page: next_page_token(page.raw.body),
+                           lambda token: self.page(url, {**params, "pageToken": token}, items_key))
 
-    def _get_page(self, url: str, params: dict, params_in_url: bool = False, items_key: str = "items") -> Page:
+    def page(self, url: str, params: dict, items_key: str = "items", params_in_url: bool = False) -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
         have no per-call limit, and the next attempt is usually whole."""
         attempt = 0
@@ -216,66 +217,26 @@ class WebexClient:
                 items = parse_items(response, items_key)
             except MalformedResponse as error:
                 if self.on_error:
-                    self.on_error(page_of(response, items=[], next_url=None, error=str(error)))
+                    self.on_error(record_of(response, error=str(error)))
                 if attempt >= self.settings.max_retries:
                     raise
                 attempt += 1
                 self._backoff(attempt, reason="malformed body", url=url, tracking_id=error.tracking_id)
                 continue
             next_url = response.links.get("next", {}).get("url")
-            return page_of(response, items, with_params(next_url, params) if next_url else None)
+            return Page(record_of(response), items, with_params(next_url, params) if next_url else None)
 
-    def fetch_meetings(self, start: datetime, end: datetime) -> Iterator[Page]:
-        """Ended meeting instances whose listing window [start, end) covers them."""
-        params = {"meetingType": "meeting", "state": "ended", "from": iso(start), "to": iso(end),
-                  "max": self.settings.meetings_page_size}
-        if self.settings.site_url:
-            params["siteUrl"] = self.settings.site_url
-        yield from self.paginate(f"{self.settings.api_base.rstrip('/')}/meetings", params)
-
-    def fetch_quality_page(self, meeting_id: str, offset: int, next_url: str | None) -> Page:
-        """One page of Meeting Qualities. A 429 is not slept through: the caller defers the meeting."""
-        params = {"meetingId": meeting_id, "max": self.settings.quality_page_size}
-        if next_url:
-            response = self.request("GET", with_params(next_url, params), max_retry_after=0)
-        else:
-            response = self.request("GET", f"{self.settings.analytics_base.rstrip('/')}/meeting/qualities",
-                                    params={**params, "offset": offset}, max_retry_after=0)
-        items = parse_items(response)
-        link = response.links.get("next", {}).get("url")
-        return page_of(response, items, with_params(link, params) if link else None)
-
-    def people_me(self) -> dict:
-        response = self.request("GET", f"{self.settings.api_base.rstrip('/')}/people/me")
+    def get_json(self, url: str, **request) -> dict:
+        """One JSON object, or MalformedResponse."""
+        response = self.request("GET", url, **request)
         try:
             body = response.json()
         except ValueError:
-            raise MalformedResponse("/people/me did not answer JSON", status=response.status_code,
-                                    tracking_id=tracking_id_of(response)) from None
-        return {"id": body.get("id"), "emails": body.get("emails") or [],
-                "display_name": body.get("displayName"), "org_id": body.get("orgId")}
-
-    # Webhook registrations carry their secret, in both directions: never logged, never stored.
-    def list_webhooks(self) -> list[dict]:
-        url = f"{self.settings.api_base.rstrip('/')}/webhooks"
-        return parse_items(self.request("GET", url, params={"max": 100}, report=False))
-
-    def create_webhook(self, body: dict) -> dict:
-        url = f"{self.settings.api_base.rstrip('/')}/webhooks"
-        return self.request("POST", url, json_body=body, report=False).json()
-
-    def update_webhook(self, webhook_id: str, body: dict) -> dict:
-        url = f"{self.settings.api_base.rstrip('/')}/webhooks/{quote(webhook_id, safe='')}"
-        return self.request("PUT", url, json_body=body, report=False).json()
-
-    def delete_webhook(self, webhook_id: str) -> None:
-        self.request("DELETE", f"{self.settings.api_base.rstrip('/')}/webhooks/{quote(webhook_id, safe='')}",
-                     report=False)
-
-    def post_token(self, form: dict) -> requests.Response:
-        """POST a grant to the token endpoint; transient failures are retried, refusals raised.
-        The form holds secrets: it is never logged and its answer never stored."""
-        return self.request("POST", self.settings.token_url, data=form, authenticated=False, report=False)
+            body = None
+        if not isinstance(body, dict):
+            raise MalformedResponse(f"{_loggable(url)} did not answer a JSON object", status=response.status_code,
+                                    tracking_id=tracking_id_of(response), url=url)
+        return body
 
 
 def _follow(page: Page, next_of: Callable[[Page], str | None], fetch: Callable[[str], Page]) -> Iterator[Page]:
@@ -298,10 +259,16 @@ def next_page_token(body: str) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def page_of(response: requests.Response, items: list, next_url: str | None, error: str | None = None) -> Page:
-    return Page(url=_loggable(response.url), status=response.status_code, body=response.text,
-                content_type=response.headers.get("Content-Type", ""), tracking_id=tracking_id_of(response),
-                fetched_at=iso(utcnow()), items=items, next_url=next_url, error=error)
+def record_of(response: requests.Response, error: str | None = None) -> RawRecord:
+    return RawRecord(url=_loggable(response.url), status=response.status_code, body=response.text,
+                     content_type=response.headers.get("Content-Type", ""), tracking_id=tracking_id_of(response),
+                     fetched_at=iso(utcnow()), error=error)
+
+
+def record_of_error(error: ApiError, fetched_at: str) -> RawRecord:
+    """The raw record an error carries, for a failure the caller stores itself."""
+    return RawRecord(url=_loggable(error.url or ""), status=error.status or 0, body=error.body or "",
+                     content_type="", tracking_id=error.tracking_id, fetched_at=fetched_at, error=str(error))
 
 
 def _loggable(url: str) -> str:

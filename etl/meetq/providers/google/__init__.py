@@ -1,0 +1,42 @@
+"""Google Meet: a service account with domain-wide delegation, `call_ended` activities from the
+Admin SDK Reports API, attendance from the Meet REST API. What is confirmed of the APIs, with
+sources: docs/google-meet.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..base import Provider
+from .auth import ServiceAccount
+from .collect import collect, private_body
+from .settings import ACCOUNT_KEYS, SETTINGS
+
+
+def required(table: dict) -> str | None:
+    return None if table.get("key_file") and table.get("admin_email") else "a google account needs key_file and admin_email"
+
+
+def is_configured(settings) -> bool:
+    return bool(settings.key_file and settings.admin_email)
+
+
+def check(settings) -> None:
+    ServiceAccount(settings).ensure_fresh()
+
+
+def authorisation(settings, state) -> dict:
+    view = {"mode": "google service account", "key_file": str(settings.key_file), "acting_as": settings.admin_email,
+            "reauth_required": state("auth.reauth_required")}
+    return view if Path(settings.key_file).exists() else {**view, "problem": f"no key file at {settings.key_file}"}
+
+
+def auth_status(settings) -> tuple[list[str], bool]:
+    return [f"Google service account ({settings.key_file}) acting as {settings.admin_email}; google-auth "
+            "renews its hour-long tokens. Refusals show in `meetq status` and the run log."], \
+        Path(settings.key_file).exists()
+
+
+PROVIDER = Provider(
+    name="google", title="Google Meet", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
+    is_configured=is_configured, credentials=ServiceAccount, check=check, collect=collect,
+    authorisation=authorisation, auth_status=auth_status, private_body=private_body)

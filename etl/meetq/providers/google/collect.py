@@ -1,0 +1,120 @@
+"""Google Meet's cycle: `call_ended` activities from the Admin SDK Reports API, and attendance
+from the Meet REST API for the configured organisers.
+
+Google reports calls hours late, so every cycle re-reads `reports_lookback_hours` behind the
+last one; a re-read activity has the same session id and content, and writes nothing. The
+watermark moves only after a complete read: a stop, or a failure, leaves it where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from ... import store
+from ...clock import iso, parse_iso
+from ...cycle import Cycle
+from ...errors import MeetqError
+from ...models import database
+from ...raw import RawRecord
+from .auth import MEET_SCOPE, ServiceAccount
+from .transform import PROVIDER, attendance_rows, prepare_activity, private_activity
+
+MAX_REPORTS_DAYS = 180   # the Reports API answers at most the last 180 days
+WATERMARK = "google.reports_until"
+
+
+def collect(cycle: Cycle) -> None:
+    """Read the activities since the last cycle (less the lookback), then the attendance, and
+    only then move the watermark. There is no queue: `cycle.listing` changes nothing here."""
+    settings, now = cycle.settings, cycle.clock()
+    until = parse_iso(cycle.state(WATERMARK))
+    start = until - timedelta(hours=settings.reports_lookback_hours) if until else \
+        now - timedelta(days=settings.backfill_days)
+    start = max(start, now - timedelta(days=MAX_REPORTS_DAYS))
+    params = {"eventName": "call_ended", "startTime": iso(start), "endTime": iso(now),
+              "maxResults": min(settings.reports_page_size, 1000)}
+    url = f"{settings.reports_base.rstrip('/')}/activity/users/all/applications/meet"
+    for page in cycle.client().token_pages(url, params):
+        cycle.check_stop()
+        sessions, activities = save_activities(page, cycle)
+        cycle.report.meetings_listed += activities
+        cycle.report.sessions_written += sessions
+        cycle.report.quality_pages += 1
+    if settings.organizers:
+        collect_attendance(cycle, start)
+    cycle.set_state(**{WATERMARK: iso(now)})
+
+
+def collect_attendance(cycle: Cycle, start) -> None:
+    """Meet REST API: the ended conferences each organiser organised since `start`, their
+    participants and participant sessions. One organiser refused is reported (and its answer
+    kept in raw_responses); the others go on."""
+    base = cycle.settings.meet_base.rstrip("/")
+    for organizer in [o.strip() for o in cycle.settings.organizers.split(",") if o.strip()]:
+        cycle.check_stop()
+        try:
+            client = cycle.client(ServiceAccount(cycle.settings, MEET_SCOPE, organizer))
+            pages = client.token_pages(f"{base}/conferenceRecords", {"filter": f'start_time>="{iso(start)}"',
+                                                                    "pageSize": 100}, "conferenceRecords")
+            for page in pages:
+                for record in page.items:
+                    cycle.check_stop()
+                    if record.get("endTime") and isinstance(record.get("name"), str):
+                        _save_conference(client, cycle, base, record, organizer, page.raw.fetched_at)
+        except MeetqError as error:
+            cycle.report.problem(f"Meet attendance of conferences organised by {organizer}: {error}")
+
+
+def _save_conference(client, cycle: Cycle, base: str, record: dict, organizer: str, fetched_at: str) -> None:
+    space = client.get_json(f"{base}/{record['space']}") if isinstance(record.get("space"), str) else {}
+    participants = _all(client, f"{base}/{record['name']}/participants", "participants")
+    sessions = {p["name"]: _all(client, f"{base}/{p['name']}/participantSessions", "participantSessions")
+                for p in participants if isinstance(p.get("name"), str)}
+    rows = attendance_rows(record, space, participants, sessions, organizer, cycle.account, fetched_at)
+    raw = json.dumps({"conferenceRecord": record, "space": space or None, "participants": participants,
+                      "participantSessions": sessions})
+    with database.atomic():
+        store.save_raw(RawRecord(url=f"{base}/{record['name']}", body=raw, fetched_at=fetched_at),
+                       "meet_conference", record["name"], 0, account=cycle.account)
+        store.save_attendance(rows)
+
+
+def _all(client, url: str, key: str) -> list[dict]:
+    return [item for page in client.token_pages(url, {"pageSize": 250}, key) for item in page.items]
+
+
+def save_activities(page, cycle: Cycle) -> tuple[int, int]:
+    """One page of activities: the raw page, the conferences and their endpoint sessions."""
+    settings = cycle.settings
+    activities = [private_activity(a, settings.ip_addresses) for a in page.items if isinstance(a, dict)]
+    body = json.dumps({**_document(page.raw.body), "items": activities}) if page.items else page.raw.body
+    fetched_at = page.raw.fetched_at
+    prepared = [p for p in (prepare_activity(a, fetched_at, settings.thresholds()) for a in activities) if p]
+    with database.atomic():
+        store.save_raw(replace(page.raw, body=body), "meet_activities", account=cycle.account)
+        store.save_conferences([{**meeting, "fetched_at": fetched_at} for meeting, _ in prepared],
+                               cycle.account, PROVIDER)
+        written = [store.write_sessions(meeting["id"], [session], cycle.account, PROVIDER)
+                   for meeting, session in prepared]
+    return sum(w[0] for w in written), len(prepared)
+
+
+def private_body(body: str, mode: str) -> str:
+    """An activities page as privacy allows it kept: each item's IP addresses dealt with."""
+    document = _document(body, keep_items=True)
+    if not isinstance(document.get("items"), list):
+        return body
+    return json.dumps({**document, "items": [private_activity(a, mode) if isinstance(a, dict) else a
+                                             for a in document["items"]]})
+
+
+def _document(body: str, keep_items: bool = False) -> dict:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return document if keep_items else {k: v for k, v in document.items() if k != "items"}

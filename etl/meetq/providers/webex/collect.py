@@ -1,0 +1,223 @@
+"""Webex's cycle: list the meetings that ended since the watermark, then work the qualities queue.
+
+Every page is stored in its own transaction together with the queue state it implies, so a
+crash at any moment loses at most the page in flight, which is fetched again later. A meeting's
+qualities call is recorded *before* it is made: after a crash the collector still knows it
+called, and never calls the same meeting twice within the API's 5 minutes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from ... import logs, store
+from ...clock import iso, parse_iso
+from ...cycle import Cycle, RunReport
+from ...errors import MalformedResponse, NotFound, RateLimited, TransientError
+from ...http import Page, record_of_error
+from ...models import DEFAULT_ACCOUNT, database
+from . import client as webex
+from .transform import meeting_row, meetings_body_without_secrets, prepare_session, private_body, private_item
+
+log = logs.get_logger("meetq.webex")
+
+RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
+
+
+def collect(cycle: Cycle) -> None:
+    """List what ended since the watermark (unless a webhook only made the queue due), then
+    fetch the due qualities within the API's per-meeting limit."""
+    client = cycle.client()
+    if cycle.listing:
+        list_meetings(client, cycle)
+    fetch_due_qualities(client, cycle)
+
+
+# -- meetings ---------------------------------------------------------------------------------
+
+def listing_windows(now: datetime, listed_until: datetime | None, settings) -> list[tuple[datetime, datetime]]:
+    """The [from, to) windows to list this cycle: from the watermark less the lookback (or the
+    backfill horizon on a first run) up to now, in slices of at most `window_hours`."""
+    horizon = now - timedelta(days=settings.backfill_days)
+    start = horizon if listed_until is None else max(horizon, listed_until - timedelta(hours=settings.lookback_hours))
+    step = timedelta(hours=settings.window_hours)
+    windows = []
+    while start < now:
+        windows.append((start, min(start + step, now)))
+        start += step
+    return windows
+
+
+def list_meetings(client, cycle: Cycle) -> None:
+    settings, report = cycle.settings, cycle.report
+    windows = listing_windows(cycle.clock(), parse_iso(cycle.state("meetings.listed_until")), settings)
+    while windows:
+        start, end = windows.pop(0)
+        try:
+            for page in webex.fetch_meetings(client, settings, start, end):
+                cycle.check_stop()
+                with database.atomic():
+                    store.save_raw(replace(page.raw, body=meetings_body_without_secrets(page.raw.body)), "meetings",
+                                   account=cycle.account)
+                    new = save_listed_meetings(page.items, cycle.clock(), cycle.account)
+                report.meetings_listed += len(page.items)
+                report.meetings_new += len(new)
+        except NotFound as error:
+            if error.status == 400 and end - start > timedelta(minutes=30):
+                middle = start + (end - start) / 2   # the window may be too wide for the API: halve it
+                windows[:0] = [(start, middle), (middle, end)]
+                log.warning("meetings_window_halved", start=iso(start), end=iso(end), tracking_id=error.tracking_id)
+                continue
+            raise
+        except (TransientError, RateLimited, MalformedResponse) as error:
+            report.problem(f"listing meetings {iso(start)}..{iso(end)} failed, retried next cycle: {error}")
+            return
+        cycle.set_state(**{"meetings.listed_until": iso(end)})
+
+
+def save_listed_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT) -> list[str]:
+    """List Meetings items into `meetings`; returns the ids that were new."""
+    return store.save_meetings([row for row in map(meeting_row, items) if row], now, account, RETENTION)
+
+
+# -- qualities --------------------------------------------------------------------------------
+
+def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str, thresholds: dict | None = None,
+                       account: str = DEFAULT_ACCOUNT) -> tuple[int, int]:
+    """One page of Meeting Qualities items with their summaries and verdicts.
+    Returns (sessions written, samples written)."""
+    return store.write_sessions(meeting_id, [prepare_session(item, meeting_id, fetched_at, thresholds)
+                                             for item in items], account)
+
+
+def fetch_due_qualities(client, cycle: Cycle) -> None:
+    """Work the due meetings, nearest expiry first, `concurrency` meetings at a time: the drain is
+    bound by waiting on Webex, and different meetings do not share a rate limit."""
+    settings, report = cycle.settings, cycle.report
+    deadline = time.monotonic() + settings.cycle_budget
+    attempted: set[str] = set()
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="qualities") as pool:
+        while True:
+            # Again every round: in a long drain, the oldest meetings pass Webex's 7 days meanwhile.
+            report.meetings_expired += store.expire_overdue(cycle.clock())
+            due = [m for m in store.due_meetings(cycle.clock(), settings.quality_min_interval_seconds,
+                                                   account=cycle.account)
+                   if m.id not in attempted]
+            if not due:
+                return
+            attempted.update(m.id for m in due)
+            futures = [pool.submit(_fetch_in_worker, client, cycle, meeting, deadline) for meeting in due]
+            try:
+                for future in futures:
+                    report.merge(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            if time.monotonic() > deadline:
+                log.info("cycle_budget_spent")
+                return
+
+
+def _fetch_in_worker(client, cycle: Cycle, meeting, deadline) -> RunReport:
+    """One meeting in a pool thread, with its own connection and its own counts."""
+    report = RunReport()
+    if time.monotonic() > deadline:
+        return report
+    cycle.check_stop()
+    with database.connection_context():
+        fetch_meeting_quality(client, replace(cycle, report=report), meeting)
+    return report
+
+
+def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
+    """Fetch every page still missing for one meeting, storing each as it arrives."""
+    settings, report = cycle.settings, cycle.report
+    offset, next_url, previous_sha = meeting.quality_offset or 0, meeting.quality_next_url, None
+    while True:
+        now = cycle.clock()
+        with database.atomic():
+            store.update_meeting(meeting.id, quality_called_at=iso(now))
+        report.quality_calls += 1
+        try:
+            page = webex.fetch_quality_page(client, settings, meeting.id, offset, next_url)
+        except RateLimited as error:
+            # Pages already stored stay stored; the next attempt resumes at this offset.
+            report.rate_limited += 1
+            with database.atomic():
+                store.update_meeting(meeting.id, quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
+                                     quality_state="partial" if (offset or next_url) else meeting.quality_state,
+                                     quality_error=f"rate limited at offset {offset}, retry after "
+                                                   f"{error.retry_after:.0f} s")
+            log.info("quality_deferred", meeting_id=meeting.id, offset=offset, retry_after=error.retry_after)
+            return
+        except NotFound as error:
+            # 404, or 400 for an id the API will not serve: nothing to fetch. An empty result.
+            _complete_pass(meeting, settings, report, now, note=str(error))
+            return
+        except (TransientError, MalformedResponse) as error:
+            with database.atomic():
+                if isinstance(error, MalformedResponse):
+                    record = record_of_error(error, iso(now))
+                    store.save_raw(replace(record, body=private_body(record.body, settings.ip_addresses)),
+                                   "qualities", meeting.id, offset, account=cycle.account)
+                store.update_meeting(meeting.id, quality_failures=meeting.quality_failures + 1,
+                                     quality_error=str(error)[:500])
+            report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
+            return
+        report.quality_pages += 1
+        more = _has_more(page, settings, previous_sha)
+        page = private_page(page, settings.ip_addresses)
+        with database.atomic():
+            store.save_raw(page.raw, "qualities", meeting.id, offset, account=cycle.account)
+            sessions, samples = save_quality_items(meeting.id, page.items, page.raw.fetched_at, settings.thresholds(),
+                                                   cycle.account)
+            report.sessions_written += sessions
+            report.samples_written += samples
+            if more:
+                offset, next_url = offset + len(page.items), page.next_url
+                store.update_meeting(meeting.id, quality_state="partial", quality_offset=offset,
+                                     quality_next_url=next_url, quality_error=None)
+            else:
+                _complete_pass(meeting, settings, report, now)
+        if not more:
+            return
+        previous_sha = _sha(page)
+        cycle.check_stop()
+
+
+def private_page(page: Page, mode: str) -> Page:
+    """The page as meetq may keep it: participants' IP addresses full, masked or dropped."""
+    return replace(page, raw=replace(page.raw, body=private_body(page.raw.body, mode)),
+                   items=[private_item(i, mode) for i in page.items])
+
+
+def _has_more(page: Page, settings, previous_sha: str | None) -> bool:
+    """A next link means more. Without one, a full page may mean more (offset paging), unless
+    the API ignored the offset and sent the same page again."""
+    if page.next_url:
+        return True
+    return len(page.items) >= settings.quality_page_size and _sha(page) != previous_sha
+
+
+def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: str | None = None) -> None:
+    """One full read of a meeting is stored. The first read of a recent meeting is followed by
+    one more after `recheck_after_minutes`, to catch sessions reported late; then done."""
+    passes = meeting.quality_passes + 1
+    ended = parse_iso(meeting.end) or now
+    recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
+    state = "recheck" if passes == 1 and now < recheck_at else "done"
+    with database.atomic():
+        store.update_meeting(meeting.id, quality_state=state, quality_passes=passes, quality_offset=0,
+                             quality_next_url=None, quality_fetched_at=iso(now), quality_error=note,
+                             quality_due_at=iso(recheck_at) if state == "recheck" else None)
+    if state == "done":
+        report.meetings_completed += 1
+
+
+def _sha(page: Page) -> str:
+    return hashlib.sha256(page.raw.body.encode()).hexdigest()

@@ -1,0 +1,120 @@
+"""The rows every provider produces: column orders, the prepared-session record and stable ids.
+
+A provider's transform turns its payloads into PreparedSession records (plain tuples, cheap to
+send between processes); `store.write_sessions` writes them whatever vendor they came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from array import array
+from dataclasses import dataclass
+
+SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id", "user_name", "user_email",
+                   "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
+                   "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
+                   "camera", "local_ip", "public_ip", "masked_local_ip", "masked_public_ip", "video_mesh_cluster",
+                   "video_mesh_server", "legacy_fields", "location", "content_sha256")
+STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
+                  "codec", "transport_type", "sample_count")
+SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
+                  "resolution_height", "frame_rate")
+CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
+               "system_avg_cpu", "system_max_cpu")
+# A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
+SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
+                                           "fetched_at")
+# A media_summaries row: which stream group, how many samples, the figures, the verdict.
+FIGURE_COLUMNS = ("avg_packet_loss", "p90_packet_loss", "max_packet_loss", "avg_latency", "p90_latency", "max_latency",
+                  "avg_jitter", "p90_jitter", "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate",
+                  "min_resolution_height", "avg_frame_rate")
+SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason")
+
+
+def summary_row(session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict) -> tuple:
+    """A media_summaries tuple from named figures (absent ones are NULL) and a verdict."""
+    return (session_id, kind, direction, samples, *(figures.get(c) for c in FIGURE_COLUMNS),
+            verdict.level, verdict.reason)
+
+
+@dataclass
+class PreparedSession:
+    """One session's rows, ready to write: plain tuples, cheap to send between processes."""
+    id: int
+    meeting_id: str
+    fingerprint: str
+    session: tuple     # SESSION_WRITE_COLUMNS order
+    summaries: list    # SUMMARY_COLUMNS order
+    streams: list      # STREAM_COLUMNS order
+    samples: list      # SAMPLE_COLUMNS order
+    cpu: list          # CPU_COLUMNS order
+
+    @property
+    def sample_count(self) -> int:
+        return len(self.samples)
+
+
+
+def stable_id(*parts) -> int:
+    """A 60-bit integer id derived from the API's own identifiers: the same payload always
+    yields the same ids, so re-ingesting it is a no-op and no lookup is needed."""
+    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+    return int(digest[:15], 16)
+
+
+def content_hash(value) -> str:
+    """A digest of JSON content that depends on neither key order nor Python's version."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def content_fingerprint(value) -> str:
+    """Like `content_hash`, twice as fast: tells whether a session changed since it was stored.
+    Arrays of numbers, most of a payload, are hashed as raw doubles instead of printed."""
+    digest = hashlib.sha256()
+    _feed(value, digest.update)
+    return digest.hexdigest()
+
+
+def _feed(value, update) -> None:
+    # Every part carries a type tag and a length, so different values never feed the same bytes.
+    if isinstance(value, dict):
+        update(b"{%d" % len(value))
+        for key in sorted(value):
+            encoded = str(key).encode()
+            update(b"k%d:%s" % (len(encoded), encoded))
+            _feed(value[key], update)
+    elif isinstance(value, list):
+        try:
+            numbers = array("d", value)
+        except (TypeError, OverflowError):  # not all numbers (or a huge int): element by element
+            update(b"[%d" % len(value))
+            for element in value:
+                _feed(element, update)
+        else:
+            update(b"d%d:%s" % (len(numbers), numbers.tobytes()))
+    else:
+        encoded = repr(value).encode("utf-8", "surrogatepass")
+        update(b"v%d:%s" % (len(encoded), encoded))
+
+
+
+
+def number(value) -> float | None:
+    """A finite float, from a number or numeric text; None for anything else."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def text(value) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    value = str(value).strip()
+    return value or None
+

@@ -3,15 +3,23 @@ against the Google simulator over loopback (service-account JWT, paging, lag and
 missing parameters, 429 and 503)."""
 
 import json
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from conftest import SMALL_ORG, sim_post, sim_stats
+from meetq import models, store
+from meetq.clock import iso, parse_iso
+from meetq.config import load_settings
+from meetq.models import database, open_database
+from meetq.pipeline import run_cycle
 from meetq.providers.google.transform import meeting_code, parameters, prepare_activity
 from meetq.simulator import SimConfig
 from meetq.simulator.google import GoogleSimulator
-from meetq.rows import SESSION_WRITE_COLUMNS
+from meetq.rows import FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, stable_id
 
 DATA = Path(__file__).parent / "data"
 GOOGLE_ONLY = {"MEETQ_WEBEX_CLIENT_ID": "", "MEETQ_WEBEX_CLIENT_SECRET": ""}  # no Webex account configured
@@ -34,12 +42,17 @@ def test_a_call_ended_activity_becomes_one_session_with_summaries_and_a_verdict(
         ("dana@example.com", "Dana Park", "android", "Berlin, DE", "198.51.100.23")
     assert row["verdict"] == "poor" and row["verdict_reason"] == \
         "audio in: round-trip time averaged 420 ms (poor above 400 ms)"
-    by_stream = {(s[1], s[2]): s for s in session.summaries}
+    by_stream = {(s["kind"], s["direction"]): s for s in (dict(zip(SUMMARY_COLUMNS, s)) for s in session.summaries)}
     assert set(by_stream) == {("audio", "in"), ("audio", "out"), ("video", "in")}  # nothing sent: no video out
     audio_in = by_stream[("audio", "in")]
-    assert audio_in[4:14] == (2.0, None, 14.0, 420.0, None, None, 12.0, None, 61.0, None)
-    assert by_stream[("video", "in")][-3:] == (8.0, "poor", "video in: frame rate averaged 8 fps (poor below 10 fps)")
-    assert by_stream[("audio", "out")][13] == 32000.0  # kbit/s to bit/s, as Webex reports it
+    assert {k: audio_in[k] for k in FIGURE_COLUMNS[:10]} == {
+        "avg_packet_loss": 2.0, "p90_packet_loss": None, "max_packet_loss": 14.0, "avg_latency": 420.0,
+        "p90_latency": None, "max_latency": None, "avg_jitter": 12.0, "p90_jitter": None, "max_jitter": 61.0,
+        "avg_bit_rate": None}
+    video_in = by_stream[("video", "in")]
+    assert (video_in["avg_frame_rate"], video_in["verdict"], video_in["reason"], video_in["verdict_metric"]) == \
+        (8.0, "poor", "video in: frame rate averaged 8 fps (poor below 10 fps)", "frame_rate")
+    assert by_stream[("audio", "out")]["avg_bit_rate"] == 32000.0  # kbit/s to bit/s, as Webex reports it
 
     # Few parameters (a phone) still make a session; nothing to file it under makes none.
     phone_meeting, phone_session = prepare_activity(phone, "t")
@@ -167,3 +180,122 @@ def test_attendance_of_configured_organisers_joins_the_quality_rows(meetq, googl
     # Again: upserts, no duplicates.
     meetq("collect", check=False)
     assert meetq.scalar("select count(*) from meet_attendance") == expected
+
+
+# -- identity: Google's qualifier is unique only among events of the same time -------------------
+
+SHARED = "meet:M72LdSgb9FV57mAVzdLaDxIWOAkIAjIAGAgIigIgBAg"
+
+
+def shared_qualifier_activities(ended=None):
+    """Fourteen endpoints of one recorded call, all with one uniqueQualifier (tests/data/SOURCES.md);
+    moved to end at `ended` when given, the milliseconds between them kept."""
+    items = json.loads((DATA / "google_shared_qualifier.json").read_text())["items"]
+    if ended:
+        first = parse_iso(items[0]["id"]["time"])
+        for item in items:
+            item["id"]["time"] = iso(ended - (first - parse_iso(item["id"]["time"])))
+    return items
+
+
+def test_fourteen_endpoints_sharing_one_qualifier_are_fourteen_sessions():
+    prepared = [prepare_activity(a, "t") for a in shared_qualifier_activities()]
+    assert len({a["id"]["uniqueQualifier"] for a in shared_qualifier_activities()}) == 1
+    assert len({session.id for _, session in prepared}) == 14
+    assert {meeting["id"] for meeting, _ in prepared} == {SHARED}
+
+
+def test_shared_qualifiers_over_loopback_store_every_session_once(meetq, google):
+    add_google_account(meetq, google)
+    meetq.env.update(GOOGLE_ONLY)
+    sim_post(google, "/_sim/activities", shared_qualifier_activities(datetime.now(timezone.utc) - timedelta(hours=1)))
+    first = json.loads(meetq("collect").stdout)
+    assert first["outcome"] == "ok"
+    assert meetq.scalar("select count(*) from media_sessions where meeting_id = ?", SHARED) == 14
+    assert meetq.scalar("select count(distinct participant_id) from media_sessions where meeting_id = ?", SHARED) == 14
+    assert meetq.scalar("select count(*) from media_sessions where provider = 'google'") == len(google.activities())
+    # The next cycle re-reads the same hours: nothing new, nothing doubled.
+    second = json.loads(meetq("collect").stdout)
+    assert second["outcome"] == "ok" and second["meetings_listed"] > 0 and second["sessions_written"] == 0
+    assert meetq.scalar("select count(*) from media_sessions where provider = 'google'") == len(google.activities())
+
+
+def test_a_simulator_whose_calls_share_qualifiers_loses_no_session(meetq):
+    shared = GoogleSimulator(SimConfig(**{**SMALL_ORG, "seed": 11, "google_qualifiers": "meeting"})).start()
+    try:
+        add_google_account(meetq, shared)
+        meetq.env.update(GOOGLE_ONLY)
+        activities = shared.activities()
+        assert len({a["id"]["uniqueQualifier"] for a in activities}) < len(activities) / 2
+        assert json.loads(meetq("collect").stdout)["outcome"] == "ok"
+        assert meetq.scalar("select count(*) from media_sessions") == len(activities)
+    finally:
+        shared.stop()
+
+
+def test_the_migration_rekeys_sessions_stored_under_the_qualifier_alone(tmp_path):
+    """A database of the previous release keyed Google sessions on the qualifier alone; after the
+    migration the same activity read again finds its row instead of doubling it."""
+    db = open_database(tmp_path / "old.db")
+    try:
+        activity = recorded()[0]
+        meeting, session = prepare_activity(activity, "2024-03-03T07:00:00.000Z")
+        old_id = stable_id("google", activity["id"]["uniqueQualifier"])
+        old = replace(session, id=old_id, session=(old_id, *session.session[1:]),
+                      summaries=[(old_id, *s[1:]) for s in session.summaries])
+        with db.atomic():
+            store.write_sessions(meeting["id"], [old], "gmeet", "google")
+        db.execute_sql("PRAGMA user_version = 5")
+        models.migrate(db)
+        assert [r[0] for r in db.execute_sql("select id from media_sessions")] == [session.id]
+        assert db.execute_sql("select count(*) from media_summaries where session_id = ?",
+                              (session.id,)).fetchone()[0] == len(session.summaries) == 3
+        with db.atomic():
+            assert store.write_sessions(meeting["id"], [session], "gmeet", "google") == (0, 0)
+    finally:
+        models.close_database()
+
+
+def test_a_stop_during_attendance_is_interrupted_and_leaves_the_watermark(meetq, google):
+    """The daemon's stop flag, raised once the Meet REST API is being read: the cycle says
+    `interrupted` and the next one reads the same window again."""
+    organizer = sorted({m.host.email for m in google.org.meetings.values()})[0]
+    add_google_account(meetq, google, organizers=organizer)
+    meetq.env.update(GOOGLE_ONLY)
+    settings = load_settings(environ=meetq.env).account_named("gmeet")
+    open_database(settings.database)
+    try:
+        stop = StopWhen(lambda: any(path.startswith("/v2/") for path in google.stats.calls))
+        report = run_cycle(settings, stop=stop)
+        assert report.outcome == "interrupted" and report.sessions_written > 0
+        with database.connection_context():
+            assert store.get_state("google.reports_until", account="gmeet") is None
+        assert run_cycle(settings).outcome == "ok"
+        with database.connection_context():
+            assert store.get_state("google.reports_until", account="gmeet") is not None
+    finally:
+        models.close_database()
+    assert meetq.scalar("select outcome from collector_runs order by id") == "interrupted"
+
+
+def test_a_refused_meet_rest_answer_is_kept_like_any_refusal(meetq, google):
+    organizer = sorted({m.host.email for m in google.org.meetings.values()})[0]
+    add_google_account(meetq, google, organizers=organizer)
+    meetq.env.update(GOOGLE_ONLY)
+    sim_post(google, "/_sim/faults", [{"path": "/v2/conferenceRecords", "status": 403, "times": 1,
+                                       "body": '{"error": {"code": 403, "message": "The caller does not have permission"}}'}])
+    report = json.loads(meetq("collect", check=False).stdout)
+    assert report["outcome"] == "partial" and "does not have permission" in report["messages"][0]
+    kept = meetq.sql("select endpoint, status, body from raw_responses where status = 403")
+    assert kept == [("conferenceRecords", 403, '{"error": {"code": 403, "message": "The caller does not have permission"}}')]
+
+
+class StopWhen(threading.Event):
+    """A stop flag that rises by itself once `condition` holds (the daemon's SIGTERM, on cue)."""
+
+    def __init__(self, condition):
+        super().__init__()
+        self.condition = condition
+
+    def is_set(self):
+        return self.condition()

@@ -4,13 +4,17 @@ import json
 from pathlib import Path
 
 from meetq.providers.webex.transform import meeting_row, session_rows
-from meetq.rows import stable_id
+from meetq.rows import SUMMARY_COLUMNS, stable_id
 
 DATA = Path(__file__).parent / "data"
 
 
 def load(name):
     return json.loads((DATA / name).read_text())
+
+
+def named(summary: tuple) -> dict:
+    return dict(zip(SUMMARY_COLUMNS, summary))
 
 
 def test_spec_example_session_row_is_exact():
@@ -128,19 +132,21 @@ def test_verdicts_name_the_metric_that_decided_in_words():
     first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
     summaries, verdict = summarise_session(second)
     assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
-                       "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)"}
+                       "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)",
+                       "verdict_metric": "loss"}
     assert summaries == [
         # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height; avg fps
         (second.session["id"], "audio", "in", 2, 6.05, 7.9, 7.9, 210.0, 240.0, 240.0, 62.5, 80.0, 80.0,
-         21000.0, None, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)"),
+         21000.0, None, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)", "loss"),
         (second.session["id"], "audio", "out", 2, 2.75, 3.5, 3.5, 190.0, 210.0, 210.0, 42.5, 55.0, 55.0,
-         22000.0, None, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)"),
+         22000.0, None, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)", "jitter"),
     ]
     summaries, verdict = summarise_session(first)
     assert verdict["verdict"] == "fair" and verdict["max_system_cpu"] == 21.0
     assert verdict["verdict_reason"] == "audio in: packet loss peaked at 1.3 % (fair above 1 %)"
-    video_in = next(s for s in summaries if s[1:3] == ("video", "in"))
-    assert video_in[14:18] == (18.84, 18.84, 360.0, 21.94)  # peak (lowest) and min frame rate, lowest height, mean
+    video_in = next(named(s) for s in summaries if named(s)["kind"] == "video" and named(s)["direction"] == "in")
+    assert (video_in["p10_frame_rate"], video_in["min_frame_rate"], video_in["min_resolution_height"],
+            video_in["avg_frame_rate"]) == (18.84, 18.84, 360.0, 21.94)
 
 
 def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
@@ -150,7 +156,8 @@ def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
             "samplingInterval": 60, "startTime": "2026-01-01T10:00:00Z", "packetLoss": loss}]})
     blip = [0.1] * 59 + [9.0]
     summaries, verdict = summarise_session(hour(blip))
-    assert verdict["verdict"] == "good" and summaries[0][5:7] == (0.1, 9.0)  # peak 0.1, max 9.0
+    audio_in = named(summaries[0])
+    assert verdict["verdict"] == "good" and (audio_in["p90_packet_loss"], audio_in["max_packet_loss"]) == (0.1, 9.0)
     sustained = [0.1] * 54 + [6.0] * 6  # six minutes of 6 % loss
     _, verdict = summarise_session(hour(sustained))
     assert verdict["verdict_reason"] == "audio in: packet loss peaked at 6 % (poor above 5 %)"

@@ -9,7 +9,8 @@ Tables (names fixed, the viewer and outside SQL rely on them):
   media_summaries  per session, kind and direction: averages, extremes, verdict and reason
   raw_responses    every API response body as received (meeting passwords removed)
   collector_runs   the collector's own run log
-  collector_state  small key/value facts: watermarks, token expiry (never the tokens)
+  collector_state  small key/value facts: watermarks, token expiry (never the tokens); read it
+                   through the `account_state` view, which splits the account out of the key
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField
 database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 
 DEFAULT_ACCOUNT = "default"
-DEFAULT_PROVIDER = "webex"
+DEFAULT_PROVIDER = "webex"   # what rows of databases older than the provider column came from
 
 PRAGMAS = {
     "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
@@ -118,6 +119,7 @@ class MediaSession(BaseModel):
     account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
     provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
     location = TextField(null=True)  # where the participant was (Google Meet reports it)
+    verdict_metric = TextField(null=True)   # loss | latency | jitter | frame_rate | cpu: what decided (NULL: good)
 
     class Meta:
         table_name = "media_sessions"
@@ -195,6 +197,7 @@ class MediaSummary(BaseModel):
     verdict = TextField()
     reason = TextField()
     avg_frame_rate = FloatField(null=True)
+    verdict_metric = TextField(null=True)
 
     class Meta:
         table_name = "media_summaries"
@@ -277,6 +280,15 @@ class CollectorState(BaseModel):
 TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
+    # Collector state per account: the first account keeps the bare keys older databases used,
+    # the others `<account>/<key>` (store.account_key). Queries read this, never the keys.
+    f"""CREATE VIEW IF NOT EXISTS account_state AS
+       SELECT CASE WHEN instr(key, '/') > 0 THEN substr(key, 1, instr(key, '/') - 1) ELSE '{DEFAULT_ACCOUNT}' END
+                  AS account,
+              CASE WHEN instr(key, '/') > 0 THEN substr(key, instr(key, '/') + 1) ELSE key END AS key,
+              value, updated_at
+       FROM collector_state""",
+    "CREATE INDEX IF NOT EXISTS media_sessions_metric ON media_sessions(verdict, verdict_metric, join_time)",
     "CREATE INDEX IF NOT EXISTS meet_attendance_meeting ON meet_attendance(meeting_id, start_time)",
     # Attendance beside the quality of the same person's endpoint session, where the data allows:
     # the same conference, the same display name, overlapping times.
@@ -284,7 +296,7 @@ INDEXES = [
        SELECT a.meeting_id, a.meeting_code, a.display_name, a.kind, a.start_time, a.end_time,
               s.id AS session_id, s.client_type, s.location, s.verdict, s.verdict_reason
        FROM meet_attendance a
-       LEFT JOIN media_sessions s ON s.meeting_id = a.meeting_id AND s.provider = 'google'
+       LEFT JOIN media_sessions s ON s.meeting_id = a.meeting_id
             AND s.user_name = a.display_name AND s.join_time < a.end_time AND s.leave_time > a.start_time""",
     "CREATE INDEX IF NOT EXISTS media_sessions_provider ON media_sessions(provider, join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS meetings_account ON meetings(account, quality_state)",
@@ -335,8 +347,55 @@ def _migration_4(db: SqliteDatabase) -> None:
     db.create_tables([MeetAttendance], safe=True)
 
 
+# The metric a verdict reason names, for rows judged before verdict_metric existed.
+METRIC_OF_REASON = """CASE WHEN {reason} LIKE '%packet loss%' THEN 'loss'
+     WHEN {reason} LIKE '%latency%' OR {reason} LIKE '%round-trip%' THEN 'latency'
+     WHEN {reason} LIKE '%jitter%' THEN 'jitter' WHEN {reason} LIKE '%frame rate%' THEN 'frame_rate'
+     WHEN {reason} LIKE '%CPU%' THEN 'cpu' END"""
+
+
+def _migration_5(db: SqliteDatabase) -> None:
+    """The metric that decided a verdict, as data beside the reason in words."""
+    _add_column_if_missing(db, "media_sessions", "verdict_metric TEXT")
+    _add_column_if_missing(db, "media_summaries", "verdict_metric TEXT")
+    db.execute_sql("UPDATE media_sessions SET verdict_metric = " + METRIC_OF_REASON.format(reason="verdict_reason")
+                   + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL")
+    db.execute_sql("UPDATE media_summaries SET verdict_metric = " + METRIC_OF_REASON.format(reason="reason")
+                   + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL")
+
+
+def _migration_6(db: SqliteDatabase) -> None:
+    """Session ids a provider now derives differently (Google: from the activity's whole identity,
+    not its qualifier alone) are rewritten, so the next re-read finds them instead of doubling them."""
+    from .providers import PROVIDERS  # the registry imports code that imports this module
+    for provider in PROVIDERS.values():
+        if provider.session_id_of_row:
+            rekey_sessions(db, provider.name, provider.session_id_of_row)
+
+
+def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
+    """Give each of `provider`'s sessions the id `session_id_of_row(row)` says, moving its
+    children along. Two rows that now share an id were one session stored twice: one stays."""
+    columns = [row[1] for row in db.execute_sql("PRAGMA table_info(media_sessions)")]
+    cursor = db.execute_sql(f"SELECT {', '.join(columns)} FROM media_sessions WHERE provider = ?", (provider,))
+    moved = 0
+    for row in [dict(zip(columns, values)) for values in cursor.fetchall()]:
+        old, new = row["id"], session_id_of_row(row)
+        if new == old:
+            continue
+        if not db.execute_sql("SELECT 1 FROM media_sessions WHERE id = ?", (new,)).fetchone():
+            rest = [c for c in columns if c != "id"]
+            db.execute_sql(f"INSERT INTO media_sessions (id, {', '.join(rest)}) "
+                           f"SELECT ?, {', '.join(rest)} FROM media_sessions WHERE id = ?", (new, old))
+            for child in ("media_summaries", "media_streams", "cpu_samples"):
+                db.execute_sql(f"UPDATE {child} SET session_id = ? WHERE session_id = ?", (new, old))
+        db.execute_sql("DELETE FROM media_sessions WHERE id = ?", (old,))
+        moved += 1
+    return moved
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

@@ -29,49 +29,69 @@ def read_only(path: Path):
 
 
 def status(settings) -> dict:
+    """The queue, the last runs, each account's authorisation and last success, the file's size."""
     with read_only(settings.database) as db:
         queue = dict(db.execute("select quality_state, count(*) from meetings group by 1").fetchall())
-        runs = [dict(zip(("started_at", "outcome", "meetings_new", "quality_calls", "samples_written", "message"), r))
-                for r in db.execute("select started_at, outcome, meetings_new, quality_calls, samples_written, "
-                                    "message from collector_runs order by id desc limit 5")]
+        runs = [dict(zip(("started_at", "account", "outcome", "meetings_new", "quality_calls", "samples_written",
+                          "message"), r))
+                for r in db.execute("select started_at, account, outcome, meetings_new, quality_calls, "
+                                    "samples_written, message from collector_runs order by id desc limit 5")]
         last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
-        authorisation = {a.account: _authorisation(a, db) for a in settings.accounts()}
+        accounts = {a.account: _account_status(a, db) for a in settings.accounts()}
     size = sum(p.stat().st_size for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
                if not p.name.endswith(".lock"))
+    authorisation = {name: facts["authorisation"] for name, facts in accounts.items()}
     return {"database": str(settings.database), "database_bytes": size, "queue": queue,
-            "last_success": last_ok, "recent_runs": runs,
+            "last_success": last_ok, "recent_runs": runs, "accounts": accounts,
             "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values()))}
 
 
-def _authorisation(settings, db=None) -> dict:
+def _account_status(settings, db) -> dict:
+    last_ok, last_outcome = db.execute(
+        "select (select max(finished_at) from collector_runs where account = ?1 and outcome = 'ok'), "
+        "(select outcome from collector_runs where account = ?1 order by id desc limit 1)",
+        (settings.account,)).fetchone()
+    queue = dict(db.execute("select quality_state, count(*) from meetings where account = ? group by 1",
+                            (settings.account,)).fetchall())
+    return {"provider": settings.provider, "authorisation": _authorisation(settings, db),
+            "last_success": last_ok, "last_outcome": last_outcome, "queue": queue}
+
+
+def _authorisation(settings, db) -> dict:
     def state(key: str) -> str | None:
-        if db is None:
-            return None
-        found = db.execute("select value from collector_state where key = ?",
-                           (account_key(settings.account, key),)).fetchone()
+        found = db.execute("select value from account_state where account = ? and key = ?",
+                           (settings.account, key)).fetchone()
         return found[0] if found else None
     return provider_of(settings).authorisation(settings, state)
 
 
 def health(settings, now=None) -> tuple[bool, str]:
-    """Healthy when a cycle succeeded within two intervals and no re-authorisation is needed."""
+    """Healthy when every account needs no re-authorisation and had a successful cycle within two
+    intervals. The reason names the first account that is not."""
     now = now or utcnow()
-    for account in settings.accounts():
-        auth = _authorisation(account)
-        if auth.get("reauth_required") or auth.get("problem"):
-            login = "meetq auth login" + ("" if account is settings else f" --account {account.account}")
-            return False, f"re-authorisation required: run `{login}`"
     try:
         with read_only(settings.database) as db:
-            last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
+            accounts = [(a, _account_status(a, db)) for a in settings.accounts()]
     except (sqlite3.Error, DatabaseMissing) as error:
         return False, f"database unreadable: {error}"
-    if last_ok is None:
-        return False, "no successful cycle yet"
-    age = (now - parse_iso(last_ok)).total_seconds()
-    if age > 2 * settings.interval_seconds:
-        return False, f"last successful cycle {age:.0f} s ago (more than two intervals)"
-    return True, f"last successful cycle {age:.0f} s ago"
+    several = len(accounts) > 1
+    for account, facts in accounts:
+        auth = facts["authorisation"]
+        if auth.get("reauth_required") or auth.get("problem"):
+            login = "meetq auth login" + (f" --account {account.account}" if several else "")
+            what = auth.get("problem") or "re-authorisation required"
+            return False, f"account {account.account}: {what}: run `{login}`" if several else \
+                f"re-authorisation required: run `{login}`"
+    ages = []
+    for account, facts in accounts:
+        name = f"account {account.account}: " if several else ""
+        if facts["last_success"] is None:
+            return False, f"{name}no successful cycle yet"
+        age = (now - parse_iso(facts["last_success"])).total_seconds()
+        if age > 2 * settings.interval_seconds:
+            return False, f"{name}last successful cycle {age:.0f} s ago (more than two intervals)"
+        ages.append(age)
+    return True, f"last successful cycle {max(ages):.0f} s ago" + (" (the oldest of every account's)" if several else "")
 
 
 def prune(settings, now=None) -> dict:

@@ -25,18 +25,19 @@ CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max
                "system_avg_cpu", "system_max_cpu")
 # A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
 SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
-                                           "fetched_at")
+                                           "verdict_metric", "fetched_at")
 # A media_summaries row: which stream group, how many samples, the figures, the verdict.
 FIGURE_COLUMNS = ("avg_packet_loss", "p90_packet_loss", "max_packet_loss", "avg_latency", "p90_latency", "max_latency",
                   "avg_jitter", "p90_jitter", "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate",
                   "min_resolution_height", "avg_frame_rate")
-SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason")
+SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason",
+                                                                                    "verdict_metric")
 
 
 def summary_row(session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict) -> tuple:
     """A media_summaries tuple from named figures (absent ones are NULL) and a verdict."""
     return (session_id, kind, direction, samples, *(figures.get(c) for c in FIGURE_COLUMNS),
-            verdict.level, verdict.reason)
+            verdict.level, verdict.reason, verdict.metric)
 
 
 @dataclass

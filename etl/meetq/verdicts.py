@@ -28,6 +28,15 @@ class Check:
     thresholds: tuple[str, str]
     only_kind: str | None = None
 
+    @property
+    def metric(self) -> str:
+        """What the viewer groups verdicts on: loss, latency, jitter, frame_rate (the settings' prefix)."""
+        return metric_of(self.thresholds[0])
+
+
+def metric_of(threshold_setting: str) -> str:
+    return threshold_setting.rsplit("_", 2)[0]   # frame_rate_fair_fps -> frame_rate
+
 
 @dataclass
 class Verdict:
@@ -35,6 +44,7 @@ class Verdict:
     reason: str
     priority: int = 99   # at the same level, loss outranks latency, then jitter, frame rate, CPU
     excess: float = 0.0  # how far past its threshold, relative: ranks the same metric across streams
+    metric: str | None = None  # the metric that decided, for SQL (None when good)
 
     def worse_than(self, other: "Verdict") -> bool:
         return ((VERDICT_RANK[self.level], -self.priority, self.excess)
@@ -53,20 +63,21 @@ def judge(label: str, kind: str, figures: dict, thresholds: dict, checks: list[C
         if value is None or (check.only_kind and kind != check.only_kind):
             continue
         fair, poor = (thresholds[name] for name in check.thresholds)
-        verdict = judge_metric(label, value, check.words, check.unit, check.higher_is_worse, fair, poor, priority)
+        verdict = judge_metric(label, value, check.words, check.unit, check.higher_is_worse, fair, poor, priority,
+                               check.metric)
         if verdict.worse_than(worst):
             worst = verdict
     return worst
 
 
-def judge_metric(label, value, words, unit, higher_is_worse, fair, poor, priority=99) -> Verdict:
+def judge_metric(label, value, words, unit, higher_is_worse, fair, poor, priority=99, metric=None) -> Verdict:
     beyond = (lambda limit: value >= limit) if higher_is_worse else (lambda limit: value < limit)
     side = "above" if higher_is_worse else "below"
     for level, limit in (("poor", poor), ("fair", fair)):
         if beyond(limit):
             excess = (value / limit if higher_is_worse else limit / max(value, 1e-9)) if limit else 1.0
             return Verdict(level, f"{label}: {words} {_fmt(value)} {unit} ({level} {side} "
-                                  f"{_fmt(limit)} {unit})", priority, excess)
+                                  f"{_fmt(limit)} {unit})", priority, excess, metric)
     return Verdict("good", f"{label}: every metric within its good range")
 
 
@@ -75,7 +86,7 @@ def judge_cpu(max_system_cpu: float | None, thresholds: dict) -> list[Verdict]:
     if max_system_cpu is None:
         return []
     return [judge_metric("CPU", max_system_cpu, "CPU peaked at", "%", True,
-                         thresholds["cpu_fair_pct"], thresholds["cpu_poor_pct"])]
+                         thresholds["cpu_fair_pct"], thresholds["cpu_poor_pct"], metric=metric_of("cpu_fair_pct"))]
 
 
 def session_verdict(verdicts: list[Verdict], nothing: str) -> dict:
@@ -84,7 +95,8 @@ def session_verdict(verdicts: list[Verdict], nothing: str) -> dict:
     for verdict in verdicts:
         if worst is None or verdict.worse_than(worst):
             worst = verdict
-    return {"verdict": worst.level if worst else None, "verdict_reason": worst.reason if worst else nothing}
+    return {"verdict": worst.level if worst else None, "verdict_reason": worst.reason if worst else nothing,
+            "verdict_metric": worst.metric if worst else None}
 
 
 def mean(values: list[float]) -> float | None:

@@ -35,3 +35,6 @@ class Provider:
     #                                             accept_delivery (see providers/webex/webhooks.py)
     load_document: Callable[..., list] | None = None  # a saved response -> [(meeting id, [PreparedSession])]
     private_body: Callable[[str, str], str] | None = None  # a saved response's text as privacy allows
+    session_id_of_row: Callable[[dict], int] | None = None
+    # ^ a stored media_sessions row -> the id this provider derives for it now; a migration re-keys
+    #   rows stored under an older scheme with it

@@ -5,6 +5,7 @@ paging, reporting lag, and the Webex simulator's faults, chaos and stats.
 Routes:  POST /token   GET /admin/reports/v1/activity/users/all/applications/meet
          GET /v2/conferenceRecords (only the caller's own), …/participants, …/participantSessions,
          GET /v2/spaces/{space}
+         POST /_sim/activities  serve these activities as given, beside the generated ones
 The organisation is the Webex simulator's generator with another seed; every Webex-style
 participant session becomes one activity whose parameters summarise its intervals, as Meet does
 (means and maxima, ints as strings, absent when not applicable).
@@ -43,6 +44,7 @@ class GoogleSimulator(Simulator):
         self.client_email = "meetq-collector@sim-project.iam.gserviceaccount.com"
         self.admin_email, self.lag_seconds = admin_email, lag_seconds
         self.assertions: list[dict] = []   # the verified claims of every token request
+        self.recorded: list[dict] = []     # activities given as they are (POST /_sim/activities): real payloads
 
     @property
     def reports_base(self) -> str:
@@ -68,7 +70,9 @@ class GoogleSimulator(Simulator):
         for meeting in self.org.meetings.values():
             if meeting.end.timestamp() > cutoff:
                 continue
-            found.extend(a for a in _meeting_activities(self.org, meeting) if _epoch(a["id"]["time"]) <= cutoff)
+            found.extend(a for a in _meeting_activities(self.org, meeting, self.config.google_qualifiers)
+                         if _epoch(a["id"]["time"]) <= cutoff)
+        found.extend(a for a in self.recorded if _epoch(a["id"]["time"]) <= cutoff)
         return sorted(found, key=lambda a: a["id"]["time"], reverse=True)
 
 
@@ -76,7 +80,8 @@ class GoogleHandler(_Handler):
     sim: GoogleSimulator
 
     def routes(self, path: str) -> dict:
-        routes = {("POST", "/token"): self.token, ("GET", REPORTS_PATH): self.reports, **self.sim_routes()}
+        routes = {("POST", "/token"): self.token, ("GET", REPORTS_PATH): self.reports,
+                  ("POST", "/_sim/activities"): self.sim_activities, **self.sim_routes()}
         if path.startswith("/v2/"):
             routes[("GET", path)] = self.meet_rest
         return routes
@@ -129,6 +134,13 @@ class GoogleHandler(_Handler):
             page["nextPageToken"] = str(offset + size)
         self._json(200, page)
 
+
+    def sim_activities(self):
+        """Serve these activities too, exactly as given (recorded payloads, odd shapes)."""
+        given = json.loads(self._body() or b"[]")
+        with self.sim.lock:
+            self.sim.recorded.extend(given)
+        self._json(200, {"activities": len(self.sim.recorded)})
 
     def _scoped(self, scope: str):
         grant = self._grant()
@@ -220,14 +232,15 @@ def _epoch(text: str) -> float:
     return parse_iso(text).timestamp()
 
 
-def _meeting_activities(org, meeting) -> list[dict]:
+def _meeting_activities(org, meeting, qualifiers: str = "session") -> list[dict]:
     code = _code(meeting)
-    return [_activity(meeting, code, item, org.org_id) for item in org.quality_items(meeting)]
+    return [_activity(meeting, code, item, org.org_id, qualifiers) for item in org.quality_items(meeting)]
 
 
-def _activity(meeting, code: str, item: dict, customer: str) -> dict:
+def _activity(meeting, code: str, item: dict, customer: str, qualifiers: str = "session") -> dict:
     join, leave = parse_iso(item["joinTime"]), parse_iso(item["leaveTime"])
-    unique = str(int(hashlib.sha1(item["participantSessionId"].encode()).hexdigest()[:15], 16))
+    shared_by = meeting.id if qualifiers == "meeting" else item["participantSessionId"]
+    unique = str(int(hashlib.sha1(shared_by.encode()).hexdigest()[:15], 16))
     params = [("conference_id", "value", _conference_id(meeting)),
               ("meeting_code", "value", code.upper().replace("-", "") if int(unique) % 3 == 0 else code),
               ("organizer_email", "value", meeting.host.email), ("product_type", "value", "meet"),

@@ -58,6 +58,9 @@ class SimConfig:
     chaos_seed: int = 1
     chaos_huge_bytes: int = 4_000_000       # padding added to a "huge" page
     chaos_retry_after: str = "1"            # Retry-After of a chaotic 429 that has one
+    # Google documents `uniqueQualifier` as unique only among events of the same time: "session"
+    # gives every activity its own, "meeting" gives all of a call's endpoints one (seen in real data).
+    google_qualifiers: str = "session"
     days: float = 7
     meetings_per_day: int = 40
     people: int = 60
@@ -615,8 +618,3 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 Simulator.handler_class = _Handler
-
-
-def serve(config: SimConfig) -> Simulator:
-    """Start a simulator and return it (used by `meetq simulator` and `meetq demo`)."""
-    return Simulator(config).start()

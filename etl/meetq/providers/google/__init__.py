@@ -10,6 +10,7 @@ from ..base import Provider
 from .auth import ServiceAccount
 from .collect import collect, private_body
 from .settings import ACCOUNT_KEYS, SETTINGS
+from .transform import session_id_of_row
 
 
 def required(table: dict) -> str | None:
@@ -39,4 +40,5 @@ def auth_status(settings) -> tuple[list[str], bool]:
 PROVIDER = Provider(
     name="google", title="Google Meet", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
     is_configured=is_configured, credentials=ServiceAccount, check=check, collect=collect,
-    authorisation=authorisation, auth_status=auth_status, private_body=private_body)
+    authorisation=authorisation, auth_status=auth_status, private_body=private_body,
+    session_id_of_row=session_id_of_row)

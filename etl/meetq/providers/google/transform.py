@@ -83,7 +83,7 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
     left = parse_iso(text(identity.get("time")))
     joined = _joined(params, left)
     thresholds = with_defaults(thresholds)
-    session_id = stable_id(PROVIDER, unique)
+    session_id = session_id_of(iso(left), unique, text(params.get("endpoint_id")), meeting)
     summaries, verdicts = [], []
     for (kind, direction), prefix in STREAMS.items():
         figures = _figures(params, kind, direction, prefix)
@@ -113,6 +113,19 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
     meeting_row = {"id": meeting, "title": f"Meet {code}" if code else "Google Meet call",
                    "host_email": text(params.get("organizer_email")), "start": iso(joined), "end": iso(left)}
     return meeting_row, prepared
+
+
+def session_id_of(time: str | None, unique: str, endpoint: str | None, meeting: str) -> int:
+    """An activity's identity is its time with its qualifier: Google documents `uniqueQualifier` as
+    unique only among events of the same time, and different calls do share one. The endpoint and
+    the conference are added so that nothing two sessions share can merge them."""
+    return stable_id(PROVIDER, time, unique, endpoint, meeting)
+
+
+def session_id_of_row(row: dict) -> int:
+    """The same id from a stored row: leave_time is id.time, participant_session_id the qualifier,
+    participant_id the endpoint (see prepare_activity)."""
+    return session_id_of(row["leave_time"], row["participant_session_id"], row["participant_id"], row["meeting_id"])
 
 
 def _location(params: dict) -> str | None:

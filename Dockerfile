@@ -7,10 +7,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
 RUN useradd --create-home --uid 10001 meetq && mkdir -p /data /secrets && chown meetq:meetq /data /secrets
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY setup.py ./
 COPY etl ./etl
 COPY viewer ./viewer
 COPY config ./config
-RUN pip install --no-cache-dir -e .
+# Not editable: the image holds the package, the viewer included.
+RUN pip install --no-cache-dir .
 
 USER meetq
 CMD ["meetq", "run"]

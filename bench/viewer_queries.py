@@ -47,9 +47,9 @@ def build(path: Path, days: int, meetings_per_day: int) -> dict:
 def queries(path: Path) -> dict[str, tuple[str, dict]]:
     """Every canned query and every dashboard chart, with realistic parameters."""
     import sqlite3
-    from meetq.viewer import metadata_for
-    metadata = metadata_for(path)
-    name = path.stem
+    import meetq_viewer
+    metadata = meetq_viewer.metadata()
+    name = meetq_viewer.DATABASE
     db = sqlite3.connect(path)
     meeting_id = db.execute("select meeting_id from media_sessions group by meeting_id "
                             "order by count(*) desc limit 1").fetchone()[0]
@@ -58,7 +58,7 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
     email = email[0] if email else db.execute("select user_email from media_sessions limit 1").fetchone()[0]
     last = db.execute("select substr(max(join_time), 1, 10) from media_sessions").fetchone()[0]
     month_ago = db.execute("select date(?, '-30 days')", (last,)).fetchone()[0]
-    site = db.execute("select site_url from meetings limit 1").fetchone()[0]
+    site = db.execute("select site_url from meetings where site_url is not null limit 1").fetchone()[0]
     title = db.execute("select title || ' · ' || substr(start, 1, 16) || ' · ' || id from meetings where id = ?",
                        (meeting_id,)).fetchone()[0]
     db.close()
@@ -81,10 +81,8 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
 
 
 async def time_all(path: Path) -> dict:
-    from datasette.app import Datasette
-    from meetq.viewer import VIEWER_DIR, metadata_for
-    datasette = Datasette([str(path)], metadata=metadata_for(path), plugins_dir=str(VIEWER_DIR / "plugins"),
-                          settings={"sql_time_limit_ms": 1000})
+    import meetq_viewer
+    datasette = meetq_viewer.datasette(path)
     from datasette.database import QueryInterrupted
     results = {}
     for label, (sql, params) in queries(path).items():
@@ -92,7 +90,7 @@ async def time_all(path: Path) -> dict:
         for _ in range(REPEATS):
             started = time.perf_counter()
             try:
-                await datasette.execute(path.stem, sql, params, custom_time_limit=1000)
+                await datasette.execute(meetq_viewer.DATABASE, sql, params, custom_time_limit=1000)
             except QueryInterrupted:
                 timings.append(float("inf"))  # hit Datasette's time limit
                 continue

@@ -35,11 +35,7 @@ def sim_stats(sim):
     return requests.get(f"{sim.url}/_sim/stats", timeout=5).json()
 
 
-def free_port():
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from meetq.demo import free_port  # noqa: E402  (one free_port for the demo and the tests)
 
 
 class Meetq:
@@ -195,15 +191,46 @@ HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Budget & <b>plans</b>'
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    """A database filled by the real collector from the simulator, served by `meetq serve`."""
+    """A database filled by the real collector from three accounts, served by `meetq serve`: the
+    `default` Webex organisation, a second one (`emea`) whose authorisation is revoked after its
+    first cycle, and a Google Meet account (`gmeet`). A chart or query that ignores accounts or
+    vendors meets all of them here."""
+    from meetq.simulator.google import GoogleSimulator
     workdir = tmp_path_factory.mktemp("viewer")
     simulator = Simulator(SimConfig(**SMALL_ORG)).start()
+    emea = Simulator(SimConfig(**{**SMALL_ORG, "seed": 23})).start()
+    google = GoogleSimulator(SimConfig(**{**SMALL_ORG, "seed": 11})).start()
     meetq = Meetq(simulator, workdir)
+    key = google.write_key_file(workdir / "google-key.json")
+    with open(workdir / "meetq.toml", "a") as config:
+        config.write(f"""
+[[accounts]]
+name = "emea"
+client_id = "{emea.config.client_id}"
+client_secret = "{emea.config.client_secret}"
+api_base = "{emea.api_base}"
+analytics_base = "{emea.analytics_base}"
+
+[[accounts]]
+name = "gmeet"
+provider = "google"
+key_file = "{key}"
+admin_email = "{google.admin_email}"
+reports_base = "{google.reports_base}"
+meet_base = "{google.meet_base}"
+""")
     meetq.login()
+    child, url = meetq.start_login("--no-browser", "--timeout", "30", "--account", "emea")
+    requests.get(url, timeout=10)
+    child.communicate(timeout=30)
     simulator.add_ended_meetings(1, minutes=40, participants=4)  # one still due for its recheck
     hostile = simulator.add_ended_meetings(1, minutes=20, participants=3)[0]
     simulator.org.meetings[hostile].title = HOSTILE_TITLE
     meetq("collect")
+    sim_post(emea, "/_sim/revoke", {})
+    emea.config.access_lifetime = 0   # its access tokens die too: only a refresh could help, and it is refused
+    meetq("collect", check=False)
+    meetq.emea, meetq.google = emea, google
     port = free_port()
     viewer = meetq.popen("serve", "--port", str(port))
     meetq.viewer_url = f"http://127.0.0.1:{port}"
@@ -212,7 +239,8 @@ def served(tmp_path_factory):
     viewer.terminate()
     viewer.communicate(timeout=10)
     meetq.kill_children()
-    simulator.stop()
+    for each in (simulator, emea, google):
+        each.stop()
 
 
 def _answers(url):

@@ -8,13 +8,12 @@ import re
 
 import pytest
 import requests
-import yaml
 
-from meetq.viewer import VIEWER_DIR
+import meetq_viewer
 
 TABLES = ["meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries",
-          "raw_responses", "collector_runs", "collector_state"]
-METADATA = yaml.safe_load((VIEWER_DIR / "metadata.yml").read_text())
+          "raw_responses", "collector_runs", "collector_state", "account_state"]
+METADATA = meetq_viewer.metadata()
 DASHBOARDS = METADATA["plugins"]["datasette-dashboards"]
 
 
@@ -81,7 +80,7 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
 def test_every_chart_query_runs_with_its_filters_set(served):
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
     values = {"date_start": "2000-01-01", "date_end": day, "direction": "out",
-              "site": served.scalar("select site_url from meetings limit 1"), "account": "default", "provider": "webex",
+              "site": served.scalar("select site_url from meetings where site_url is not null limit 1"), "account": "default", "provider": "webex",
               "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
     for slug, dashboard in DASHBOARDS.items():
         for chart_slug, chart in dashboard["charts"].items():
@@ -93,19 +92,22 @@ def test_every_chart_query_runs_with_its_filters_set(served):
 
 def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
-                           "join meetings m on m.id = s.meeting_id group by 1, 2 order by 1 limit 1")[0]
+                           "join meetings m on m.id = s.meeting_id where s.account = 'default' "
+                           "group by 1, 2 order by 1 limit 1")[0]
     params = {"date_start": day, "date_end": day, "site": site, "account": "default", "provider": "webex"}
     query = DASHBOARDS["overview"]["charts"]["total-sessions"]["query"]
     everything = get_json(served, "/meetq.json", sql=strip_optional(query), _shape="array")[0]["n"]
     narrowed = get_json(served, "/meetq.json", sql=keep_optional(query), _shape="array", **params)[0]["n"]
     expected = served.scalar("select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
-                             "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ?",
-                             day, day, site)
+                             "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ? "
+                             "and s.account = 'default' and s.provider = 'webex'", day, day, site)
     assert narrowed == expected and 0 < narrowed < everything
     only_account = re.sub(r"\[\[(.*?)\]\]", lambda m: m.group(1) if ":account" in m.group(1) else "", query)
     by_account = {name: get_json(served, "/meetq.json", sql=only_account, _shape="array",
-                                 account=name)[0]["n"] for name in ("default", "no-such-account")}
-    assert by_account == {"default": everything, "no-such-account": 0}
+                                 account=name)[0]["n"] for name in ("default", "emea", "gmeet", "no-such-account")}
+    assert by_account == {name: served.scalar("select count(*) from media_sessions where account = ?", name)
+                          for name in by_account}
+    assert sum(by_account.values()) == everything and 0 not in [by_account[n] for n in ("default", "emea", "gmeet")]
     meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
                          "where quality_passes > 0 limit 1")[0]
     verdicts = DASHBOARDS["meeting"]["charts"]["verdicts"]["query"]
@@ -158,5 +160,27 @@ def test_poor_sessions_filter_by_vendor_or_show_both(served):
     both = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01")
     webex = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01", vendor="webex")
     google = get_json(served, "/meetq/poor_sessions.json", _shape="array", since="2000-01-01", vendor="google")
-    assert len(both) == len(webex) == min(1000, served.scalar("select count(*) from media_sessions where verdict = 'poor'"))
-    assert google == [] and {r["provider"] for r in both} == {"webex"}
+    assert len(both) == min(1000, served.scalar("select count(*) from media_sessions where verdict = 'poor'"))
+    assert len(both) == len(webex) + len(google) and webex and google
+    assert {r["provider"] for r in both} == {"webex", "google"} and {r["provider"] for r in google} == {"google"}
+
+
+def test_a_revoked_second_account_shows_on_the_health_dashboard_and_in_status(served):
+    """`emea`'s refresh token was refused after its first cycle; `default` and `gmeet` are fine."""
+    charts = DASHBOARDS["health"]["charts"]
+    assert get_json(served, "/meetq.json", sql=charts["reauth"]["query"], _shape="array") == \
+        [{"state": "LOGIN NEEDED: emea"}]
+    accounts = {r["account"]: r for r in get_json(served, "/meetq.json", sql=charts["accounts"]["query"],
+                                                   _shape="array")}
+    assert set(accounts) == {"default", "emea", "gmeet"}
+    assert accounts["emea"]["authorisation"].startswith("LOGIN NEEDED since 20")
+    assert accounts["emea"]["last_outcome"] == "reauth_required"
+    assert accounts["default"]["authorisation"] == accounts["gmeet"]["authorisation"] == "ok"
+    assert accounts["gmeet"]["authorised_as"] == "admin@example.com"
+
+    status = json.loads(served("status").stdout)
+    assert status["accounts"]["emea"]["authorisation"]["reauth_required"]["reason"] == "invalid_grant"
+    assert status["accounts"]["default"]["authorisation"]["reauth_required"] is None
+    assert status["accounts"]["gmeet"]["provider"] == "google"
+    health = served("health", check=False)
+    assert health.returncode == 1 and "account emea" in health.stdout and "--account emea" in health.stdout

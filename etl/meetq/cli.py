@@ -255,10 +255,10 @@ def simulator(host, port, seed, overrides):
 @click.pass_context
 def serve(ctx, host, port):
     """Serve the database read-only with Datasette."""
-    from .viewer import serve_viewer
+    from meetq_viewer import serve as serve_viewer
     settings = settings_from(ctx, host=host, port=port)
     open_db(settings)
-    serve_viewer(settings)
+    serve_viewer(settings.database, settings.host, settings.port)
 
 
 @cli.command()

@@ -1,0 +1,79 @@
+"""meetq's viewer: Datasette over the collector's file, read-only, configured by the files here.
+
+This folder is the whole viewer: `metadata.yml` (tables, units, facets, canned queries,
+dashboards), `sql/` (every chart's and canned query's SQL, with the parts they share in
+`sql/fragments/`), `plugins/` (SQL functions) and this module, which starts it. Datasette opens
+a mutable file with `mode=ro`, so it never writes it; secrets live in separate files it is never
+given. The database is always served as `meetq`, whatever the file is called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+SQL_DIR = HERE / "sql"
+DATABASE = "meetq"   # the name every chart and query of metadata.yml uses
+SETTINGS = {"sql_time_limit_ms": 1000, "default_cache_ttl": 0, "allow_download": False}
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def read_sql(file: str, values: dict | None = None) -> str:
+    """The SQL of `file` under sql/, each {{ name }} filled from `values`, else from
+    sql/fragments/<name>.sql (fragments may hold placeholders too). A name neither gives is an
+    error, so a typo fails at start, not in a chart."""
+    values = values or {}
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name in values:
+            return str(values[name])
+        fragment = SQL_DIR / "fragments" / f"{name}.sql"
+        if not fragment.exists():
+            raise ValueError(f"{file}: no value or fragment for {{{{ {name} }}}}")
+        return _PLACEHOLDER.sub(fill, fragment.read_text().strip())
+
+    text = "\n".join(line for line in (SQL_DIR / file).read_text().splitlines()
+                     if not line.lstrip().startswith("--"))
+    return _PLACEHOLDER.sub(fill, text.strip())
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with `!sql FILE` and `!sql {file: FILE, name: value, …}`."""
+
+
+def _sql_tag(loader: _Loader, node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        return read_sql(loader.construct_scalar(node))
+    values = loader.construct_mapping(node)
+    return read_sql(values.pop("file"), values)
+
+
+_Loader.add_constructor("!sql", _sql_tag)
+
+
+def metadata() -> dict:
+    """metadata.yml with every `!sql` reference replaced by its SQL."""
+    return yaml.load((HERE / "metadata.yml").read_text(), Loader=_Loader)
+
+
+def datasette(database: Path, settings: dict | None = None):
+    """A Datasette serving `database` (read-only) as `meetq`, with the viewer's configuration."""
+    from datasette.app import Datasette
+    from datasette.database import Database
+    app = Datasette([], metadata=metadata(), plugins_dir=str(HERE / "plugins"), settings={**SETTINGS, **(settings or {})})
+    app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name
+    app.add_database(Database(app, path=str(database), is_mutable=True), name=DATABASE)
+    return app
+
+
+def serve(database: Path, host: str, port: int) -> None:
+    """Serve until SIGTERM or Ctrl-C."""
+    import uvicorn
+    app = datasette(database)
+    asyncio.run(app.invoke_startup())
+    uvicorn.run(app.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)

@@ -1,0 +1,1 @@
+select account, quality_state, count(*) as meetings from meetings group by account, quality_state

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install test demo browser soak bench example-config clean
+.PHONY: install test quick demo browser soak bench example-config clean
 
 # Benchmarks: quick by default (they run, figures to bench/results/quick/); FULL=1 for RESULTS.md.
 bench: $(STAMP)
@@ -20,6 +20,10 @@ install: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/pytest
+
+# The unit tests alone: pure functions, the schema on real files, settings. No simulator, no browser.
+quick: $(STAMP)
+	$(BIN)/pytest -m "not e2e and not slow" -q
 
 # The dashboard tests drive Debian's chromium. Installed when missing and we may (root, apt).
 browser:

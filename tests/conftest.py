@@ -248,3 +248,13 @@ def _answers(url):
         return requests.get(url, timeout=2).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+LOOPBACK_FIXTURES = {"sim", "meetq", "served", "google"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that runs a simulator, the CLI or the viewer is end to end (`make quick` leaves it out)."""
+    for item in items:
+        if LOOPBACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

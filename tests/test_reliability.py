@@ -18,7 +18,7 @@ SOAK = os.environ.get("MEETQ_SOAK") == "1"
 CHAOS_TARGET = 10_000 if SOAK else 1_000
 KILLS = 200 if SOAK else 30
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def stop(child, timeout=60):

@@ -5,7 +5,7 @@ Redaction runs on every event, from our code and from the standard-library logge
 `Bearer …`/`token=…` patterns inside strings, and the exact secret values this process
 knows (client secret, access and refresh tokens), registered as they appear.
 Tracebacks are rendered without local variables: structlog's default `show_locals`
-would print a token held in a frame (see ../shared/research/ecosystem.md §5).
+would print a token held in a frame (docs/libraries.md, "structlog").
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """The schema: Peewee models, pragmas, migrations and the views and indexes on top.
 
-Tables (names fixed, the viewer and outside SQL rely on them):
-  meetings         one row per ended meeting instance, plus its place in the qualities queue
-  media_sessions   one row per Meeting Qualities item (a participant's session on one device)
-  media_streams    one row per element of audioIn/audioOut/videoIn/videoOut/shareIn/shareOut
+Tables (names fixed, the viewer and outside SQL rely on them); every vendor writes the same ones:
+  meetings         one row per ended meeting instance (or conference), plus its place in the queue
+  media_sessions   one row per participant's session on one device, with its verdict
+  media_streams    one row per media stream of a session (kind, direction), where the vendor
+                   reports intervals (Webex: each element of audioIn/…/shareOut)
   media_samples    one row per sampling interval of a stream
-  cpu_samples      one row per interval of a session's `resources`
+  cpu_samples      one row per interval of a session's CPU, where the vendor reports it
   media_summaries  per session, kind and direction: averages, extremes, verdict and reason
-  raw_responses    every API response body as received (meeting passwords removed)
+  raw_responses    every API body as received (secrets removed, IPs as the privacy setting says)
+  meet_attendance  Google Meet REST attendance (who was in a conference when)
   collector_runs   the collector's own run log
   collector_state  small key/value facts: watermarks, token expiry (never the tokens); read it
                    through the `account_state` view, which splits the account out of the key
@@ -321,7 +323,7 @@ def _migration_1(db: SqliteDatabase) -> None:
 
 
 def _migration_2(db: SqliteDatabase) -> None:
-    """Several Webex organisations in one database: rows say which account they came from."""
+    """Several organisations in one database: rows say which account they came from."""
     for model in (Meeting, MediaSession, RawResponse, CollectorRun):
         _add_column_if_missing(db, model._meta.table_name, f"account TEXT NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'")
 
@@ -420,16 +422,15 @@ def ensure_db_shape(db: SqliteDatabase = database) -> None:
             db.execute_sql(statement)
 
 
-def open_database(path: Path | str, readonly: bool = False) -> SqliteDatabase:
+def open_database(path: Path | str) -> SqliteDatabase:
     """Open (creating if needed) the collector's database and bring its schema up to date."""
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
     database.init(str(path), pragmas=PRAGMAS, check_same_thread=False)
     database.connect(reuse_if_open=True)
-    if not readonly:
-        migrate(database)
-        ensure_db_shape(database)
+    migrate(database)
+    ensure_db_shape(database)
     return database
 
 

@@ -115,6 +115,11 @@ def wait_for_redirect(redirect_uri: str, expected_state: str, timeout: float = 3
         deadline = utcnow().timestamp() + timeout
         while not outcome and utcnow().timestamp() < deadline:
             server.handle_request()
+    return _code_of(outcome, redirect_uri, timeout)
+
+
+def _code_of(outcome: dict, redirect_uri: str, timeout: float) -> str:
+    """The code a listener received, or the error it met, or LoginFailed when nothing came."""
     if "error" in outcome:
         raise outcome["error"]
     if "code" not in outcome:
@@ -179,11 +184,7 @@ def receive_code(settings, state: str, show_consent: Callable[[], object], timeo
     ready.wait(5)
     show_consent()
     listener.join(timeout + 5)
-    if "error" in result:
-        raise result["error"]
-    if "code" not in result:
-        raise LoginFailed(f"no redirect arrived at {settings.redirect_uri} within {timeout:.0f} s")
-    return result["code"]
+    return _code_of(result, settings.redirect_uri, timeout)
 
 
 def finish_login(settings, code: str) -> Tokens:

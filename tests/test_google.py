@@ -40,8 +40,10 @@ def test_a_call_ended_activity_becomes_one_session_with_summaries_and_a_verdict(
     row = dict(zip(SESSION_WRITE_COLUMNS, session.session))
     assert (row["user_email"], row["user_name"], row["client_type"], row["location"], row["public_ip"]) == \
         ("dana@example.com", "Dana Park", "android", "Berlin, DE", "198.51.100.23")
-    assert row["verdict"] == "poor" and row["verdict_reason"] == \
-        "audio in: round-trip time averaged 420 ms (poor above 400 ms)"
+    assert row["verdict"] == "poor" and row["verdict_reason"] == (
+        "audio in: round-trip time averaged 420 ms (poor above 400 ms); audio in: packet loss averaged 2 % "
+        "(fair above 1 %); video in: frame rate averaged 8 fps (fair below 15 fps)")
+    assert row["verdict_metric"] == "latency"
     by_stream = {(s["kind"], s["direction"]): s for s in (dict(zip(SUMMARY_COLUMNS, s)) for s in session.summaries)}
     assert set(by_stream) == {("audio", "in"), ("audio", "out"), ("video", "in")}  # nothing sent: no video out
     audio_in = by_stream[("audio", "in")]
@@ -51,7 +53,7 @@ def test_a_call_ended_activity_becomes_one_session_with_summaries_and_a_verdict(
         "avg_bit_rate": None}
     video_in = by_stream[("video", "in")]
     assert (video_in["avg_frame_rate"], video_in["verdict"], video_in["reason"], video_in["verdict_metric"]) == \
-        (8.0, "poor", "video in: frame rate averaged 8 fps (poor below 10 fps)", "frame_rate")
+        (8.0, "fair", "video in: frame rate averaged 8 fps (fair below 15 fps)", "frame_rate")
     assert by_stream[("audio", "out")]["avg_bit_rate"] == 32000.0  # kbit/s to bit/s, as Webex reports it
 
     # Few parameters (a phone) still make a session; nothing to file it under makes none.

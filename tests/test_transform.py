@@ -131,19 +131,31 @@ def test_verdicts_name_the_metric_that_decided_in_words():
     from meetq.providers.webex.transform import summarise_session
     first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
     summaries, verdict = summarise_session(second)
+    # Every metric that tripped, worst first: both jitters are poor (CQD: above 30 ms), then the rest.
+    audio_in = ("audio in: jitter peaked at 80 ms (poor above 30 ms); audio in: packet loss peaked at 7.9 % "
+                "(fair above 1 %); audio in: latency peaked at 240 ms (fair above 150 ms)")
+    audio_out = ("audio out: jitter peaked at 55 ms (poor above 30 ms); audio out: packet loss peaked at 3.5 % "
+                 "(fair above 1 %); audio out: latency peaked at 210 ms (fair above 150 ms)")
     assert verdict == {"avg_system_cpu": None, "max_system_cpu": None, "verdict": "poor",
-                       "verdict_reason": "audio in: packet loss peaked at 7.9 % (poor above 5 %)",
-                       "verdict_metric": "loss"}
+                       "verdict_reason": "audio in: jitter peaked at 80 ms (poor above 30 ms); "
+                                         "audio out: jitter peaked at 55 ms (poor above 30 ms); "
+                                         "audio in: packet loss peaked at 7.9 % (fair above 1 %); "
+                                         "audio out: packet loss peaked at 3.5 % (fair above 1 %); "
+                                         "audio in: latency peaked at 240 ms (fair above 150 ms); "
+                                         "audio out: latency peaked at 210 ms (fair above 150 ms)",
+                       "verdict_metric": "jitter"}
     assert summaries == [
-        # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height; avg fps
+        # avg, peak, max of loss, latency, jitter; avg bit rate; peak and min frame rate; min height; avg fps;
+        # verdict, reasons, metric, seconds
         (second.session["id"], "audio", "in", 2, 6.05, 7.9, 7.9, 210.0, 240.0, 240.0, 62.5, 80.0, 80.0,
-         21000.0, None, None, None, None, "poor", "audio in: packet loss peaked at 7.9 % (poor above 5 %)", "loss"),
+         21000.0, None, None, None, None, "poor", audio_in, "jitter", 120.0),
         (second.session["id"], "audio", "out", 2, 2.75, 3.5, 3.5, 190.0, 210.0, 210.0, 42.5, 55.0, 55.0,
-         22000.0, None, None, None, None, "poor", "audio out: jitter peaked at 55 ms (poor above 50 ms)", "jitter"),
+         22000.0, None, None, None, None, "poor", audio_out, "jitter", 120.0),
     ]
     summaries, verdict = summarise_session(first)
-    assert verdict["verdict"] == "fair" and verdict["max_system_cpu"] == 21.0
-    assert verdict["verdict_reason"] == "audio in: packet loss peaked at 1.3 % (fair above 1 %)"
+    assert verdict["verdict"] == "poor" and verdict["max_system_cpu"] == 21.0
+    assert verdict["verdict_reason"] == ("audio in: jitter peaked at 31 ms (poor above 30 ms); "
+                                         "audio in: packet loss peaked at 1.3 % (fair above 1 %)")
     video_in = next(named(s) for s in summaries if named(s)["kind"] == "video" and named(s)["direction"] == "in")
     assert (video_in["p10_frame_rate"], video_in["min_frame_rate"], video_in["min_resolution_height"],
             video_in["avg_frame_rate"]) == (18.84, 18.84, 360.0, 21.94)
@@ -154,22 +166,23 @@ def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
     def hour(loss):
         return session_rows({"meetingInstanceId": "m", "participantId": "p", "audioIn": [{
             "samplingInterval": 60, "startTime": "2026-01-01T10:00:00Z", "packetLoss": loss}]})
-    blip = [0.1] * 59 + [9.0]
+    blip = [0.1] * 59 + [19.0]
     summaries, verdict = summarise_session(hour(blip))
     audio_in = named(summaries[0])
-    assert verdict["verdict"] == "good" and (audio_in["p90_packet_loss"], audio_in["max_packet_loss"]) == (0.1, 9.0)
-    sustained = [0.1] * 54 + [6.0] * 6  # six minutes of 6 % loss
+    assert verdict["verdict"] == "good" and (audio_in["p90_packet_loss"], audio_in["max_packet_loss"]) == (0.1, 19.0)
+    sustained = [0.1] * 54 + [12.0] * 6  # six minutes of 12 % loss
     _, verdict = summarise_session(hour(sustained))
-    assert verdict["verdict_reason"] == "audio in: packet loss peaked at 6 % (poor above 5 %)"
+    assert verdict["verdict_reason"] == "audio in: packet loss peaked at 12 % (poor above 10 %)"
 
 
 def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
     from meetq.providers.webex.transform import summarise_session
     first = session_rows(load("qualities_two_sessions.json")["items"][0])
-    _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100, "frame_rate_fair_fps": 20})
+    calm = {"loss_fair_pct": 50, "loss_poor_pct": 60, "jitter_fair_ms": 100, "jitter_poor_ms": 120}
+    _, verdict = summarise_session(first, {**calm, "frame_rate_fair_fps": 20})
     assert verdict["verdict"] == "fair"
     assert verdict["verdict_reason"] == "video in: frame rate fell to 18.8 fps (fair below 20 fps)"
-    _, verdict = summarise_session(first, {"loss_fair_pct": 50, "jitter_fair_ms": 100})
+    _, verdict = summarise_session(first, calm)
     assert verdict["verdict"] == "good"
 
 

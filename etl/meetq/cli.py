@@ -144,9 +144,11 @@ def collect(ctx, backfill_days, account):
     """Run one collection cycle per account and print its summary. Exit 1 unless every one succeeded."""
     from .daemon import collector_lock
     from .pipeline import run_accounts, run_cycle
+    from .rejudge import rejudge_if_rules_changed
     settings = settings_from(ctx, account, backfill_days=backfill_days)
     with collector_lock(settings.database):
         open_db(settings)
+        rejudge_if_rules_changed(settings)
         reports = {account: run_cycle(settings, trigger="collect")} if account else run_accounts(settings)
     summaries = {name: {"outcome": r.outcome, **r.counts(), "messages": r.messages} for name, r in reports.items()}
     outcomes = {s["outcome"] for s in summaries.values()}
@@ -164,10 +166,12 @@ def collect(ctx, backfill_days, account):
 def run(ctx, interval_seconds):
     """Run the collector daemon: a cycle now, then one every interval, until SIGTERM."""
     from .daemon import check_accounts, collector_lock, run_forever
+    from .rejudge import rejudge_if_rules_changed
     settings = settings_from(ctx, interval_seconds=interval_seconds)
     check_accounts(settings.accounts(), warn=lambda text: click.echo(f"meetq: {text}", err=True))
     with collector_lock(settings.database):
         open_db(settings)
+        rejudge_if_rules_changed(settings)
         run_forever(settings)
 
 
@@ -191,6 +195,19 @@ def load(ctx, sources, meeting_id, workers, account):
     for failure in report.failed:
         click.echo(f"Not loaded: {failure}", err=True)
     ctx.exit(1 if report.failed else 0)
+
+
+@cli.command()
+@click.pass_context
+def rejudge(ctx):
+    """Judge every stored session again by today's verdict rules and [quality] thresholds, and find
+    each meeting's shared cause again. Nothing is fetched. `meetq run` does this by itself when the
+    rules or thresholds changed."""
+    from .rejudge import rejudge as rejudge_stored
+    settings = settings_from(ctx)
+    open_db(settings)
+    counts = rejudge_stored(settings, progress=lambda done, total: click.echo(f"  {done}/{total} sessions", err=True))
+    click.echo(f"Judged {counts['sessions']} sessions of {counts['meetings']} meetings again.")
 
 
 # -- operating -------------------------------------------------------------------------------------

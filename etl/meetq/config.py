@@ -18,26 +18,15 @@ from .errors import ConfigError
 from .privacy import IP_MODES
 from .providers import PROVIDERS
 from .setting import Setting
-from .verdicts import DEFAULT_THRESHOLDS
+from .verdicts import THRESHOLDS
 
 DEFAULT_CONFIG_PATH = "config/meetq.toml"
 
 
 def _threshold_settings() -> list[Setting]:
-    """The verdict thresholds, one setting each, their defaults taken from the transform that
-    applies them. A metric at or past "fair" makes a stream fair, past "poor" poor, judged on
-    what the worst tenth of its intervals reach. Sources in the README ("Quality verdicts")."""
-    meaning = {"loss": "Packet loss (%) from which a stream is", "latency": "Latency (ms) from which a stream is",
-               "jitter": "Jitter (ms) from which a stream is",
-               "frame_rate": "Video frame rate (fps) below which a stream is",
-               "cpu": "System CPU (%) from which a session is"}
-    source = {"latency": " (ITU-T G.114)"}
-    settings = []
-    for name, default in DEFAULT_THRESHOLDS.items():
-        metric, level, _unit = name.rsplit("_", 2)
-        settings.append(Setting("quality", name, float, default, f"{meaning[metric]} {level}{source.get(metric, '')}.",
-                                minimum=0))
-    return settings
+    """The verdict rules' thresholds, one setting each, declared with their defaults and sources
+    beside the engine that applies them (verdicts.THRESHOLDS)."""
+    return [Setting("quality", t.name, float, t.default, f"{t.meaning} ({t.source}).", minimum=0) for t in THRESHOLDS]
 
 
 ACCOUNT_SETTINGS = [
@@ -158,6 +147,17 @@ class Settings(_Settings):
     def thresholds(self) -> dict:
         return {s.name: getattr(self, s.name) for s in SETTINGS if s.section == "quality"}
 
+    def check_thresholds(self) -> None:
+        """Every fair line before its poor line (higher is worse: fair < poor; frame rates: fair > poor)."""
+        values = self.thresholds()
+        for fair in [name for name in values if "_fair_" in name]:
+            poor = fair.replace("_fair_", "_poor_")
+            lower_is_worse = "frame_rate" in fair
+            if (values[fair] <= values[poor]) if lower_is_worse else (values[fair] >= values[poor]):
+                side = "above" if lower_is_worse else "below"
+                raise ConfigError(f"quality.{fair} = {values[fair]:g} must be {side} quality.{poor} = "
+                                  f"{values[poor]:g} ({self.sources.get(fair) or self.sources.get(poor) or 'defaults'})")
+
     def secret_values(self) -> list[str]:
         own = [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
         return own + [v for extra in self.extra_accounts for k, v in extra.items()
@@ -193,6 +193,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         values[name] = _coerce(SETTINGS_BY_NAME[name], value, source)
         sources[name] = source
     settings = Settings(**values, sources=sources)
+    settings.check_thresholds()
     return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
 
 

@@ -20,13 +20,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from . import store
+from . import shared_cause, store
 from .clock import iso, utcnow
 from .logs import get_logger
 from .models import database
 from .providers import PROVIDERS, feature_of
 from .raw import RawRecord, body_digest
 from .rows import PreparedSession
+from .verdicts import with_defaults
 
 log = get_logger("meetq.loader")
 SESSION_FIELDS = tuple(f.name for f in fields(PreparedSession))
@@ -177,5 +178,6 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
     for owner, sessions in prepared_file.meetings:
         store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256)
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
+        shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1

@@ -114,14 +114,16 @@ class MediaSession(BaseModel):
     legacy_fields = TextField(null=True)
     avg_system_cpu = FloatField(null=True)
     max_system_cpu = FloatField(null=True)
-    verdict = TextField(null=True)          # good | fair | poor (NULL: no samples)
-    verdict_reason = TextField(null=True)   # the metric that decided, in words
+    verdict = TextField(null=True)          # good | fair | poor | unrated (too little data to judge)
+    verdict_reason = TextField(null=True)   # every metric that tripped, in words, the root cause first
     content_sha256 = TextField()
     fetched_at = TextField(null=True)
     account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
     provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
     location = TextField(null=True)  # where the participant was (Google Meet reports it)
-    verdict_metric = TextField(null=True)   # loss | latency | jitter | frame_rate | cpu: what decided (NULL: good)
+    verdict_metric = TextField(null=True)   # loss | latency | jitter | frame_rate | cpu: the root cause (NULL: good)
+    shared_cause = TextField(null=True)     # another participant's uplink or CPU that hurt this session too
+    shared_cause_session = BigIntegerField(null=True)  # that participant's session
 
     class Meta:
         table_name = "media_sessions"
@@ -200,6 +202,7 @@ class MediaSummary(BaseModel):
     reason = TextField()
     avg_frame_rate = FloatField(null=True)
     verdict_metric = TextField(null=True)
+    seconds = FloatField(null=True)   # how long the stream ran (short streams are unrated)
 
     class Meta:
         table_name = "media_summaries"
@@ -396,8 +399,17 @@ def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
     return moved
 
 
+def _migration_7(db: SqliteDatabase) -> None:
+    """Verdicts that say why: how long each stream ran (short ones are unrated) and the shared
+    cause another participant's uplink or CPU gave this session. `meetq rejudge` (and the daemon,
+    when the rules change) fills them for stored sessions."""
+    _add_column_if_missing(db, "media_summaries", "seconds REAL")
+    _add_column_if_missing(db, "media_sessions", "shared_cause TEXT")
+    _add_column_if_missing(db, "media_sessions", "shared_cause_session INTEGER")
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6]
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

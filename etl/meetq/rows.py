@@ -31,13 +31,15 @@ FIGURE_COLUMNS = ("avg_packet_loss", "p90_packet_loss", "max_packet_loss", "avg_
                   "avg_jitter", "p90_jitter", "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate",
                   "min_resolution_height", "avg_frame_rate")
 SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason",
-                                                                                    "verdict_metric")
+                                                                                    "verdict_metric", "seconds")
 
 
-def summary_row(session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict) -> tuple:
-    """A media_summaries tuple from named figures (absent ones are NULL) and a verdict."""
+def summary_row(session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict,
+                seconds: float | None) -> tuple:
+    """A media_summaries tuple from named figures (absent ones are NULL), a verdict, and how long
+    the stream ran."""
     return (session_id, kind, direction, samples, *(figures.get(c) for c in FIGURE_COLUMNS),
-            verdict.level, verdict.reason, verdict.metric)
+            verdict.level, verdict.reason, verdict.metric, seconds)
 
 
 @dataclass

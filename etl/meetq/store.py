@@ -163,6 +163,19 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None], acco
     return sessions, samples
 
 
+VERDICT_COLUMNS = ("verdict", "verdict_reason", "verdict_metric", "avg_system_cpu", "max_system_cpu")
+
+
+def replace_verdicts(session_id: int, summaries: list[tuple], verdict: dict) -> None:
+    """A session judged again: its summaries replaced whole, its verdict columns updated."""
+    cursor = database.cursor()
+    cursor.execute("DELETE FROM media_summaries WHERE session_id = ?", (session_id,))
+    cursor.executemany(INSERT_SUMMARY, summaries)
+    changed = [c for c in VERDICT_COLUMNS if c in verdict]
+    cursor.execute(f"UPDATE media_sessions SET {', '.join(f'{c} = ?' for c in changed)} WHERE id = ?",
+                   (*(verdict[c] for c in changed), session_id))
+
+
 # -- the qualities queue --------------------------------------------------------------------
 
 def due_meetings(now, min_interval: float, limit: int = 1000, account: str = DEFAULT_ACCOUNT) -> list[Meeting]:

@@ -35,6 +35,9 @@ class Provider:
     #                                             accept_delivery (see providers/webex/webhooks.py)
     load_document: Callable[..., list] | None = None  # a saved response -> [(meeting id, [PreparedSession])]
     private_body: Callable[[str, str], str] | None = None  # a saved response's text as privacy allows
+    rejudge_session: Callable[[object, dict], tuple[list, dict]] | None = None
+    # ^ a rejudge.StoredSession and the thresholds -> its summaries and verdict columns, judged again
+    #   from what is stored (meetq rejudge)
     session_id_of_row: Callable[[dict], int] | None = None
     # ^ a stored media_sessions row -> the id this provider derives for it now; a migration re-keys
     #   rows stored under an older scheme with it

@@ -10,7 +10,7 @@ from ..base import Provider
 from .auth import ServiceAccount
 from .collect import collect, private_body
 from .settings import ACCOUNT_KEYS, SETTINGS
-from .transform import session_id_of_row
+from .transform import rejudge_session, session_id_of_row
 
 
 def required(table: dict) -> str | None:
@@ -41,4 +41,4 @@ PROVIDER = Provider(
     name="google", title="Google Meet", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
     is_configured=is_configured, credentials=ServiceAccount, check=check, collect=collect,
     authorisation=authorisation, auth_status=auth_status, private_body=private_body,
-    session_id_of_row=session_id_of_row)
+    rejudge_session=rejudge_session, session_id_of_row=session_id_of_row)

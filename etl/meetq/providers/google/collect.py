@@ -12,12 +12,13 @@ import json
 from dataclasses import replace
 from datetime import timedelta
 
-from ... import store
+from ... import shared_cause, store
 from ...clock import iso, parse_iso
 from ...cycle import Cycle
 from ...errors import MeetqError
 from ...models import database
 from ...raw import RawRecord
+from ...verdicts import with_defaults
 from .auth import MEET_SCOPE, ServiceAccount
 from .transform import PROVIDER, attendance_rows, prepare_activity, private_activity
 
@@ -98,6 +99,8 @@ def save_activities(page, cycle: Cycle) -> tuple[int, int]:
                                cycle.account, PROVIDER)
         written = [store.write_sessions(meeting["id"], [session], cycle.account, PROVIDER)
                    for meeting, session in prepared]
+        for meeting_id in {meeting["id"] for meeting, _ in prepared}:
+            shared_cause.analyse_meeting(meeting_id, with_defaults(settings.thresholds()))
     return sum(w[0] for w in written), len(prepared)
 
 

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from ...clock import UTC, iso, parse_iso
 from ...privacy import mask_ip
-from ...rows import SESSION_WRITE_COLUMNS, PreparedSession, content_fingerprint, number, stable_id, summary_row, text
-from ...verdicts import Check, judge, session_verdict, with_defaults
+from ...rows import (FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, PreparedSession, content_fingerprint, number, stable_id,
+                     summary_row, text)
+from ...verdicts import Check, judge, session_verdict, stream_verdict, with_defaults
 
 PROVIDER = "google"
 # (kind, direction) -> the parameter prefix and the figures it carries. "in" is what was received.
@@ -26,13 +27,18 @@ STREAMS = {
     ("share", "in"): "screencast_recv", ("share", "out"): "screencast_send",
 }
 JITTER = {"in": "network_recv_jitter_msec", "out": "network_send_jitter_msec"}
-# The same thresholds as Webex, applied to the means Meet reports.
+# The same rules as Webex, applied to the means Meet reports (it gives no intervals): audio on
+# loss, round trip and jitter; video and screen share on loss and, received, on frame rate.
 MEAN_CHECKS = [
-    Check("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct")),
-    Check("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms")),
-    Check("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms")),
-    Check("avg_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-          "video"),
+    Check("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
+    Check("avg_packet_loss", "packet loss averaged", "%", True, ("video_loss_fair_pct", "video_loss_poor_pct"),
+          ("video", "share")),
+    Check("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
+    Check("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
+    Check("judged_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+          ("video",), ("in",), cause=False),
+    Check("judged_frame_rate", "frame rate averaged", "fps", False,
+          ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
 ]
 
 
@@ -85,13 +91,15 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
     thresholds = with_defaults(thresholds)
     session_id = session_id_of(iso(left), unique, text(params.get("endpoint_id")), meeting)
     summaries, verdicts = [], []
+    session_seconds = (left - joined).total_seconds() if left and joined else None
     for (kind, direction), prefix in STREAMS.items():
         figures = _figures(params, kind, direction, prefix)
         if figures is None:
             continue
-        verdict = judge(f"{kind} {direction}", kind, figures, thresholds, MEAN_CHECKS)
-        verdicts.append(verdict)
-        summaries.append(summary_row(session_id, kind, direction, 1, figures, verdict))
+        seconds = params.get(f"{prefix}_seconds")
+        found = judge_stream(kind, direction, figures, seconds, session_seconds, thresholds)
+        verdicts += found
+        summaries.append(summary_row(session_id, kind, direction, 1, figures, stream_verdict(found), seconds))
     email = text(params.get("identifier")) if params.get("identifier_type") == "email_address" else None
     session = {
         "id": session_id, "meeting_id": meeting, "participant_id": text(params.get("endpoint_id")),
@@ -113,6 +121,32 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
     meeting_row = {"id": meeting, "title": f"Meet {code}" if code else "Google Meet call",
                    "host_email": text(params.get("organizer_email")), "start": iso(joined), "end": iso(left)}
     return meeting_row, prepared
+
+
+def judge_stream(kind: str, direction: str, figures: dict, seconds: float | None, session_seconds: float | None,
+                 thresholds: dict) -> list:
+    """One stream's verdicts from its summary figures (so stored summaries can be judged again).
+    Its mean frame rate counts only when it was shown at a real size (the short side's median)
+    for a real share of the call: Meet reports a 136-px thumbnail's 7 fps like a speaker's."""
+    real_size = (figures.get("min_resolution_height") or 0) >= thresholds["video_min_height_px"]
+    long_enough = seconds is not None and seconds >= (session_seconds or 0) * thresholds["video_min_share_pct"] / 100
+    judged = {**figures, "judged_frame_rate": figures.get("avg_frame_rate") if real_size and long_enough else None}
+    return judge(f"{kind} {direction}", kind, direction, judged, thresholds, MEAN_CHECKS, seconds)
+
+
+def rejudge_session(stored, thresholds: dict) -> tuple[list[tuple], dict]:
+    """Judge a stored session again (a rejudge.StoredSession) from its per-call figures."""
+    joined, left = parse_iso(stored.join_time), parse_iso(stored.leave_time)
+    session_seconds = (left - joined).total_seconds() if joined and left else None
+    summaries, verdicts = [], []
+    for summary in stored.summaries:
+        figures = {c: summary[c] for c in FIGURE_COLUMNS}
+        found = judge_stream(summary["kind"], summary["direction"], figures, summary["seconds"], session_seconds,
+                             with_defaults(thresholds))
+        verdicts += found
+        summaries.append(summary_row(stored.id, summary["kind"], summary["direction"], summary["samples"], figures,
+                                     stream_verdict(found), summary["seconds"]))
+    return summaries, session_verdict(verdicts, "no media figures")
 
 
 def session_id_of(time: str | None, unique: str, endpoint: str | None, meeting: str) -> int:
@@ -152,7 +186,9 @@ def _figures(params: dict, kind: str, direction: str, prefix: str) -> dict | Non
     fps = params.get(f"{prefix}_fps_mean")
     return {
         "avg_packet_loss": loss, "p90_packet_loss": None, "max_packet_loss": params.get(f"{prefix}_packet_loss_max"),
-        "avg_latency": params.get("network_rtt_msec_mean") if kind == "audio" else None, "p90_latency": None,
+        # One round trip for the whole endpoint: filed once, on the audio it hears.
+        "avg_latency": params.get("network_rtt_msec_mean") if (kind, direction) == ("audio", "in") else None,
+        "p90_latency": None,
         "max_latency": None, "avg_jitter": jitter_mean, "p90_jitter": None,
         "max_jitter": params.get(f"{JITTER[direction]}_max") if kind == "audio" and direction == "in" else None,
         "avg_bit_rate": bitrate * 1000 if isinstance(bitrate, float) else None,

@@ -11,7 +11,7 @@ from . import auth, load, webhooks
 from .collect import collect
 from .settings import ACCOUNT_KEYS, SETTINGS
 from .tokens import TokenStore
-from .transform import private_body
+from .transform import private_body, rejudge_session
 
 
 def required(table: dict) -> str | None:
@@ -69,4 +69,4 @@ PROVIDER = Provider(
     name="webex", title="Webex", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
     is_configured=is_configured, credentials=auth.credentials_for, check=check, collect=collect,
     authorisation=authorisation, auth_status=auth_status, login=login, webhooks=webhooks,
-    load_document=load.load_document, private_body=private_body)
+    load_document=load.load_document, private_body=private_body, rejudge_session=rejudge_session)

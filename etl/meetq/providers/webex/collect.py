@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ... import logs, store
+from ... import logs, shared_cause, store
 from ...clock import iso, parse_iso
 from ...cycle import Cycle, RunReport
 from ...errors import MalformedResponse, NotFound, RateLimited, TransientError
 from ...http import Page, record_of_error
 from ...models import DEFAULT_ACCOUNT, database
+from ...verdicts import with_defaults
 from . import client as webex
 from .transform import meeting_row, meetings_body_without_secrets, prepare_session, private_body, private_item
 
@@ -215,6 +216,7 @@ def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: st
         store.update_meeting(meeting.id, quality_state=state, quality_passes=passes, quality_offset=0,
                              quality_next_url=None, quality_fetched_at=iso(now), quality_error=note,
                              quality_due_at=iso(recheck_at) if state == "recheck" else None)
+        shared_cause.analyse_meeting(meeting.id, with_defaults(settings.thresholds()))
     if state == "done":
         report.meetings_completed += 1
 

@@ -21,7 +21,7 @@ from ...clock import UTC, iso, normalise_iso, parse_iso
 from ...privacy import mask_ip
 from ...rows import (SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession, content_fingerprint,
                      content_hash, number, stable_id, summary_row, text)
-from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, with_defaults
+from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
@@ -234,37 +234,68 @@ def _upper(value: str | None) -> str | None:
 
 
 # -- the derived layer: summaries and verdicts -------------------------------------------------
-# (summary figure, words, unit, worse when higher, threshold keys, the only kind it applies to).
+# Audio is judged on loss, latency and jitter; video and screen share on loss (their own lines)
+# and, when received, on frame rate: a symptom, named after any cause. Sent video is judged on
+# what the sender could send (its loss), not on a frame rate its receivers may have asked down.
 # A "peak" is what the worst tenth of the intervals reach (see _peak): one bad minute in an
 # hour does not condemn a call, six do.
 CHECKS = [
-    Check("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct")),
-    Check("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms")),
-    Check("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms")),
-    Check("p10_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-          "video"),
+    Check("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
+    Check("p90_packet_loss", "packet loss peaked at", "%", True, ("video_loss_fair_pct", "video_loss_poor_pct"),
+          ("video", "share")),
+    Check("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
+    Check("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
+    Check("judged_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+          ("video",), ("in",), cause=False),
+    Check("judged_frame_rate", "frame rate fell to", "fps", False,
+          ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
 ]
+SAMPLE_AT = {name: i for i, name in enumerate(SAMPLE_COLUMNS)}
 SYSTEM_AVG_CPU = 6  # position of system_avg_cpu in a CPU_COLUMNS tuple
 
 
 def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tuple[list[tuple], dict]:
-    """Per kind and direction: averages and extremes, and a verdict with its reason in words.
+    """Per kind and direction: averages and extremes, and a verdict with its reasons in words.
     Returns the `media_summaries` tuples and the session's own verdict columns."""
     thresholds = with_defaults(thresholds)
-    by_stream: dict[int, tuple] = {s["id"]: (s["kind"], s["direction"]) for s in rows.streams}
+    interval_of = {s["id"]: s["sampling_interval"] or 60.0 for s in rows.streams}
+    group_of = {s["id"]: (s["kind"], s["direction"]) for s in rows.streams}
     grouped: dict[tuple, list[tuple]] = {}
     for sample in rows.samples:
-        grouped.setdefault(by_stream[sample[0]], []).append(sample)
+        grouped.setdefault(group_of[sample[0]], []).append(sample)
+    session_seconds = _session_seconds(rows.session, grouped, interval_of)
     summaries, verdicts = [], []
     for (kind, direction), samples in sorted(grouped.items()):
         figures = _figures(samples)
-        verdict = judge(f"{kind} {direction}", kind, figures, thresholds, CHECKS)
-        verdicts.append(verdict)
-        summaries.append(summary_row(rows.session["id"], kind, direction, len(samples), figures, verdict))
-    system_cpu = [c[SYSTEM_AVG_CPU] for c in rows.cpu if c[SYSTEM_AVG_CPU] is not None]
-    cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": max(system_cpu, default=None)}
-    verdicts += judge_cpu(cpu["max_system_cpu"], thresholds)
+        seconds = sum(interval_of[sample[0]] for sample in samples)
+        figures["judged_frame_rate"] = _judged_frame_rate(samples, interval_of, session_seconds, thresholds)
+        found = judge(f"{kind} {direction}", kind, direction, figures, thresholds, CHECKS, seconds)
+        verdicts += found
+        summaries.append(summary_row(rows.session["id"], kind, direction, len(samples), figures,
+                                     stream_verdict(found), seconds))
+    system_cpu = sorted(c[SYSTEM_AVG_CPU] for c in rows.cpu if c[SYSTEM_AVG_CPU] is not None)
+    cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": _last(system_cpu)}
+    verdicts += judge_cpu(_peak(system_cpu), thresholds)
     return summaries, {**cpu, **session_verdict(verdicts, "no media samples")}
+
+
+def _session_seconds(session: dict, grouped: dict, interval_of: dict) -> float:
+    """How long the participant was there: join to leave, else the longest stream group."""
+    joined, left = parse_iso(session.get("join_time")), parse_iso(session.get("leave_time"))
+    if joined and left and left > joined:
+        return (left - joined).total_seconds()
+    return max((sum(interval_of[x[0]] for x in samples) for samples in grouped.values()), default=0.0)
+
+
+def _judged_frame_rate(samples: list[tuple], interval_of: dict, session_seconds: float, thresholds: dict):
+    """The low frame rate of the intervals shown at a real resolution, when those cover a real
+    share of the session; None otherwise (a thumbnail, a few seconds of someone's camera)."""
+    height, fps = SAMPLE_AT["resolution_height"], SAMPLE_AT["frame_rate"]
+    real = [x for x in samples if x[fps] is not None and (x[height] or 0) >= thresholds["video_min_height_px"]]
+    real_seconds = sum(interval_of[x[0]] for x in real)
+    if not real or real_seconds < session_seconds * thresholds["video_min_share_pct"] / 100:
+        return None
+    return _peak(sorted(x[fps] for x in real), low=True)
 
 
 def _figures(samples: list[tuple]) -> dict:
@@ -294,6 +325,12 @@ def _peak(ordered: list[float], low: bool = False) -> float | None:
 
 def _last(ordered: list[float]) -> float | None:
     return ordered[-1] if ordered else None
+
+
+def rejudge_session(stored, thresholds: dict) -> tuple[list[tuple], dict]:
+    """Judge a stored session again (a rejudge.StoredSession) from its streams, samples and CPU."""
+    session = {"id": stored.id, "join_time": stored.join_time, "leave_time": stored.leave_time}
+    return summarise_session(SessionRows(session, stored.streams, stored.samples, stored.cpu), thresholds)
 
 
 # -- privacy -----------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Verdicts that name the real cause, on payloads in the vendors' recorded shapes
+(tests/data/SOURCES.md): the cause before the symptom, thumbnails and brief streams never
+condemning a call, too little data unrated, and one participant's uplink named on everyone it hurt."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from meetq import models
+from meetq.config import load_settings
+from meetq.loader import load_files
+from meetq.models import database, open_database
+from meetq.providers.google.transform import prepare_activity
+from meetq.providers.webex.transform import session_rows, summarise_session
+from meetq.rejudge import rejudge
+from meetq.rows import SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS
+
+DATA = Path(__file__).parent / "data"
+
+
+def items(name):
+    return json.loads((DATA / name).read_text())["items"]
+
+
+def test_a_cpu_saturated_participant_is_blamed_on_cpu_not_on_the_frame_rate_it_caused():
+    (carla,) = items("qualities_cpu_saturated.json")
+    _, verdict = summarise_session(session_rows(carla))
+    assert verdict["verdict"] == "poor" and verdict["verdict_metric"] == "cpu"
+    assert verdict["verdict_reason"] == ("system CPU: peaked at 100 % (poor above 95 %); "
+                                         "video in: frame rate fell to 4 fps (poor below 7 fps)")
+
+
+def test_a_brief_low_fps_thumbnail_does_not_make_a_call_poor():
+    """The recorded activity: a 136-px thumbnail at 7 fps for 44 s of a 2 h 40 min call, nothing else wrong."""
+    thumbnail = items("google_shared_qualifier.json")[0]
+    _, session = prepare_activity(thumbnail, "t")
+    row = dict(zip(SESSION_WRITE_COLUMNS, session.session))
+    assert row["verdict"] == "good" and row["verdict_metric"] is None
+    video_in = next(dict(zip(SUMMARY_COLUMNS, s)) for s in session.summaries if s[1:3] == ("video", "in"))
+    assert (video_in["avg_frame_rate"], video_in["min_resolution_height"], video_in["seconds"]) == (7.0, 136.0, 44.0)
+    assert video_in["verdict"] == "good"
+    # The same low frame rate on a real picture for most of the call does count.
+    shown = json.loads(json.dumps(thumbnail).replace('"intValue": "136"', '"intValue": "360"')
+                       .replace('"intValue": "44"', '"intValue": "9000"'))
+    _, session = prepare_activity(shown, "t")
+    assert dict(zip(SESSION_WRITE_COLUMNS, session.session))["verdict_reason"] == \
+        "video in: frame rate averaged 7 fps (fair below 15 fps)"
+
+
+def test_streams_with_too_little_data_are_unrated_not_good():
+    (carla,) = items("qualities_cpu_saturated.json")
+    empty = {**carla, "resources": []}
+    for key in ("audioIn", "audioOut", "videoIn", "videoOut"):
+        empty[key] = [{**interval, "packetLoss": [], "latency": [], "jitter": [], "mediaBitRate": [],
+                       "resolutionHeight": [], "frameRate": []} for interval in carla[key]]
+    summaries, verdict = summarise_session(session_rows(empty))
+    assert (summaries, verdict["verdict"], verdict["verdict_reason"]) == ([], "unrated", "no media samples")
+    # Google: a stream that ran 12 s is unrated; the session is judged on the rest.
+    brief = json.loads(json.dumps(items("google_shared_qualifier.json")[1]).replace(
+        '"intValue": "9192", "name": "audio_send_seconds"', '"intValue": "12", "name": "audio_send_seconds"'))
+    _, session = prepare_activity(brief, "t")
+    audio_out = next(dict(zip(SUMMARY_COLUMNS, s)) for s in session.summaries if s[1:3] == ("audio", "out"))
+    assert audio_out["verdict"] == "unrated" and audio_out["reason"] == "audio out: unrated, ran 12 s (under 30 s)"
+    assert dict(zip(SESSION_WRITE_COLUMNS, session.session))["verdict"] == "good"
+
+
+def test_equal_to_a_whole_number_threshold_is_not_past_it():
+    """Google rounds loss to whole percent: "1 %" is not "above 1 %"."""
+    one = json.loads(json.dumps(items("google_shared_qualifier.json")[2]).replace(
+        '"intValue": "0", "name": "audio_recv_packet_loss_mean"', '"intValue": "1", "name": "audio_recv_packet_loss_mean"'))
+    _, session = prepare_activity(one, "t")
+    assert dict(zip(SESSION_WRITE_COLUMNS, session.session))["verdict"] == "good"
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    """The shared-uplink meeting, loaded through `meetq load`'s path into a real SQLite file."""
+    settings = load_settings(overrides={"database": str(tmp_path / "meetq.db")}, environ={})
+    open_database(settings.database)
+    report = load_files([str(DATA / "qualities_shared_uplink.json")], settings, workers=0)
+    assert report.sessions == 5 and not report.failed
+    yield settings
+    models.close_database()
+
+
+def causes():
+    with database.connection_context():
+        return {name: (cause, sender) for name, cause, sender in database.execute_sql(
+            "SELECT s.user_name, s.shared_cause, x.user_name FROM media_sessions s "
+            "LEFT JOIN media_sessions x ON x.id = s.shared_cause_session")}
+
+
+def test_one_senders_uplink_loss_at_three_receivers_names_that_sender_on_all_four_sessions(loaded):
+    found = causes()
+    for receiver in ("Rita Receiver", "Rolf Receiver", "Ruth Receiver"):
+        cause, sender = found[receiver]
+        assert sender == "Sam Sender" and cause.startswith("likely cause: Sam Sender's uplink"), found[receiver]
+        assert "same minutes (8 minutes of trouble)" in cause
+    cause, sender = found["Sam Sender"]
+    assert sender == "Sam Sender"
+    assert cause == ("Sam Sender's uplink likely hurt 3 others (Rita Receiver, Rolf Receiver, Ruth Receiver) "
+                     "in the same minutes (8 minutes of trouble)")
+    assert found["Quinn Quiet"] == (None, None)   # its loss covered two of the eight minutes only
+
+
+def test_rejudge_applies_new_thresholds_to_stored_sessions_without_fetching(loaded):
+    with database.connection_context():
+        before = dict(database.execute_sql("SELECT user_name, verdict FROM media_sessions"))
+    assert before["Sam Sender"] == "poor" and before["Rita Receiver"] == "poor"   # 12 % and 11 %: above 10 %
+    lenient = load_settings(overrides={"database": str(loaded.database), "loss_poor_pct": 20.0}, environ={})
+    assert rejudge(lenient) == {"sessions": 5, "meetings": 1}
+    with database.connection_context():
+        after = dict(database.execute_sql("SELECT user_name, verdict FROM media_sessions"))
+        reasons = dict(database.execute_sql("SELECT user_name, verdict_reason FROM media_sessions"))
+    assert after["Sam Sender"] == after["Rita Receiver"] == "fair"
+    assert reasons["Sam Sender"] == "audio out: packet loss peaked at 12 % (fair above 1 %)"
+    assert causes()["Rita Receiver"][1] == "Sam Sender"   # the shared cause is found again

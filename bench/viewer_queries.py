@@ -82,7 +82,7 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
 
 async def time_all(path: Path) -> dict:
     import meetq_viewer
-    datasette = meetq_viewer.datasette(path)
+    datasette = meetq_viewer.datasette(path, "Europe/Berlin")
     from datasette.database import QueryInterrupted
     results = {}
     for label, (sql, params) in queries(path).items():

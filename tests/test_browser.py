@@ -44,7 +44,7 @@ def open_dashboard(browser, url):
     return page, problems, chart_rows
 
 
-@pytest.mark.parametrize("slug", ["overview", "meeting", "health"])
+@pytest.mark.parametrize("slug", ["overview", "meeting", "session", "health"])
 def test_dashboard_renders_every_chart_with_data(served, browser, slug):
     from test_viewer import DASHBOARDS
     charts = DASHBOARDS[slug]["charts"]
@@ -78,3 +78,76 @@ def test_hostile_text_from_the_api_is_shown_not_run(served, browser):
     assert table.evaluate("window.__pwned") is None and table.locator("td.col-title").count() == 1
     page.close()
     table.close()
+
+
+def chart_links(page, slugs, most=3):
+    """(text, href) of the first links in each named chart card."""
+    found = []
+    for slug in slugs:
+        anchors = page.locator(f"#chart-{slug} a")
+        for i in range(min(most, anchors.count())):
+            found.append((anchors.nth(i).inner_text().strip(), anchors.nth(i).get_attribute("href")))
+    return found
+
+
+@pytest.mark.parametrize("slug, charts", [
+    ("overview", ["worst-meetings", "worst-people"]),
+    ("meeting", ["problem-participants", "other-participants"]),
+    ("session", ["facts", "verdict"]),
+])
+def test_every_link_leads_to_a_page_about_its_subject(served, browser, slug, charts):
+    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/{slug}")
+    links = chart_links(page, charts)
+    assert problems == [] and len(links) >= 2, links
+    for text, href in links:
+        target, target_problems, _ = open_dashboard(browser, f"{served.viewer_url}{href}")
+        subject = text.split(" · ")[0].strip("● ").strip()
+        assert target_problems == [], href
+        assert subject and subject in target.locator("body").inner_text(), (text, href)
+        target.close()
+    page.close()
+
+
+def rendered_colours(page, chart_slug):
+    """{participant: colour} of a chart's rendered points (vega-lite describes each mark for screen readers)."""
+    colours = {}
+    for mark in page.locator(f"#chart-{chart_slug} svg [aria-label*='participant: ']").all()[:400]:
+        label = mark.get_attribute("aria-label")
+        participant = label.split("participant: ")[1].split(";")[0]
+        colours.setdefault(participant, set()).add(mark.get_attribute("fill") or mark.get_attribute("stroke"))
+    return colours
+
+
+def test_a_participant_has_one_colour_in_every_chart_of_the_meeting_page(served, browser):
+    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting")
+    assert problems == []
+    table = {}
+    for row in page.locator("#chart-problem-participants tbody tr, #chart-other-participants tbody tr").all():
+        swatch = row.locator("td span")
+        if swatch.count():
+            table[row.locator("td a").first.inner_text().strip()] = swatch.first.get_attribute("style").split(":")[1]
+    charts = ["audio-loss", "audio-jitter", "audio-latency", "video-fps", "cpu", "audio-bitrate"]
+    seen = {chart: rendered_colours(page, chart) for chart in charts}
+    assert all(seen.values()) and len(table) >= 3
+    for chart, colours in seen.items():
+        for participant, fills in colours.items():
+            assert fills == {table[participant]}, (chart, participant, fills, table[participant])
+    assert len({c for c in table.values()}) == len(table)   # distinct people, distinct colours
+    page.close()
+
+
+def test_a_google_meeting_says_why_it_has_no_lines_and_shows_its_per_call_bars(served, browser):
+    meeting = served.scalar("select meeting_id from media_sessions where provider = 'google' "
+                            "group by meeting_id order by count(*) desc limit 1")
+    page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
+    assert problems == [] and min(chart_rows.values()) > 0
+    for chart in ("audio-loss", "video-loss", "audio-jitter", "cpu"):
+        text = page.locator(f"#chart-{chart} svg.marks").text_content()
+        assert "No per-minute figures" in text or "No CPU figures" in text, chart
+    bars = page.locator("#chart-call-figures svg [aria-label*='participant: ']")
+    participants = served.scalar("select count(*) from media_sessions s where meeting_id = ? and exists "
+                                 "(select 1 from media_summaries m where m.session_id = s.id)", meeting)
+    assert bars.count() >= participants > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-google.png"), full_page=True)
+    page.close()

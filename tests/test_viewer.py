@@ -79,7 +79,8 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
 
 def test_every_chart_query_runs_with_its_filters_set(served):
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
-    values = {"date_start": "2000-01-01", "date_end": day, "direction": "out",
+    values = {"date_start": "2000-01-01", "date_end": day, "direction": "out", "min_sessions": "1",
+              "session": served.scalar("select id from media_sessions where provider = 'google' limit 1"),
               "site": served.scalar("select site_url from meetings where site_url is not null limit 1"), "account": "default", "provider": "webex",
               "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
     for slug, dashboard in DASHBOARDS.items():
@@ -94,25 +95,31 @@ def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
                            "join meetings m on m.id = s.meeting_id where s.account = 'default' "
                            "group by 1, 2 order by 1 limit 1")[0]
-    params = {"date_start": day, "date_end": day, "site": site, "account": "default", "provider": "webex"}
-    query = DASHBOARDS["overview"]["charts"]["total-sessions"]["query"]
-    everything = get_json(served, "/meetq.json", sql=strip_optional(query), _shape="array")[0]["n"]
-    narrowed = get_json(served, "/meetq.json", sql=keep_optional(query), _shape="array", **params)[0]["n"]
+    by_vendor = DASHBOARDS["overview"]["charts"]["by-provider"]["query"]
+    narrowed = get_json(served, "/meetq.json", sql=keep_optional(by_vendor), _shape="array",
+                        date_start=day, date_end=day, site=site, account="default", provider="webex")
     expected = served.scalar("select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
                              "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ? "
-                             "and s.account = 'default' and s.provider = 'webex'", day, day, site)
-    assert narrowed == expected and 0 < narrowed < everything
-    only_account = re.sub(r"\[\[(.*?)\]\]", lambda m: m.group(1) if ":account" in m.group(1) else "", query)
-    by_account = {name: get_json(served, "/meetq.json", sql=only_account, _shape="array",
-                                 account=name)[0]["n"] for name in ("default", "emea", "gmeet", "no-such-account")}
-    assert by_account == {name: served.scalar("select count(*) from media_sessions where account = ?", name)
-                          for name in by_account}
-    assert sum(by_account.values()) == everything and 0 not in [by_account[n] for n in ("default", "emea", "gmeet")]
-    meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
-                         "where quality_passes > 0 limit 1")[0]
-    verdicts = DASHBOARDS["meeting"]["charts"]["verdicts"]["query"]
-    rows = get_json(served, "/meetq.json", sql=keep_optional(verdicts), _shape="array", meeting=meeting[0])
-    assert len(rows) == served.scalar("select count(*) from media_sessions where meeting_id = ?", meeting[1])
+                             "and s.account = 'default' and s.provider = 'webex' and s.verdict != 'unrated'",
+                             day, day, site)
+    assert [(r["value"], r["rated"]) for r in narrowed] == [(f"webex · default ({expected})", expected)]
+    # Every account, on its own, shows exactly its rated sessions of the period (the last 7 days).
+    only_account = re.sub(r"\[\[(.*?)\]\]", lambda m: m.group(1) if ":account" in m.group(1) else "", by_vendor)
+    start = served.scalar("select date('now', '-6 days')")
+    for name in ("default", "emea", "gmeet"):
+        rows = get_json(served, "/meetq.json", sql=only_account, _shape="array", account=name)
+        rated = served.scalar("select count(*) from media_sessions where account = ? and join_time >= ? "
+                              "and verdict in ('good', 'fair', 'poor')", name, start)
+        assert [r["rated"] for r in rows] == [rated] and rated > 0, name
+    assert get_json(served, "/meetq.json", sql=only_account, _shape="array", account="nobody")[0]["rated"] == 0
+    # A meeting picked by the filter's own label: both participant tables list exactly its sessions.
+    label, meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
+                                "where quality_passes > 0 limit 1")[0]
+    charts = DASHBOARDS["meeting"]["charts"]
+    listed = [r for chart in ("problem-participants", "other-participants")
+              for r in get_json(served, "/meetq.json", sql=keep_optional(charts[chart]["query"]), _shape="array",
+                                meeting=label) if r["participant"] != "nobody"]
+    assert len(listed) == served.scalar("select count(*) from media_sessions where meeting_id = ?", meeting)
 
 
 @pytest.mark.parametrize("sql", [

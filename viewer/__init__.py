@@ -61,19 +61,22 @@ def metadata() -> dict:
     return yaml.load((HERE / "metadata.yml").read_text(), Loader=_Loader)
 
 
-def datasette(database: Path, settings: dict | None = None):
-    """A Datasette serving `database` (read-only) as `meetq`, with the viewer's configuration."""
+def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = None):
+    """A Datasette serving `database` (read-only) as `meetq`, with the viewer's configuration:
+    times shown in `timezone`, threshold lines at `thresholds` (the collector's [quality])."""
     from datasette.app import Datasette
     from datasette.database import Database
-    app = Datasette([], metadata=metadata(), plugins_dir=str(HERE / "plugins"), settings={**SETTINGS, **(settings or {})})
+    configured = metadata()
+    configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": thresholds or {}}
+    app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), settings=SETTINGS)
     app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name
     app.add_database(Database(app, path=str(database), is_mutable=True), name=DATABASE)
     return app
 
 
-def serve(database: Path, host: str, port: int) -> None:
+def serve(database: Path, host: str, port: int, timezone: str = "UTC", thresholds: dict | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C."""
     import uvicorn
-    app = datasette(database)
+    app = datasette(database, timezone, thresholds)
     asyncio.run(app.invoke_startup())
     uvicorn.run(app.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)

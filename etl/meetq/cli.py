@@ -275,7 +275,7 @@ def serve(ctx, host, port):
     from meetq_viewer import serve as serve_viewer
     settings = settings_from(ctx, host=host, port=port)
     open_db(settings)
-    serve_viewer(settings.database, settings.host, settings.port)
+    serve_viewer(settings.database, settings.host, settings.port, settings.timezone, settings.thresholds())
 
 
 @cli.command()

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import field, make_dataclass, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .privacy import IP_MODES
@@ -103,6 +104,9 @@ CORE_SETTINGS: list[Setting] = [
     Setting("viewer", "host", str, "127.0.0.1", "Address the viewer binds.", env="MEETQ_VIEWER_HOST"),
     Setting("viewer", "port", int, 8001, "Port the viewer listens on.", env="MEETQ_VIEWER_PORT",
             minimum=0),
+    Setting("viewer", "timezone", str, "UTC",
+            "Display time zone of the viewer (an IANA name such as Europe/Berlin): every table, chart and day.",
+            env="MEETQ_VIEWER_TIMEZONE"),
 ]
 
 SETTINGS: list[Setting] = (ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings]
@@ -169,6 +173,14 @@ class Settings(_Settings):
                 raise ConfigError(f"{SETTINGS_BY_NAME[name].key} is not set: {where_to_set(SETTINGS_BY_NAME[name])}")
 
 
+def _check_timezone(settings) -> None:
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"viewer.timezone {settings.timezone!r} from {settings.sources.get('timezone')} is not a "
+                          "time zone name (e.g. UTC, Europe/Berlin, America/New_York)") from None
+
+
 def where_to_set(setting: Setting) -> str:
     return (f"set {setting.env_name}, or `{setting.name}` under [{setting.section}] in "
             f"{DEFAULT_CONFIG_PATH} (or the file named by MEETQ_CONFIG)")
@@ -194,6 +206,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         sources[name] = source
     settings = Settings(**values, sources=sources)
     settings.check_thresholds()
+    _check_timezone(settings)
     return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
 
 

@@ -1,19 +1,105 @@
 """SQL functions for the viewer's queries.
 
-`h(text)` HTML-escapes a value. datasette-dashboards puts table and metric chart cells into
-the page with innerHTML, so any text that came from Webex (a meeting title, a display name)
-must pass through h() in those charts, or a hostile title would run as script.
+datasette-dashboards puts table and metric cells into the page with innerHTML, so any text that
+came from a vendor (a meeting title, a display name) passes through h() or a() there, or a hostile
+title would run as script.
+
+  h(text)            the text, HTML-escaped
+  a(path, text)      a link: <a href="path">text</a>, both escaped
+  q(value)           the value quoted for a URL's query string
+  local(ts)          an ISO UTC time as 'YYYY-MM-DD HH:MM' in the display time zone (viewer.timezone)
+  wall(ts)           the same wall-clock time as ISO text with a Z, for charts on a UTC scale: they
+                     then show the display zone's digits whatever the browser's zone
+  tz_shift()         that zone's offset now, as SQLite's '+N minutes' (for day buckets: one offset per
+                     query, not per row, so a day that crosses a DST change is off by an hour)
+  tz_name()          the zone's name, for the pages to say
+  palette(i)         the i-th of ten distinct colours: a participant's colour, the same in every chart
+  threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
+
+A column named *_page (a path in the viewer) is shown as a link on Datasette's own table and
+query pages.
 """
 
 import html
+from datetime import datetime, timezone
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from datasette import hookimpl
+from datasette import Response, hookimpl
+from markupsafe import Markup
+
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")
 
 
 def escape(value):
     return html.escape(value) if isinstance(value, str) else value
 
 
+def link(path, text):
+    if path is None:
+        return escape(text)
+    return f'<a href="{html.escape(str(path))}">{html.escape(str(text if text is not None else path))}</a>'
+
+
+def quoted(value):
+    return "" if value is None else quote(str(value), safe="")
+
+
+def palette(index):
+    return PALETTE[int(index or 0) % len(PALETTE)]
+
+
+def _zone(datasette):
+    name = (datasette.plugin_config("meetq") or {}).get("timezone") or "UTC"
+    try:
+        return name, ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC", timezone.utc
+
+
 @hookimpl
-def prepare_connection(conn):
+def prepare_connection(conn, datasette):
+    name, zone = _zone(datasette)
+    thresholds = (datasette.plugin_config("meetq") or {}).get("thresholds") or {}
+
+    def local(ts):
+        if not ts:
+            return None
+        try:
+            moment = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+        except ValueError:
+            return ts
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def wall(ts):
+        shown = local(ts)
+        return f"{shown[:10]}T{shown[11:16]}:00Z" if shown and len(shown) >= 16 else None
+
+    def tz_shift():
+        offset = datetime.now(zone).utcoffset()
+        return f"{int(offset.total_seconds() // 60):+d} minutes"
+
     conn.create_function("h", 1, escape, deterministic=True)
+    conn.create_function("a", 2, link, deterministic=True)
+    conn.create_function("q", 1, quoted, deterministic=True)
+    conn.create_function("palette", 1, palette, deterministic=True)
+    conn.create_function("local", 1, local, deterministic=True)
+    conn.create_function("wall", 1, wall, deterministic=True)
+    conn.create_function("tz_shift", 0, tz_shift, deterministic=True)
+    conn.create_function("tz_name", 0, lambda: name, deterministic=True)
+    conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
+
+
+@hookimpl
+def register_routes():
+    """The front page answers "how was this week?": the overview dashboard."""
+    return [(r"^/$", lambda: Response.redirect("/-/dashboards/overview"))]
+
+
+@hookimpl
+def render_cell(value, column):
+    """A column named *_page holds a path in the viewer: shown as a link on table and query pages."""
+    if isinstance(value, str) and column.endswith("_page") and value.startswith("/"):
+        return Markup(f'<a href="{html.escape(value)}">{html.escape(column.removesuffix("_page"))}</a>')
+    return None

@@ -1,2 +1,2 @@
-[[ and m.start >= :date_start ]] [[ and m.start < date(:date_end, '+1 day') ]]
+and m.start >= (select start from period) and m.start < (select stop from period)
 [[ and m.site_url = :site ]] [[ and m.account = :account ]] [[ and m.provider = :provider ]]

@@ -1,6 +1,8 @@
-with {{ chosen_meeting }}
-select c.ts, c.system_avg_cpu as value, {{ participant }} as participant
-from media_sessions s join chosen on chosen.id = s.meeting_id
-join cpu_samples c on c.session_id = s.id
+with {{ chosen_meeting }}, {{ participants }}
+select wall(c.ts) as ts, c.system_avg_cpu as value, p.participant, p.colour,
+  threshold('cpu_fair_pct') as fair, threshold('cpu_poor_pct') as poor, null as note
+from participants p join cpu_samples c on c.session_id = p.id
 where c.system_avg_cpu is not null and c.ts is not null
-order by c.ts
+union all select null, null, null, null, null, null, 'No CPU figures: the vendor reports none for this meeting'
+where not exists (select 1 from participants p join cpu_samples c on c.session_id = p.id where c.ts is not null)
+order by ts

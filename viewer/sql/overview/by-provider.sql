@@ -1,5 +1,8 @@
-select s.provider as vendor, v.verdict, round(100.0 * sum(s.verdict = v.verdict) / count(*), 1) as pct,
-  count(*) as sessions
-from media_sessions s join (select 'fair' as verdict union all select 'poor') v
-where 1 {{ session_filters }}
-group by s.provider, v.verdict order by s.provider
+with {{ period }}
+select s.provider || ' · ' || s.account || ' (' || sum(s.verdict in ('good', 'fair', 'poor')) || ')' as value,
+  {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor
+from media_sessions s where 1 {{ session_filters }}
+group by s.provider, s.account
+union all select 'no sessions in this period', 0, 0, 0
+where not exists (select 1 from media_sessions s where 1 {{ session_filters }})
+order by poor_pct desc

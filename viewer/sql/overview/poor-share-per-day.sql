@@ -1,3 +1,5 @@
-select substr(s.join_time, 1, 10) as day, round(100.0 * sum(s.verdict = 'poor') / count(*), 1) as poor_pct
+with {{ period }}
+select date(s.join_time, tz_shift()) as day, {{ poor_share }} as poor_pct,
+  sum(s.verdict in ('good', 'fair', 'poor')) as rated
 from media_sessions s where 1 {{ session_filters }}
 group by day order by day

@@ -1,5 +1,11 @@
--- Poor share of sessions grouped by {{ dimension }}.
-select coalesce({{ dimension }}, 'unknown') as value, round(100.0 * sum(s.verdict = 'poor') / count(*), 1) as poor_pct,
-  count(*) as sessions
-from media_sessions s where 1 {{ session_filters }}
-group by value order by poor_pct desc
+-- Poor share of rated sessions by {{ dimension }}, with the sample size; groups under
+-- :min_sessions rated sessions (default 10) are left out: their share says little.
+with {{ period }}
+select coalesce({{ dimension }}, 'unknown') || ' (' || sum(s.verdict in ('good', 'fair', 'poor')) || ')' as value,
+  {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor
+from media_sessions s where 1 {{ session_filters }} {{ where }}
+group by coalesce({{ dimension }}, 'unknown') having {{ min_sessions }}
+union all select 'no group has ' || coalesce(nullif(:min_sessions, ''), 10) || ' rated sessions', 0, 0, 0
+where not exists (select 1 from media_sessions s where 1 {{ session_filters }} {{ where }}
+                  group by coalesce({{ dimension }}, 'unknown') having {{ min_sessions }})
+order by poor_pct desc

@@ -61,23 +61,33 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
     site = db.execute("select site_url from meetings where site_url is not null limit 1").fetchone()[0]
     title = db.execute("select title || ' · ' || substr(start, 1, 16) || ' · ' || id from meetings where id = ?",
                        (meeting_id,)).fetchone()[0]
+    session = db.execute("select id from media_sessions where meeting_id = ? and verdict = 'poor' limit 1",
+                         (meeting_id,)).fetchone()
+    session = session[0] if session else db.execute("select id from media_sessions limit 1").fetchone()[0]
     db.close()
     canned = metadata["databases"][name]["queries"]
     params = {"meeting_report": {"meeting_id": meeting_id}, "user_history": {"email": email},
               "poor_sessions": {"since": month_ago, "vendor": ""}, "backlog": {}}
     found = {f"canned/{key}": (query["sql"], params[key]) for key, query in canned.items()}
+    # Each page as it opens (no filter: the last 7 days, the latest poor meeting or session) and as
+    # an engineer narrows it; a parameter a query names but the page leaves empty is "", as Datasette does.
     filters = {"overview": {"date_start": month_ago, "date_end": last, "site": site, "account": "default",
-                            "provider": "webex"},
-               "meeting": {"meeting": title, "direction": "in"}, "health": {}}
+                            "provider": "webex", "min_sessions": "10"},
+               "meeting": {"meeting": title, "direction": "in"}, "session": {"session": str(session)}, "health": {}}
     for slug, dashboard in metadata["plugins"]["datasette-dashboards"].items():
         for chart_slug, chart in dashboard["charts"].items():
             sql = chart["query"]
-            found[f"{slug}/{chart_slug}"] = (re.sub(r"\[\[.*?\]\]", "", sql, flags=re.S), {})
-            if "[[" in sql and filters[slug]:
+            opened = re.sub(r"\[\[.*?\]\]", "", sql, flags=re.S)
+            found[f"{slug}/{chart_slug}"] = (opened, _blank(opened))
+            if filters[slug]:
                 kept = re.sub(r"\[\[(.*?)\]\]", r"\1", sql, flags=re.S)
-                used = {k: v for k, v in filters[slug].items() if f":{k}" in kept}
+                used = {**_blank(kept), **{k: v for k, v in filters[slug].items() if f":{k}" in kept}}
                 found[f"{slug}/{chart_slug} (filtered)"] = (kept, used)
     return found
+
+
+def _blank(sql: str) -> dict:
+    return {name: "" for name in re.findall(r"(?<!:):(\w+)", sql)}
 
 
 async def time_all(path: Path) -> dict:

@@ -3,6 +3,7 @@ errors, hostile text from the API stays text. Screenshots go to tests/artifacts/
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,14 @@ def open_dashboard(browser, url):
     page.on("response", record)
     page.goto(url)
     page.wait_for_load_state("networkidle")
+    # Charts fetch their data after the page has loaded: wait for every chart's answer, not a quiet network.
+    from test_viewer import DASHBOARDS
+    slug = url.split("/-/dashboards/")[1].split("?")[0] if "/-/dashboards/" in url else None
+    charts = len(DASHBOARDS[slug]["charts"]) if slug in DASHBOARDS else 0
+    deadline = time.monotonic() + 20
+    while len(chart_rows) < charts and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)   # and for vega to draw what arrived
     return page, problems, chart_rows
 
 

@@ -60,7 +60,9 @@ def test_a_single_account_database_gains_the_account_column(tmp_path):
     path = tmp_path / "v1.db"
     open_database(path)
     models.close_database()
-    with sqlite3.connect(path) as old:  # the shape before several accounts
+    with sqlite3.connect(path) as old:  # the shape before several accounts: no account column, no view on it
+        for (view,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+            old.execute(f"DROP VIEW {view}")
         old.execute("DROP INDEX meetings_account")
         for table in ("meetings", "media_sessions", "raw_responses", "collector_runs"):
             old.execute(f"ALTER TABLE {table} DROP COLUMN account")

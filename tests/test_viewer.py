@@ -12,7 +12,7 @@ import requests
 import meetq_viewer
 
 TABLES = ["meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries",
-          "raw_responses", "collector_runs", "collector_state", "account_state"]
+          "raw_responses", "collector_runs", "collector_state", "account_state", "sessions", "meeting_list"]
 METADATA = meetq_viewer.metadata()
 DASHBOARDS = METADATA["plugins"]["datasette-dashboards"]
 

@@ -294,6 +294,21 @@ INDEXES = [
               value, updated_at
        FROM collector_state""",
     "CREATE INDEX IF NOT EXISTS media_sessions_metric ON media_sessions(verdict, verdict_metric, join_time)",
+    # Where a person starts in Datasette's own tables: who, when and the verdict first, ids last.
+    """CREATE VIEW IF NOT EXISTS sessions AS
+       SELECT s.user_name AS name, s.user_email AS email, s.join_time AS joined, s.leave_time AS "left",
+              s.verdict, s.verdict_metric, s.verdict_reason, s.shared_cause, m.title AS meeting, s.provider AS vendor,
+              s.account, s.client_type AS client, s.client_version, s.os_type AS os, s.network_type AS network,
+              coalesce(s.server_region, s.location) AS region_or_location,
+              '/-/dashboards/session?session=' || s.id AS session_page,
+              '/-/dashboards/meeting?meeting=' || s.meeting_id AS meeting_page, s.id AS session_id, s.meeting_id
+       FROM media_sessions s LEFT JOIN meetings m ON m.id = s.meeting_id""",
+    """CREATE VIEW IF NOT EXISTS meeting_list AS
+       SELECT m.title, m.start, m."end", m.provider AS vendor, m.account, m.host_email AS host,
+              (SELECT count(*) FROM media_sessions s WHERE s.meeting_id = m.id) AS sessions,
+              (SELECT count(*) FROM media_sessions s WHERE s.meeting_id = m.id AND s.verdict = 'poor') AS poor,
+              '/-/dashboards/meeting?meeting=' || m.id AS meeting_page, m.quality_state, m.id
+       FROM meetings m WHERE m.quality_state != 'not_applicable'""",
     "CREATE INDEX IF NOT EXISTS meet_attendance_meeting ON meet_attendance(meeting_id, start_time)",
     # Attendance beside the quality of the same person's endpoint session, where the data allows:
     # the same conference, the same display name, overlapping times.
@@ -420,11 +435,19 @@ def migrate(db: SqliteDatabase = database, migrations=None) -> int:
     """Bring the database to the newest schema, each step in its own transaction."""
     migrations = MIGRATIONS if migrations is None else migrations
     version = schema_version(db)
+    if version < len(migrations):
+        _drop_views(db)   # derived, recreated by ensure_db_shape: a migration never trips on one
     for number in range(version, len(migrations)):
         with db.atomic():
             migrations[number](db)
             db.execute_sql(f"PRAGMA user_version = {number + 1}")
     return schema_version(db)
+
+
+def _drop_views(db: SqliteDatabase) -> None:
+    with db.atomic():
+        for (view,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+            db.execute_sql(f'DROP VIEW "{view}"')
 
 
 def ensure_db_shape(db: SqliteDatabase = database) -> None:

@@ -78,14 +78,15 @@ def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
              "share": thresholds["video_loss_fair_pct"]}
     participants = {sid: Participant(label or f"participant {str(sid)[-4:]}") for sid, label in database.execute_sql(
         "SELECT id, coalesce(user_name, user_email) FROM media_sessions WHERE meeting_id = ?", (meeting_id,))}
-    # Minutes where loss was past the fair line, per session and direction (interval vendors).
-    for sid, kind, direction, minute, loss in database.execute_sql(
-            "SELECT s.id, t.kind, t.direction, substr(x.ts, 1, 16), max(x.packet_loss) FROM media_sessions s "
+    # Minutes where loss was past the fair line, per session and direction (interval vendors); only
+    # those come back from SQL, usually a handful of a meeting's thousands.
+    for sid, direction, minute in database.execute_sql(
+            "SELECT s.id, t.direction, substr(x.ts, 1, 16) FROM media_sessions s "
             "JOIN media_streams t ON t.session_id = s.id JOIN media_samples x ON x.stream_id = t.id "
-            "WHERE s.meeting_id = ? AND x.ts IS NOT NULL AND x.packet_loss IS NOT NULL "
-            "GROUP BY s.id, t.kind, t.direction, substr(x.ts, 1, 16)", (meeting_id,)):
-        if loss > limit[kind]:
-            _mark(participants[sid], direction, minute)
+            "WHERE s.meeting_id = ? AND x.ts IS NOT NULL "
+            "AND x.packet_loss > CASE t.kind WHEN 'audio' THEN ? ELSE ? END "
+            "GROUP BY s.id, t.direction, substr(x.ts, 1, 16)", (meeting_id, limit["audio"], limit["video"])):
+        _mark(participants[sid], direction, minute)
     for sid, minute in database.execute_sql(
             "SELECT c.session_id, substr(c.ts, 1, 16) FROM cpu_samples c JOIN media_sessions s ON s.id = c.session_id "
             "WHERE s.meeting_id = ? AND c.ts IS NOT NULL AND c.system_avg_cpu > ?", (meeting_id, thresholds["cpu_poor_pct"])):

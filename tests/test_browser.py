@@ -101,7 +101,7 @@ def chart_links(page, slugs, most=3):
 
 @pytest.mark.parametrize("slug, charts", [
     ("overview", ["worst-meetings", "worst-people"]),
-    ("meeting", ["problem-participants", "other-participants"]),
+    ("meeting", ["problem-participants"]),
     ("session", ["facts", "verdict"]),
 ])
 def test_every_link_leads_to_a_page_about_its_subject(served, browser, slug, charts):
@@ -131,7 +131,8 @@ def test_a_participant_has_one_colour_in_every_chart_of_the_meeting_page(served,
     page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting")
     assert problems == []
     table = {}
-    for row in page.locator("#chart-problem-participants tbody tr, #chart-other-participants tbody tr").all():
+    page.locator("#chart-other-participants summary").click()   # everyone else is folded: unfold it
+    for row in page.locator("#chart-problem-participants tbody tr, #chart-other-participants details tr").all():
         swatch = row.locator("td span")
         if swatch.count():
             table[row.locator("td a").first.inner_text().strip()] = swatch.first.get_attribute("style").split(":")[1]
@@ -159,4 +160,20 @@ def test_a_google_meeting_says_why_it_has_no_lines_and_shows_its_per_call_bars(s
     assert bars.count() >= participants > 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-google.png"), full_page=True)
+    page.close()
+
+
+def test_a_breakdown_bar_leads_to_the_poor_sessions_it_stands_for(served, browser):
+    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/overview?min_sessions=1")
+    assert problems == []
+    bars = page.locator("#chart-by-network svg [aria-label*='value: ']")
+    assert bars.count() >= 1
+    label = bars.first.get_attribute("aria-label")
+    network = label.split("value: ")[1].split(" (")[0]
+    with page.expect_navigation():
+        bars.first.click()
+    assert f"network={network}" in page.url and "verdict=poor" in page.url
+    shown = page.locator("table.rows-and-columns tbody tr").count()
+    assert shown == min(100, served.scalar("select count(*) from media_sessions where network_type = ? and "
+                                           "verdict = 'poor'", network)) > 0
     page.close()

@@ -116,10 +116,14 @@ def test_dashboard_filters_narrow_the_charts(served):
     label, meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
                                 "where quality_passes > 0 limit 1")[0]
     charts = DASHBOARDS["meeting"]["charts"]
-    listed = [r for chart in ("problem-participants", "other-participants")
-              for r in get_json(served, "/meetq.json", sql=keep_optional(charts[chart]["query"]), _shape="array",
-                                meeting=label) if r["participant"] != "nobody"]
-    assert len(listed) == served.scalar("select count(*) from media_sessions where meeting_id = ?", meeting)
+    problems = [r for r in get_json(served, "/meetq.json", sql=keep_optional(charts["problem-participants"]["query"]),
+                                    _shape="array", meeting=label) if r["participant"] != "nobody"]
+    (folded,) = get_json(served, "/meetq.json", sql=keep_optional(charts["other-participants"]["query"]),
+                         _shape="array", meeting=label)
+    others = folded["participants"].count("<tr>")
+    assert len(problems) + others == served.scalar("select count(*) from media_sessions where meeting_id = ?", meeting)
+    assert len(problems) == served.scalar("select count(*) from media_sessions where meeting_id = ? "
+                                          "and verdict in ('poor', 'fair')", meeting)
 
 
 @pytest.mark.parametrize("sql", [

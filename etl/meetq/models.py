@@ -298,8 +298,10 @@ INDEXES = [
     """CREATE VIEW IF NOT EXISTS sessions AS
        SELECT s.user_name AS name, s.user_email AS email, s.join_time AS joined, s.leave_time AS "left",
               s.verdict, s.verdict_metric, s.verdict_reason, s.shared_cause, m.title AS meeting, s.provider AS vendor,
-              s.account, s.client_type AS client, s.client_version, s.os_type AS os, s.network_type AS network,
-              coalesce(s.server_region, s.location) AS region_or_location,
+              s.account, s.client_type AS client, s.client_version, s.os_type AS os, s.hardware_type AS hardware,
+              s.network_type AS network, coalesce(s.server_region, s.location) AS region_or_location,
+              (SELECT group_concat(DISTINCT t.transport_type) FROM media_streams t
+               WHERE t.session_id = s.id AND t.kind = 'audio') AS transport,
               '/-/dashboards/session?session=' || s.id AS session_page,
               '/-/dashboards/meeting?meeting=' || s.meeting_id AS meeting_page, s.id AS session_id, s.meeting_id
        FROM media_sessions s LEFT JOIN meetings m ON m.id = s.meeting_id""",
@@ -445,6 +447,8 @@ def migrate(db: SqliteDatabase = database, migrations=None) -> int:
 
 
 def _drop_views(db: SqliteDatabase) -> None:
+    """Views are derived: dropped before migrations, created again by ensure_db_shape. To change a
+    view's definition, change it in INDEXES and append a migration (even an empty one)."""
     with db.atomic():
         for (view,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
             db.execute_sql(f'DROP VIEW "{view}"')

@@ -2,10 +2,12 @@
 -- :min_sessions rated sessions (default 10) are left out: their share says little.
 with {{ period }}
 select coalesce({{ dimension }}, 'unknown') || ' (' || sum(s.verdict in ('good', 'fair', 'poor')) || ')' as value,
-  {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor
+  {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor,
+  -- a bar leads to its poor sessions in the sessions view (the group's exact value)
+  '/meetq/sessions?verdict=poor&{{ column }}=' || q(max({{ dimension }})) as href
 from media_sessions s where 1 {{ session_filters }} {{ where }}
 group by coalesce({{ dimension }}, 'unknown') having {{ min_sessions }}
-union all select 'no group has ' || coalesce(nullif(:min_sessions, ''), 10) || ' rated sessions', 0, 0, 0
+union all select 'no group has ' || coalesce(nullif(:min_sessions, ''), 10) || ' rated sessions', 0, 0, 0, null
 where not exists (select 1 from media_sessions s where 1 {{ session_filters }} {{ where }}
                   group by coalesce({{ dimension }}, 'unknown') having {{ min_sessions }})
 order by poor_pct desc

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
+import peewee
 
 from . import logs
 from .config import load_settings
@@ -15,17 +17,28 @@ from .providers import feature_of, provider_of
 
 
 class Meetq(click.Group):
-    """Turns meetq's own errors into one clear line: exit 2 for settings, 1 for the rest."""
+    """Turns meetq's own errors, and the file system's, into one clear line: exit 2 for settings, 1
+    for the rest. A traceback is for bugs; `--debug` shows one anyway."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ConfigError as error:
-            click.echo(f"meetq: configuration error: {error}", err=True)
-            sys.exit(2)
+            self._fail(ctx, f"configuration error: {error}", 2)
         except MeetqError as error:
-            click.echo(f"meetq: {logs.redact_text(str(error))}", err=True)
-            sys.exit(1)
+            self._fail(ctx, logs.redact_text(str(error)), 1)
+        except PermissionError as error:
+            self._fail(ctx, f"permission denied: {error.filename}: the collector must be able to write the "
+                            "database's folder (and the file itself)", 1)
+        except (sqlite3.Error, peewee.DatabaseError) as error:
+            self._fail(ctx, f"the database cannot be used: {error}", 1)
+
+    @staticmethod
+    def _fail(ctx, message: str, code: int):
+        if (ctx.obj or {}).get("debug"):
+            raise
+        click.echo(f"meetq: {message}", err=True)
+        sys.exit(code)
 
 
 @click.group(cls=Meetq)
@@ -34,16 +47,17 @@ class Meetq(click.Group):
 @click.option("--secrets", type=click.Path(dir_okay=False, path_type=Path), help="Token file (MEETQ_SECRETS).")
 @click.option("--token", "access_token", help="Webex: a personal access token instead of an integration (lasts 12 "
               "hours; MEETQ_WEBEX_ACCESS_TOKEN keeps it out of your shell history).")
+@click.option("--debug", is_flag=True, help="Show a traceback instead of one line when something fails.")
 @click.pass_context
-def cli(ctx, database, secrets, access_token):
+def cli(ctx, database, secrets, access_token, debug):
     """Collect per-participant meeting quality (Webex, Google Meet) into SQLite before the vendors
     forget it, and browse it."""
-    ctx.obj = {"database": database, "secrets": secrets, "access_token": access_token}
+    ctx.obj = {"database": database, "secrets": secrets, "access_token": access_token, "debug": debug}
 
 
 def settings_from(ctx, account: str | None = None, **overrides):
     """The settings, or with `account` those of one [[accounts]] entry."""
-    settings = load_settings({**ctx.obj, **overrides})
+    settings = load_settings({**{k: v for k, v in ctx.obj.items() if k != "debug"}, **overrides})
     logs.configure(settings.level, settings.format)
     logs.register_secret(*settings.secret_values())
     return settings.account_named(account)
@@ -53,7 +67,9 @@ account_option = click.option("--account", help="One account by name (see [[acco
 
 
 def open_db(settings):
-    from .models import open_database
+    """The collector's database, created or upgraded; a clear error when it cannot be written."""
+    from .models import open_database, writable
+    writable(settings.database)
     return open_database(settings.database)
 
 
@@ -142,10 +158,11 @@ def webhook_delete(ctx, webhook_id, account):
 @click.pass_context
 def collect(ctx, backfill_days, account):
     """Run one collection cycle per account and print its summary. Exit 1 unless every one succeeded."""
-    from .daemon import collector_lock
+    from .daemon import collector_lock, usable_credentials
     from .pipeline import run_accounts, run_cycle
     from .rejudge import rejudge_if_rules_changed
     settings = settings_from(ctx, account, backfill_days=backfill_days)
+    usable_credentials([settings] if account else settings.accounts())  # before any file is created
     with collector_lock(settings.database):
         open_db(settings)
         rejudge_if_rules_changed(settings)
@@ -271,10 +288,15 @@ def simulator(host, port, seed, overrides):
 @click.option("--port", type=int, help="Port (default 8001).")
 @click.pass_context
 def serve(ctx, host, port):
-    """Serve the database read-only with Datasette."""
+    """Serve the database read-only with Datasette. It never writes the file: a missing one is
+    refused, a read-only one served, an older schema said."""
     from meetq_viewer import serve as serve_viewer
+    from .models import schema_version_of
     settings = settings_from(ctx, host=host, port=port)
-    open_db(settings)
+    version, current = schema_version_of(settings.database)
+    if version < current:
+        click.echo(f"meetq: {settings.database} has schema version {version}, this meetq writes {current}: "
+                   "serving it as it is; `meetq run` or `meetq collect` upgrades it", err=True)
     serve_viewer(settings.database, settings.host, settings.port, settings.timezone, settings.thresholds())
 
 

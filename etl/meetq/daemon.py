@@ -24,7 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import logs
 from .clock import UTC, utcnow
-from .errors import CollectorLocked, MeetqError
+from .errors import CollectorLocked, DatabaseUnusable, MeetqError
+from .models import writable
 from .ops import prune
 from .pipeline import run_accounts, run_cycle
 from .providers import provider_of
@@ -37,8 +38,13 @@ log = logs.get_logger("meetq.daemon")
 def collector_lock(database_path: Path):
     """Hold `<database>.lock` exclusively for the life of the block (released by the OS on a crash)."""
     path = Path(f"{database_path}.lock")
+    writable(database_path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    try:
+        handle = open(path, "a+")
+    except PermissionError:
+        raise DatabaseUnusable(f"cannot write {path}: the collector must be able to write the database's folder "
+                               f"{path.parent}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -70,6 +76,19 @@ def check_accounts(accounts, warn) -> None:
         raise MeetqError("; ".join(f"account {name}: {error}" for name, error in failures))
     for name, error in failures:
         warn(f"account {name}: {error}")
+
+
+def usable_credentials(accounts) -> None:
+    """Every account's credentials can at least be read (no network): else the first account's
+    error, before anything is created on disk."""
+    failures = []
+    for account in accounts:
+        try:
+            provider_of(account).credentials(account)
+        except MeetqError as error:
+            failures.append(error)
+    if failures and len(failures) == len(accounts):
+        raise failures[0]
 
 
 def _shutdown_quietly(scheduler) -> None:

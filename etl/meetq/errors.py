@@ -89,6 +89,10 @@ class DatabaseMissing(MeetqError):
     """The database file does not exist yet."""
 
 
+class DatabaseUnusable(MeetqError):
+    """The database cannot be used as asked: not writable, not SQLite, not meetq's."""
+
+
 class InsecureTokenFile(MeetqError):
     """A file holding secrets can be read by other users."""
 

@@ -17,10 +17,15 @@ Tables (names fixed, the viewer and outside SQL rely on them); every vendor writ
 
 from __future__ import annotations
 
+import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField, Model, SqliteDatabase,
                     TextField)
+
+from .errors import DatabaseMissing, DatabaseUnusable
 
 # IMMEDIATE: a write transaction takes the write lock at BEGIN, so it never fails half-way
 # on "database is locked" when it upgrades from read to write.
@@ -471,6 +476,40 @@ def open_database(path: Path | str) -> SqliteDatabase:
     migrate(database)
     ensure_db_shape(database)
     return database
+
+
+def writable(path: Path | str) -> None:
+    """The collector writes the file and, in WAL mode, files beside it: say so before SQLite does.
+    A file or folder without write bits is read-only for meetq even when run as root (an archive
+    someone protected), so the same mistake gets the same answer for every user."""
+    path = Path(path)
+    if path.exists() and not _may_write(path):
+        raise DatabaseUnusable(f"{path} is read-only: the collector must be able to write it (the viewer "
+                               "needs only to read it)")
+    if path.parent.exists() and not _may_write(path.parent):
+        raise DatabaseUnusable(f"cannot write in {path.parent}: the collector must be able to write the "
+                               "database's folder")
+
+
+def _may_write(path: Path) -> bool:
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
+def schema_version_of(path: Path | str) -> tuple[int, int]:
+    """(the file's schema version, this meetq's) read without writing anything; a clear error for a
+    missing file, a file that is not SQLite, or SQLite that is not meetq's."""
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseMissing(f"no database at {path}; run `meetq run` first or check MEETQ_DATABASE")
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise DatabaseUnusable(f"{path} is not an SQLite database ({error})") from None
+    if "meetings" not in tables or version == 0:
+        raise DatabaseUnusable(f"{path} is SQLite but not a meetq database (no meetings table)")
+    return version, len(MIGRATIONS)
 
 
 def close_database() -> None:

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from .clock import iso, parse_iso, utcnow
-from .errors import DatabaseMissing
-from .models import CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
+from .errors import DatabaseMissing, DatabaseUnusable
+from .models import schema_version_of, CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
 from .providers import provider_of
 from .store import account_key
 
@@ -24,6 +24,7 @@ PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on
 def read_only(path: Path):
     if not Path(path).exists():
         raise DatabaseMissing(f"no database at {path}: has the collector run yet?")
+    schema_version_of(path)   # a clear line for a file that is not SQLite, or not meetq's
     with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
         yield connection
 
@@ -72,16 +73,15 @@ def health(settings, now=None) -> tuple[bool, str]:
     try:
         with read_only(settings.database) as db:
             accounts = [(a, _account_status(a, db)) for a in settings.accounts()]
-    except (sqlite3.Error, DatabaseMissing) as error:
+    except (sqlite3.Error, DatabaseMissing, DatabaseUnusable) as error:
         return False, f"database unreadable: {error}"
     several = len(accounts) > 1
     for account, facts in accounts:
         auth = facts["authorisation"]
         if auth.get("reauth_required") or auth.get("problem"):
             login = "meetq auth login" + (f" --account {account.account}" if several else "")
-            what = auth.get("problem") or "re-authorisation required"
-            return False, f"account {account.account}: {what}: run `{login}`" if several else \
-                f"re-authorisation required: run `{login}`"
+            what = auth.get("problem") or f"re-authorisation required: run `{login}`"
+            return False, (f"account {account.account}: " if several else "") + what
     ages = []
     for account, facts in accounts:
         name = f"account {account.account}: " if several else ""

@@ -1,0 +1,121 @@
+"""Ordinary mistakes get one clear line and an exit code, never a traceback (the real CLI, real
+files). `meetq serve` never writes the database."""
+
+import sqlite3
+import stat
+
+import pytest
+
+from conftest import free_port, wait_for, _answers
+
+pytestmark = pytest.mark.e2e
+
+
+def one_line(result, code, *words):
+    """Exit `code`, one line on stderr naming the problem, no traceback anywhere."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("meetq: "), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def test_a_database_folder_that_cannot_be_written(meetq, tmp_path):
+    meetq.login()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    env = {"MEETQ_DATABASE": str(locked / "meetq.db")}
+    for command in ("collect", "run"):
+        one_line(meetq(command, check=False, env=env, timeout=60), 1, "cannot write in", str(locked))
+    assert list(locked.iterdir()) == []
+
+
+def test_a_read_only_database_is_refused_by_the_collector_and_served_by_the_viewer(meetq, sim):
+    meetq.login()
+    meetq("collect")
+    copy = meetq.workdir / "copy.db"
+    meetq("backup", str(copy))
+    copy.chmod(0o444)
+    env = {"MEETQ_DATABASE": str(copy)}
+    one_line(meetq("collect", check=False, env=env), 1, "read-only", str(copy))
+    before = copy.read_bytes()
+    port = free_port()
+    viewer = meetq.popen("serve", "--port", str(port), env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _answers(f"{url}/-/dashboards/overview"), timeout=30)
+    viewer.terminate()
+    viewer.communicate(timeout=10)
+    assert copy.read_bytes() == before and stat.S_IMODE(copy.stat().st_mode) == 0o444
+
+
+def test_serve_refuses_a_missing_file_and_creates_nothing(meetq):
+    missing = meetq.workdir / "typo" / "meetq.db"
+    line = one_line(meetq("serve", check=False, env={"MEETQ_DATABASE": str(missing)}), 1, "no database at",
+                    "meetq run", "MEETQ_DATABASE")
+    assert str(missing) in line and not missing.parent.exists()
+
+
+def test_serve_says_when_the_schema_is_older_and_never_writes(meetq, sim):
+    meetq.login()
+    meetq("collect")
+    with sqlite3.connect(meetq.database) as db:
+        db.execute("PRAGMA user_version = 5")
+    before = meetq.database.read_bytes()
+    port = free_port()
+    viewer = meetq.popen("serve", "--port", str(port))
+    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/-/versions.json"), timeout=30)
+    viewer.terminate()
+    _, err = viewer.communicate(timeout=10)
+    assert "has schema version 5" in err and "upgrades it" in err
+    with sqlite3.connect(meetq.database) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert meetq.database.read_bytes() == before
+
+
+def test_collect_under_a_missing_folder_without_credentials_creates_nothing(meetq):
+    target = meetq.workdir / "new" / "folder" / "meetq.db"
+    one_line(meetq("collect", check=False, env={"MEETQ_DATABASE": str(target)}), 1, "no token file",
+             "meetq auth login")
+    assert not (meetq.workdir / "new").exists()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"this is not a database at all, just some text" * 100, ("not an SQLite database",)),
+    (None, ("not a meetq database",)),
+])
+def test_status_on_a_file_that_is_not_meetqs(meetq, content, words):
+    other = meetq.workdir / "other.db"
+    if content is None:
+        with sqlite3.connect(other) as db:
+            db.execute("CREATE TABLE recipes (name TEXT)")
+    else:
+        other.write_bytes(content)
+    one_line(meetq("status", check=False, env={"MEETQ_DATABASE": str(other)}), 1, *words)
+    assert meetq("health", check=False, env={"MEETQ_DATABASE": str(other)}).returncode == 1
+
+
+def test_health_on_a_fresh_install_says_what_is_missing_not_a_reauthorisation(meetq, sim):
+    result = meetq("health", check=False)
+    assert result.returncode == 1 and "re-authorisation" not in result.stdout
+    assert "no database" in result.stdout and "collector run" in result.stdout
+    meetq.login()
+    meetq("collect")
+    meetq.secrets.unlink()   # the token file is gone: not a refusal, nobody has authorised
+    result = meetq("health", check=False)
+    assert result.returncode == 1 and "re-authorisation" not in result.stdout
+    assert "no token file" in result.stdout and "meetq auth login" in result.stdout
+
+
+def test_inverted_thresholds_are_refused_with_their_names(meetq):
+    (meetq.workdir / "meetq.toml").write_text("[quality]\nloss_fair_pct = 10\nloss_poor_pct = 5\n")
+    one_line(meetq("status", check=False), 2, "quality.loss_fair_pct = 10", "below quality.loss_poor_pct = 5")
+
+
+def test_debug_shows_the_traceback_a_bug_report_needs(meetq):
+    other = meetq.workdir / "junk.db"
+    other.write_bytes(b"junk" * 1000)
+    result = meetq("--debug", "status", check=False, env={"MEETQ_DATABASE": str(other)})
+    assert result.returncode != 0 and "Traceback" in result.stderr

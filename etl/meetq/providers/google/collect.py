@@ -90,7 +90,7 @@ def save_activities(page, cycle: Cycle) -> tuple[int, int]:
     """One page of activities: the raw page, the conferences and their endpoint sessions."""
     settings = cycle.settings
     activities = [private_activity(a, settings.ip_addresses) for a in page.items if isinstance(a, dict)]
-    body = json.dumps({**_document(page.raw.body), "items": activities}) if page.items else page.raw.body
+    body = private_body(page.raw.body, settings.ip_addresses)
     fetched_at = page.raw.fetched_at
     prepared = [p for p in (prepare_activity(a, fetched_at, settings.thresholds()) for a in activities) if p]
     with database.atomic():
@@ -105,19 +105,13 @@ def save_activities(page, cycle: Cycle) -> tuple[int, int]:
 
 
 def private_body(body: str, mode: str) -> str:
-    """An activities page as privacy allows it kept: each item's IP addresses dealt with."""
-    document = _document(body, keep_items=True)
-    if not isinstance(document.get("items"), list):
-        return body
-    return json.dumps({**document, "items": [private_activity(a, mode) if isinstance(a, dict) else a
-                                             for a in document["items"]]})
-
-
-def _document(body: str, keep_items: bool = False) -> dict:
+    """An activities page as privacy allows it kept: each item's IP addresses dealt with. A body
+    that is not such a page (a refusal, garbage) is kept as it came."""
     try:
         document = json.loads(body)
     except ValueError:
-        return {}
-    if not isinstance(document, dict):
-        return {}
-    return document if keep_items else {k: v for k, v in document.items() if k != "items"}
+        return body
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list) or not document["items"]:
+        return body
+    return json.dumps({**document, "items": [private_activity(a, mode) if isinstance(a, dict) else a
+                                             for a in document["items"]]})

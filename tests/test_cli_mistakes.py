@@ -3,6 +3,7 @@ files). `meetq serve` never writes the database."""
 
 import sqlite3
 import stat
+import time
 
 import pytest
 
@@ -119,3 +120,15 @@ def test_debug_shows_the_traceback_a_bug_report_needs(meetq):
     other.write_bytes(b"junk" * 1000)
     result = meetq("--debug", "status", check=False, env={"MEETQ_DATABASE": str(other)})
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_serve_waits_for_a_collector_started_beside_it(meetq, sim):
+    meetq.login()
+    port = free_port()
+    viewer = meetq.popen("serve", "--port", str(port), "--wait", "60")
+    time.sleep(1.5)
+    assert viewer.poll() is None and not meetq.database.exists()   # still waiting, nothing created
+    meetq("collect")
+    wait_for(lambda: _answers(f"http://127.0.0.1:{port}/-/dashboards/overview"), timeout=30)
+    viewer.terminate()
+    viewer.communicate(timeout=10)

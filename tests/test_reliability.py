@@ -110,7 +110,7 @@ def test_readers_see_no_error_while_the_daemon_writes(meetq, sim):
     sim_post(sim, "/_sim/config", {"rate_limit_seconds": 1})
     daemon = meetq.popen("run")
     port = free_port()
-    viewer = meetq.popen("serve", "--port", str(port))
+    viewer = meetq.popen("serve", "--port", str(port), "--wait", "60")   # started beside the collector
     base = f"http://127.0.0.1:{port}"
     queries = ["select count(*) from media_samples", "select verdict, count(*) from media_sessions group by 1",
                "select max(id) from collector_runs"]

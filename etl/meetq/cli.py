@@ -286,14 +286,16 @@ def simulator(host, port, seed, overrides):
 @cli.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default 8001).")
+@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=0.0,
+              help="Wait this long for the collector to create the database (a viewer started beside it).")
 @click.pass_context
-def serve(ctx, host, port):
+def serve(ctx, host, port, wait_seconds):
     """Serve the database read-only with Datasette. It never writes the file: a missing one is
-    refused, a read-only one served, an older schema said."""
+    refused (after --wait seconds), a read-only one served, an older schema said."""
     from meetq_viewer import serve as serve_viewer
-    from .models import schema_version_of
+    from .models import wait_for_database
     settings = settings_from(ctx, host=host, port=port)
-    version, current = schema_version_of(settings.database)
+    version, current = wait_for_database(settings.database, wait_seconds)
     if version < current:
         click.echo(f"meetq: {settings.database} has schema version {version}, this meetq writes {current}: "
                    "serving it as it is; `meetq run` or `meetq collect` upgrades it", err=True)

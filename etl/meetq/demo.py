@@ -20,8 +20,6 @@ import click
 import requests
 
 from .config import load_settings
-from .errors import MeetqError
-from .models import schema_version_of
 from .providers.webex import auth, webhooks
 from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
@@ -74,18 +72,6 @@ def login_without_a_person(settings) -> None:
     auth.finish_login(settings, code)
 
 
-def _wait_for_database(path: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            version, current = schema_version_of(path)
-            if version == current:
-                return
-        except MeetqError:
-            pass
-        time.sleep(0.2)
-
-
 def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     sim = Simulator(SimConfig(port=free_port(), **DEMO_SIMULATOR)).start()
@@ -100,9 +86,8 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     click.echo(f"Webhook:   meetings ending in the next hours reach the collector at once ({webhook.target_url})")
     meetq = [sys.executable, "-m", "meetq.cli"]
     children = [subprocess.Popen([*meetq, "run"], env=environment)]
-    if viewer:
-        _wait_for_database(settings.database)   # the viewer never creates it: the collector does
-        children.append(subprocess.Popen([*meetq, "serve"], env=environment))
+    if viewer:   # the viewer never creates the file: it waits for the collector to
+        children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=environment))
     click.echo(f"Collector: every {interval} s into {settings.database}")
     if viewer:
         click.echo(f"Viewer:    http://127.0.0.1:{port}/  (dashboards at /-/dashboards)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -510,6 +511,18 @@ def schema_version_of(path: Path | str) -> tuple[int, int]:
     if "meetings" not in tables or version == 0:
         raise DatabaseUnusable(f"{path} is SQLite but not a meetq database (no meetings table)")
     return version, len(MIGRATIONS)
+
+
+def wait_for_database(path: Path | str, seconds: float) -> tuple[int, int]:
+    """schema_version_of, once the collector has created the file (within `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return schema_version_of(path)
+        except (DatabaseMissing, DatabaseUnusable):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 def close_database() -> None:

@@ -2,7 +2,7 @@
 select coalesce(
   (select 'LOGIN NEEDED: ' || group_concat(account, ', ') from account_state
    where key = 'auth.reauth_required' and value is not null),
-  (select 'ok · ' || coalesce(cast(round((julianday('now') - julianday(max(r.finished_at))) * 1440) as integer)
-          || ' min since the stalest account''s last success', 'no success yet')
-   from collector_runs r where r.outcome = 'ok'),
-  'no cycle yet') as text
+  (select 'ok · ' || cast(round((julianday('now') - julianday(min(last_ok))) * 1440) as integer) || ' min ago'
+   from (select max(finished_at) as last_ok from collector_runs where outcome = 'ok' group by account)
+   having count(*) > 0),
+  'no successful cycle yet') as text

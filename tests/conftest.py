@@ -162,6 +162,27 @@ def wait_for(predicate, timeout=30.0, interval=0.1):
     raise AssertionError("condition not met in time")
 
 
+def wait_for_progress(done, progress, stall=60.0, limit=900.0, interval=0.5):
+    """Poll until `done()`. A long drain is waited on for as long as `progress()` keeps changing;
+    it fails when nothing moved for `stall` seconds (or, as a backstop, after `limit`)."""
+    started = moved = time.monotonic()
+    last = None
+    while True:
+        try:
+            if done():
+                return
+            now = progress()
+        except sqlite3.OperationalError:
+            now = last
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            raise AssertionError(f"no progress for {stall:.0f} s; stuck at {last}")
+        if time.monotonic() - started > limit:
+            raise AssertionError(f"still moving after {limit:.0f} s; at {last}")
+        time.sleep(interval)
+
+
 def expected_quality(sim) -> dict:
     """What a complete collection must hold: sessions and samples per visible meeting."""
     expected = {}

@@ -3,14 +3,27 @@
 Each provider with webhooks says which account's secret signed a delivery (`signed_by`) and what
 the delivery means (`accept_delivery`). Nothing is written for a delivery no account signed.
 The receiver answers at once and tells the daemon which account has a meeting due (`on_due`).
+
+It faces the internet, so it runs on uvicorn (one event loop, no thread per connection) with
+limits on everything a client controls: header size (h11 refuses more, and any malformed
+request line, header or Content-Length, with a 400), body size (413 from Content-Length before
+a byte of body is read, or as soon as a chunked body passes it), time to send a request's
+headers and its body, idle keep-alive time, and the number of open connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
+
+import uvicorn
+from requests.structures import CaseInsensitiveDict
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .errors import ConfigError
 from .logs import get_logger
@@ -40,61 +53,188 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
     return 401, "no registered account's secret signed it", None
 
 
-class WebhookReceiver:
+class Refused(Exception):
+    """A request answered with an error before it reached `accept`."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def declared_length(headers: CaseInsensitiveDict) -> int | None:
+    """Content-Length as a number; h11 has already refused a malformed one."""
+    value = headers.get("content-length")
+    return int(value) if value is not None else None
+
+
+def header_bytes(scope) -> int:
+    return len(scope["raw_path"]) + len(scope["query_string"]) + sum(len(k) + len(v) + 4 for k, v in scope["headers"])
+
+
+async def read_body(receive, limit: int, timeout: float) -> bytes:
+    """The whole body, refusing it (413) the moment it passes `limit` bytes, chunked or not,
+    and (408) when the client takes longer than `timeout` seconds to send it."""
+    chunks, size, deadline = [], 0, time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(remaining, 0.001))
+        except asyncio.TimeoutError:
+            raise Refused(408, "body not sent in time") from None
+        if message["type"] == "http.disconnect":
+            raise Refused(400, "client left before sending its body")
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise Refused(413, "too large")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class DeliveryApp:
+    """The ASGI application: POST a signed delivery, get JSON `{"status": …}` back."""
+
+    POOL_SIZE = 4   # deliveries stored at once; SQLite takes one writer at a time anyway
+
     def __init__(self, settings, on_due: Callable[[str], None]):
         self.settings, self.on_due = settings, on_due
-        host, _, port = (settings.listen or "").rpartition(":")
-        if not host or not port.isdigit():
-            raise ConfigError(f"webhook.listen must be host:port, got {settings.listen!r}")
-        self.address = (host.strip("[]"), int(port))
-        self.server: ThreadingHTTPServer | None = None
+        self.pool = ThreadPoolExecutor(self.POOL_SIZE, thread_name_prefix="webhook-store")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        client = (scope.get("client") or ("?",))[0]
+        headers = CaseInsensitiveDict({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]})
+        try:
+            if header_bytes(scope) > self.settings.max_header_bytes:
+                # h11 enforces the limit only on headers still arriving; these came in one piece.
+                raise Refused(431, "headers too large")
+            status, what, due = await self.handle(scope["method"], headers, receive)
+        except Refused as refused:
+            status, what, due = refused.status, refused.reason, None
+        except Exception as error:  # the database, say: the vendor will deliver again
+            log.exception("webhook_failed", error=type(error).__name__)
+            status, what, due = 503, "try again", None
+        if status >= 400:
+            log.warning("webhook_rejected", reason=what, status=status, client=client, method=scope["method"],
+                        path=scope["path"][:200])
+        else:
+            log.info("webhook_received", outcome=what, account=due)
+        await answer(send, status, what, close=status >= 400)
+        if due:
+            self.on_due(due)
+
+    async def handle(self, method: str, headers: CaseInsensitiveDict, receive) -> tuple[int, str, str | None]:
+        if method != "POST":
+            raise Refused(405, "only POST is accepted")
+        length = declared_length(headers)
+        if length is not None and length > self.settings.max_body_bytes:
+            raise Refused(413, "too large")   # before reading a byte of it
+        body = await read_body(receive, self.settings.max_body_bytes, self.settings.read_timeout_seconds)
+        # Verifying and storing touch files and the database: off the event loop, in a pool of its own.
+        return await asyncio.get_running_loop().run_in_executor(self.pool, accept, body, headers, self.settings)
+
+
+async def answer(send, status: int, text: str, close: bool) -> None:
+    payload = json.dumps({"status": text}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:   # a client that sent something wrong does not keep its connection
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def guarded_protocol(read_timeout: float, max_connections: int) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with what it lacks for a server on the internet: a deadline for
+    each request's headers (uvicorn waits for them forever, so one header line and silence would
+    hold a connection for good) and a hard cap on open connections (uvicorn's own limit answers
+    503 but still accepts them)."""
+
+    class GuardedH11Protocol(H11Protocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                log.warning("webhook_rejected", reason="too many connections", status=None,
+                            client=(self.client or ("?",))[0], open=len(self.connections))
+                transport.close()
+                return
+            self._arm_header_deadline()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._arm_header_deadline()
+
+        def connection_lost(self, exc):
+            self._disarm_header_deadline()
+            super().connection_lost(exc)
+
+        def send_400_response(self, msg: str):
+            log.warning("webhook_rejected", reason="malformed HTTP request", status=400,
+                        client=(self.client or ("?",))[0])
+            super().send_400_response(msg)
+
+        def _arm_header_deadline(self):
+            self._disarm_header_deadline()
+            self._header_deadline = self.loop.call_later(read_timeout, self._close_if_still_waiting)
+
+        def _disarm_header_deadline(self):
+            deadline = getattr(self, "_header_deadline", None)
+            if deadline is not None:
+                deadline.cancel()
+                self._header_deadline = None
+
+        def _close_if_still_waiting(self):
+            waiting = self.cycle is None or self.cycle.response_complete
+            if waiting and not self.transport.is_closing():
+                log.info("webhook_connection_closed", reason="no request in time", client=(self.client or ("?",))[0])
+                self.transport.close()
+
+    return GuardedH11Protocol
+
+
+def parse_listen(listen: str | None) -> tuple[str, int]:
+    host, _, port = (listen or "").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"webhook.listen must be host:port, got {listen!r}")
+    return host.strip("[]"), int(port)
+
+
+class WebhookReceiver:
+    """uvicorn on its own thread and event loop, beside the scheduler on the main thread."""
+
+    def __init__(self, settings, on_due: Callable[[str], None]):
+        self.settings, self.on_due = settings, on_due
+        self.address = parse_listen(settings.listen)
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
 
     def start(self) -> "WebhookReceiver":
-        receiver = self
         registered = sorted(a for accounts in secrets_by_provider(self.settings).values() for a in accounts)
         if not registered:
             log.warning("webhook_receiver_without_registrations",
                         hint="run `meetq webhook register --url …`; until then every delivery is refused")
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > receiver.settings.max_body_bytes:
-                    log.warning("webhook_rejected", reason="too large", bytes=length, client=self.client_address[0])
-                    return self._answer(413, "too large")
-                body = self.rfile.read(length)
-                try:
-                    status, what, due = accept(body, self.headers, receiver.settings)
-                except Exception as error:  # the database, say: the vendor will deliver again
-                    log.exception("webhook_failed", error=type(error).__name__)
-                    return self._answer(503, "try again")
-                if status >= 400:
-                    log.warning("webhook_rejected", reason=what, status=status, client=self.client_address[0])
-                else:
-                    log.info("webhook_received", outcome=what, account=due)
-                self._answer(status, what)
-                if due:
-                    receiver.on_due(due)
-
-            def _answer(self, status: int, text: str):
-                payload = json.dumps({"status": text}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):  # structured logs above instead
-                pass
-
-        self.server = ThreadingHTTPServer(self.address, Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="webhook-receiver").start()
-        log.info("webhook_receiver_listening", address=f"{self.address[0]}:{self.server.server_address[1]}",
-                 accounts=registered)
+        s = self.settings
+        logging.getLogger("uvicorn.error").setLevel(logging.ERROR)  # its warnings are ours, with the client
+        config = uvicorn.Config(
+            DeliveryApp(s, self.on_due), host=self.address[0], port=self.address[1],
+            http=guarded_protocol(s.read_timeout_seconds, s.max_connections), lifespan="off",
+            log_config=None, access_log=False, server_header=False,
+            h11_max_incomplete_event_size=s.max_header_bytes, timeout_keep_alive=s.keepalive_seconds,
+            timeout_graceful_shutdown=s.read_timeout_seconds)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="webhook-receiver", daemon=True)
+        self.thread.start()
+        while not self.server.started:   # bound, or failed to bind
+            if not self.thread.is_alive():
+                raise ConfigError(f"the webhook receiver could not listen on {s.listen}")
+            time.sleep(0.02)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        log.info("webhook_receiver_listening", address=f"{self.address[0]}:{port}", accounts=registered)
         return self
 
     def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+        """Finish the requests in progress (each already stored before its 200), then close."""
+        if self.server and self.thread:
+            self.server.should_exit = True
+            self.thread.join(timeout=self.settings.read_timeout_seconds + 5)
+            self.server.config.app.pool.shutdown(wait=True)

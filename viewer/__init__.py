@@ -61,22 +61,55 @@ def metadata() -> dict:
     return yaml.load((HERE / "metadata.yml").read_text(), Loader=_Loader)
 
 
-def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = None):
+def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = None, settings=None):
     """A Datasette serving `database` (read-only) as `meetq`, with the viewer's configuration:
-    times shown in `timezone`, threshold lines at `thresholds` (the collector's [quality])."""
+    times shown in `timezone`, threshold lines at `thresholds` (the collector's [quality]), and
+    the sign-in `settings.auth` asks for (sign_in.py)."""
     from datasette.app import Datasette
     from datasette.database import Database
+    from .sign_in import configure
+    sign_in = configure(settings) if settings else None
     configured = metadata()
     configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": thresholds or {}}
-    app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), settings=SETTINGS)
+    if sign_in:
+        configured["allow"] = {"id": "*"}   # a second lock behind the sign-in gate: no anonymous view at all
+    app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), template_dir=str(HERE / "templates"),
+                    settings=SETTINGS,
+                    secret=sign_in.keys.cookie_secret() if sign_in else None)
+    app._meetq_sign_in = sign_in
     app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name
     app.add_database(Database(app, path=str(database), is_mutable=True), name=DATABASE)
     return app
 
 
-def serve(database: Path, host: str, port: int, timezone: str = "UTC", thresholds: dict | None = None) -> None:
-    """Serve until SIGTERM or Ctrl-C."""
+LOOPBACK_NAMES = ("localhost", "ip6-localhost")
+
+
+def refuse_unsafe_exposure(settings, public: bool) -> None:
+    """Without sign-in, only this machine may reach the viewer, unless told `--public`."""
+    if settings.auth != "none" or public or is_loopback(settings.host):
+        return
+    from meetq.errors import ConfigError
+    raise ConfigError(f"refusing to serve {settings.host} without sign-in: anyone who reaches it would see every "
+                      "participant's name, address and network. Set viewer.auth (password, proxy or webex; "
+                      "README, \"Signing in\") or pass --public if that is what you want")
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings) -> None:
+    """Serve settings.database until SIGTERM or Ctrl-C. The client address is the peer's own
+    (proxy_headers off): the proxy sign-in trusts a header by the address it came from."""
     import uvicorn
-    app = datasette(database, timezone, thresholds)
+    app = datasette(settings.database, settings.timezone, settings.thresholds(), settings)
     asyncio.run(app.invoke_startup())
-    uvicorn.run(app.app(), host=host, port=port, log_level="warning", lifespan="on", workers=1)
+    uvicorn.run(app.app(), host=settings.host, port=settings.port, log_level="warning", lifespan="on", workers=1,
+                proxy_headers=False, server_header=False)

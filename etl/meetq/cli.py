@@ -288,18 +288,66 @@ def simulator(host, port, seed, overrides):
 @click.option("--port", type=int, help="Port (default 8001).")
 @click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=0.0,
               help="Wait this long for the collector to create the database (a viewer started beside it).")
+@click.option("--public", is_flag=True,
+              help="Serve a non-loopback address without sign-in (viewer.auth = none): anyone who reaches it sees "
+                   "every participant's name, address and network.")
 @click.pass_context
-def serve(ctx, host, port, wait_seconds):
+def serve(ctx, host, port, wait_seconds, public):
     """Serve the database read-only with Datasette. It never writes the file: a missing one is
     refused (after --wait seconds), a read-only one served, an older schema said."""
-    from meetq_viewer import serve as serve_viewer
+    from meetq_viewer import refuse_unsafe_exposure, serve as serve_viewer
     from .models import wait_for_database
     settings = settings_from(ctx, host=host, port=port)
+    refuse_unsafe_exposure(settings, public)
     version, current = wait_for_database(settings.database, wait_seconds)
     if version < current:
         click.echo(f"meetq: {settings.database} has schema version {version}, this meetq writes {current}: "
                    "serving it as it is; `meetq run` or `meetq collect` upgrades it", err=True)
-    serve_viewer(settings.database, settings.host, settings.port, settings.timezone, settings.thresholds())
+    serve_viewer(settings)
+
+
+# -- users -------------------------------------------------------------------------------------
+
+@cli.group("users")
+def users_group():
+    """The viewer's password users (viewer.auth = password), kept in viewer.secrets_file."""
+
+
+def viewer_keys(ctx):
+    from meetq_viewer.keys import ViewerSecrets
+    return ViewerSecrets(settings_from(ctx).secrets_file)
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.pass_context
+def users_add(ctx, name, password_stdin):
+    """Add a user, or set a user's new password."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    keys = viewer_keys(ctx)
+    keys.add_user(name, password)
+    click.echo(f"{name} can sign in to the viewer (users are kept in {keys.path})")
+
+
+@users_group.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx, name):
+    """Remove a user; their open sessions end at their next request."""
+    viewer_keys(ctx).remove_user(name)
+    click.echo(f"{name} removed")
+
+
+@users_group.command("list")
+@click.pass_context
+def users_list(ctx):
+    """The user names, one a line."""
+    for name in viewer_keys(ctx).users():
+        click.echo(name)
 
 
 @cli.command()

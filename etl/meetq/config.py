@@ -116,6 +116,36 @@ CORE_SETTINGS: list[Setting] = [
     Setting("viewer", "timezone", str, "UTC",
             "Display time zone of the viewer (an IANA name such as Europe/Berlin): every table, chart and day.",
             env="MEETQ_VIEWER_TIMEZONE"),
+    Setting("viewer", "auth", str, "none",
+            "Who may see the viewer: `none` (anyone who reaches it; loopback only unless `meetq serve --public`), "
+            "`password` (users made with `meetq users add`), `proxy` (an identity header from trusted_proxies) or "
+            "a vendor's sign-in (`webex`).", env="MEETQ_VIEWER_AUTH",
+            choices=("none", "password", "proxy", *(p.name for p in PROVIDERS.values() if p.sign_in))),
+    Setting("viewer", "public_url", str, None,
+            "Address people use to reach the viewer, e.g. https://meetq.example.com (sign-in redirects and links "
+            "are made from it; default http://host:port).", env="MEETQ_VIEWER_PUBLIC_URL"),
+    Setting("viewer", "secrets_file", Path, Path("data/viewer-secrets.json"),
+            "The viewer's own secrets (mode 0600): the key that signs session cookies, and the password users.",
+            env="MEETQ_VIEWER_SECRETS"),
+    Setting("viewer", "session_hours", float, 12.0, "A sign-in lasts this long.", minimum=0.01),
+    Setting("viewer", "allowed_people", str, "",
+            "Only these may sign in (with a vendor or a proxy): emails and @domains, separated by spaces or commas "
+            "(empty: everyone the sign-in accepts).", env="MEETQ_VIEWER_ALLOWED_PEOPLE"),
+    Setting("viewer", "sign_in_orgs", str, "",
+            "Organisation ids whose people may sign in with a vendor, separated by spaces or commas "
+            "(`meetq auth status` shows each account's). Required for vendor sign-in.",
+            env="MEETQ_VIEWER_SIGN_IN_ORGS"),
+    Setting("viewer", "sign_in_client_id", str, None,
+            "Client id of the integration people sign in through (default: the collector's, e.g. webex.client_id).",
+            env="MEETQ_VIEWER_SIGN_IN_CLIENT_ID"),
+    Setting("viewer", "sign_in_client_secret", str, None,
+            "Its client secret (default: the collector's).", env="MEETQ_VIEWER_SIGN_IN_CLIENT_SECRET", secret=True),
+    Setting("viewer", "proxy_header", str, "X-Forwarded-Email",
+            "With auth = proxy: the header carrying the signed-in person's email or name.",
+            env="MEETQ_VIEWER_PROXY_HEADER"),
+    Setting("viewer", "trusted_proxies", str, "127.0.0.1/32 ::1/128",
+            "With auth = proxy: the addresses (CIDR) whose identity header is believed; from anywhere else "
+            "it is ignored.", env="MEETQ_VIEWER_TRUSTED_PROXIES"),
 ]
 
 SETTINGS: list[Setting] = (ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings]

@@ -15,6 +15,9 @@ the body with the webhook's secret) whenever a meeting ends while the simulator 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import math
 import random
@@ -45,6 +48,9 @@ class SimConfig:
     omit_refresh_in_response: bool = False  # a refresh answer without refresh_token
     grant_error_shape: str = "rfc"          # "rfc" {"error": ...} or "webex" {"message", "errors"}
     authorize_error: str = ""               # e.g. "access_denied": the redirect carries ?error=
+    # Who accepts at the authorize page: "" the admin; an email of the organisation's people, that
+    # person; any other email, a person of another organisation (viewer sign-in tests).
+    consent_as: str = ""
     visibility_delay: float = 900           # ended meetings are listed 15 minutes after the end
     data_delay: float = 600                 # qualities exist 10 minutes after the start ...
     retention_days: float = 7               # ... for 7 days
@@ -273,6 +279,17 @@ class Simulator:
         return None
 
 
+def pkce_matches(code: dict, verifier: str | None) -> bool:
+    """RFC 7636: a code asked for with a challenge is only traded with its verifier."""
+    if not code.get("challenge"):
+        return True
+    if not verifier:
+        return False
+    if code["method"] == "S256":
+        verifier = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return hmac.compare_digest(verifier, code["challenge"])
+
+
 def _webex_error(message: str, tracking: str) -> dict:
     return {"message": message, "errors": [{"description": message}], "trackingId": tracking}
 
@@ -433,7 +450,9 @@ class _Handler(BaseHTTPRequestHandler):
             code = "SIMCODE-" + secrets.token_urlsafe(16)
             with self.sim.lock:
                 self.sim.codes[code] = {"redirect_uri": redirect, "scope": q.get("scope", ""),
-                                        "expires": self.sim.now() + 600}
+                                        "expires": self.sim.now() + 600, "user": c.consent_as or "admin-person",
+                                        "challenge": q.get("code_challenge"),
+                                        "method": q.get("code_challenge_method", "plain")}
             answer = {"code": code}
         if "state" in q:
             answer["state"] = q["state"]
@@ -451,9 +470,10 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.token_grants[grant_type] = sim.stats.token_grants.get(grant_type, 0) + 1
             if grant_type == "authorization_code":
                 code = sim.codes.pop(form.get("code", ""), None)
-                if not code or code["expires"] < sim.now() or code["redirect_uri"] != form.get("redirect_uri"):
+                if not code or code["expires"] < sim.now() or code["redirect_uri"] != form.get("redirect_uri") \
+                        or not pkce_matches(code, form.get("code_verifier")):
                     return self._grant_error("The authorization code is invalid, used or expired.")
-                return self._json(200, sim.issue_tokens(c.client_id, "admin-person", code["scope"]))
+                return self._json(200, sim.issue_tokens(c.client_id, code["user"], code["scope"]))
             if grant_type == "refresh_token":
                 body = sim.refresh_tokens(form.get("refresh_token", ""))
                 if body is None:
@@ -471,11 +491,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(400, body)
 
     def people_me(self):
-        if not self._grant():
+        grant = self._grant()
+        if not grant:
             return
-        admin = self.sim.org.admin
-        self._json(200, {"id": admin.id, "emails": [admin.email], "displayName": admin.name,
-                         "orgId": self.sim.org.org_id, "type": "person"})
+        org = self.sim.org
+        person = org.admin if grant.user == "admin-person" else next(
+            (p for p in org.people if p.email == grant.user), None)
+        if person is None:   # someone of another organisation
+            return self._json(200, {"id": "outsider-" + grant.user, "emails": [grant.user],
+                                    "displayName": grant.user.split("@")[0], "orgId": "org-elsewhere",
+                                    "type": "person"})
+        self._json(200, {"id": person.id, "emails": [person.email], "displayName": person.name,
+                         "orgId": org.org_id, "type": "person"})
 
     def meetings(self):
         if not self._grant():

@@ -1,0 +1,215 @@
+"""Viewer sign-in in a real chromium against the real `meetq serve`: nothing is shown to anyone not
+signed in, and each mode (password, a proxy's header, Webex through the simulator) lets the right
+people in and keeps the others out. Screenshots go to tests/artifacts/."""
+
+import json
+import stat
+import subprocess
+import time
+from contextlib import contextmanager
+
+import pytest
+import requests
+from itsdangerous import URLSafeSerializer
+
+from conftest import free_port, sim_post, wait_for
+from test_browser import ARTIFACTS, browser  # noqa: F401 (the fixture)
+from test_viewer import DASHBOARDS, METADATA, TABLES
+
+PASSWORD = "correct horse battery"
+
+
+@contextmanager
+def viewer(served, tmp_path, **settings):
+    """`meetq serve` with these viewer settings (MEETQ_VIEWER_<NAME>) and its own secrets file."""
+    port = free_port()
+    env = {"MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json"),
+           **{f"MEETQ_VIEWER_{k.upper()}": v for k, v in settings.items()}}
+    child = served.popen("serve", "--port", str(port), env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: healthy(url) or child.poll() is not None, timeout=30)
+    assert child.poll() is None, child.communicate()[1]
+    child.url, child.env = url, env
+    try:
+        yield child
+    finally:
+        child.terminate()
+        out, err = child.communicate(timeout=10)
+        assert "Traceback" not in out + err and PASSWORD not in out + err
+
+
+def healthy(url):
+    try:
+        return requests.get(f"{url}/-/healthz", timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def add_user(served, tmp_path, name="alice"):
+    env = {"MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
+    result = subprocess.run([*served_cli(), "users", "add", name, "--password-stdin"], input=PASSWORD + "\n",
+                            env={**served.env, **env}, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE((tmp_path / "viewer-secrets.json").stat().st_mode) == 0o600
+
+
+def served_cli():
+    import sys
+    return [sys.executable, "-m", "meetq.cli"]
+
+
+def every_address(served):
+    """Every page of the viewer, and every table and canned query as JSON and CSV."""
+    meeting = served.scalar("select id from meetings limit 1")
+    queries = list(METADATA["databases"]["meetq"]["queries"])
+    pages = ["/", "/meetq", f"/meetq/meetings/{meeting}", "/-/metadata.json", "/-/plugins.json", "/-/versions.json",
+             "/-/databases.json", "/-/actor.json", "/meetq.json?sql=select+1", "/meetq.csv?sql=select+1",
+             "/meetq/media_samples.json?_shape=array", "/meetq/media_sessions?_format=json"]
+    pages += [f"/-/dashboards/{slug}" for slug in DASHBOARDS]
+    for name in TABLES + queries:
+        pages += [f"/meetq/{name}", f"/meetq/{name}.json", f"/meetq/{name}.csv"]
+    return pages
+
+
+def refused(page, url) -> bool:
+    """Refused (401) or sent to sign in, with nothing of the data in what came back."""
+    response = page.goto(url)
+    if response.status == 401:
+        return json.loads(response.text())["error"] == "sign in first"
+    return "/-/sign-in" in page.url and page.locator("h1").inner_text() == "Sign in to meetq"
+
+
+@pytest.mark.parametrize("mode", ["password", "proxy", "webex"])
+def test_without_signing_in_nothing_is_shown(served, browser, tmp_path, mode):
+    add_user(served, tmp_path)
+    settings = {"auth": mode, "sign_in_orgs": served.sim.org.org_id}
+    with viewer(served, tmp_path, **settings) as child:
+        page = browser.new_page()
+        addresses = every_address(served)
+        assert [a for a in addresses if not refused(page, child.url + a)] == []
+        assert len(addresses) > 60
+        if mode == "proxy":   # the header from an address that is not a trusted proxy counts for nothing
+            context = browser.new_context(extra_http_headers={"X-Forwarded-Email": "mallory@example.com"})
+            assert refused(context.new_page(), child.url + "/-/dashboards/overview") is False
+            context.close()
+        page.close()
+
+
+def test_password_sign_in_and_what_ends_a_session(served, browser, tmp_path):
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password", session_hours="1") as child:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(f"{child.url}/-/dashboards/overview")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "sign-in-password.png"))
+        page.fill("#username", "alice")
+        page.fill("#password", "wrong password!")
+        page.click("button[type=submit]")
+        assert "Wrong user name or password." in page.locator(".error").inner_text()
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/-/dashboards/overview*")
+        assert "alice" in page.locator("header").inner_text()
+        assert page.request.get(f"{child.url}/meetq/media_sessions.json").status == 200
+        cookie = next(c for c in page.context.cookies() if c["name"] == "ds_actor")
+        assert cookie["httpOnly"] and 3500 < cookie["expires"] - time.time() <= 3600, cookie
+
+        # A cookie signed with another key, one past its expiry, and one of a removed user: refused.
+        secret = json.loads((tmp_path / "viewer-secrets.json").read_text())["cookie_secret"]
+        session = {"a": {"id": "alice", "via": "password"}}
+        for value in (URLSafeSerializer("guessed", "actor").dumps(session),
+                      URLSafeSerializer(secret, "actor").dumps({**session, "e": base62(time.time() - 60)}),
+                      URLSafeSerializer(secret, "actor").dumps({"a": {"id": "root", "via": "password"}}),
+                      URLSafeSerializer(secret, "actor").dumps({"a": {"id": "alice", "via": "webex"}})):
+            context = browser.new_context()
+            context.add_cookies([{"name": "ds_actor", "value": value, "url": child.url}])
+            assert refused(context.new_page(), f"{child.url}/-/dashboards/overview")
+            context.close()
+        # Signing out ends the session: Datasette's own Log out, from its menu.
+        page.goto(f"{child.url}/-/logout")
+        page.click("input[value='Log out']")
+        assert refused(page, f"{child.url}/-/dashboards/overview")
+        page.goto(f"{child.url}/-/sign-in")
+        page.fill("#username", "alice")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/-/dashboards/overview*")   # "/" is the front page
+        subprocess.run([*served_cli(), "users", "remove", "alice"], env={**served.env, **child.env}, check=True,
+                       capture_output=True, timeout=60)
+        assert refused(page, f"{child.url}/-/dashboards/overview")
+        page.close()
+
+
+def base62(seconds):
+    from datasette.utils import baseconv
+    return baseconv.base62.encode(int(seconds))
+
+
+def test_password_guessing_is_slowed_down(served, tmp_path):
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password") as child:
+        session = requests.Session()
+        form = session.get(f"{child.url}/-/sign-in", timeout=10).text
+        token = form.split('name="csrftoken" value="')[1].split('"')[0]
+        answers = [session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
+                                                                 "password": f"guess {n}"},
+                                allow_redirects=False, timeout=30).status_code for n in range(11)]
+        assert answers == [403] * 10 + [429]
+        right = session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
+                                                             "password": PASSWORD}, allow_redirects=False, timeout=30)
+        assert right.status_code == 429   # even the right password, until the window passes
+
+
+def test_behind_a_proxy_its_header_signs_people_in(served, browser, tmp_path):
+    with viewer(served, tmp_path, auth="proxy", allowed_people="@example.com") as child:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-Email": "dana@example.com"})
+        page = context.new_page()
+        page.goto(f"{child.url}/-/dashboards/overview")
+        assert "/-/dashboards/overview" in page.url and "dana@example.com" in page.locator("header").inner_text()
+        context.close()
+        outsider = browser.new_context(extra_http_headers={"X-Forwarded-Email": "eve@elsewhere.test"})
+        assert refused(outsider.new_page(), f"{child.url}/-/dashboards/overview")
+        outsider.close()
+
+
+def test_webex_sign_in_lets_the_organisation_in_and_no_one_else(served, browser, tmp_path):
+    sim = served.sim
+    member = sim.org.people[3]
+    with viewer(served, tmp_path, auth="webex", sign_in_orgs=sim.org.org_id) as child:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(f"{child.url}/-/dashboards/health")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "sign-in-webex.png"))
+        sim_post(sim, "/_sim/config", {"consent_as": member.email})
+        page.click("#vendor-sign-in")
+        page.wait_for_url("**/-/dashboards/health*")
+        assert member.name in page.locator("header").inner_text()   # Datasette shows the actor's name
+        assert page.request.get(f"{child.url}/meetq/meetings.csv").status == 200
+
+        stranger = browser.new_page()
+        sim_post(sim, "/_sim/config", {"consent_as": "sam@other-company.test"})
+        stranger.goto(f"{child.url}/-/dashboards/overview")
+        stranger.click("#vendor-sign-in")
+        stranger.wait_for_load_state()
+        assert "sam@other-company.test may not use this viewer" in stranger.locator(".error").inner_text()
+        assert refused(stranger, f"{child.url}/-/dashboards/overview")
+        # An answer that does not belong to a sign-in this browser started is refused too.
+        stranger.goto(f"{child.url}/-/sign-in/webex/callback?code=SIMCODE-x&state=forged")
+        assert "Sign-in failed" in stranger.locator(".error").inner_text()
+        sim_post(sim, "/_sim/config", {"consent_as": ""})
+        page.close()
+        stranger.close()
+
+
+def test_serve_refuses_an_open_viewer_on_the_network(served, tmp_path):
+    env = {**served.env, "MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
+    result = subprocess.run([*served_cli(), "serve", "--host", "0.0.0.0", "--port", str(free_port())], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "refusing to serve 0.0.0.0 without sign-in" in result.stderr
+    result = subprocess.run([*served_cli(), "serve", "--port", str(free_port())], capture_output=True, text=True,
+                            env={**env, "MEETQ_VIEWER_AUTH": "password"}, timeout=60)
+    assert result.returncode == 2 and "meetq users add" in result.stderr
+    result = subprocess.run([*served_cli(), "serve", "--port", str(free_port())], capture_output=True, text=True,
+                            env={**env, "MEETQ_VIEWER_AUTH": "webex"}, timeout=60)
+    assert result.returncode == 2 and "viewer.sign_in_orgs" in result.stderr

@@ -2,9 +2,10 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    MEETQ_DATABASE=/data/meetq.db MEETQ_SECRETS=/secrets/secrets.json MEETQ_LOG_FORMAT=json
+    MEETQ_DATABASE=/data/meetq.db MEETQ_SECRETS=/secrets/secrets.json MEETQ_LOG_FORMAT=json \
+    MEETQ_VIEWER_SECRETS=/viewer/viewer-secrets.json
 
-RUN useradd --create-home --uid 10001 meetq && mkdir -p /data /secrets && chown meetq:meetq /data /secrets
+RUN useradd --create-home --uid 10001 meetq && mkdir -p /data /secrets /viewer && chown meetq:meetq /data /secrets /viewer
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY setup.py ./

@@ -100,6 +100,7 @@ def test_compose_file_is_what_the_readme_describes():
     assert "--host" in viewer["command"] and "0.0.0.0" in viewer["command"]
     # Secrets reach the collector only; the viewer gets the data volume, read-write for WAL's -shm.
     assert any("secrets" in v for v in collector["volumes"]) and not any("secrets" in v for v in viewer["volumes"])
+    assert viewer["environment"]["MEETQ_VIEWER_AUTH"] == "webex" and "viewer:/viewer" in viewer["volumes"]
     assert any(v.startswith("data:") and not v.endswith(":ro") for v in viewer["volumes"])
     assert collector["healthcheck"]["test"][-1] == "health" and "restart" in collector and "restart" in viewer
     dockerfile = (ROOT / "Dockerfile").read_text()
@@ -118,13 +119,21 @@ def test_every_compose_command_works_natively(meetq, sim):
                                  env=env, cwd=meetq.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = free_port()
     viewer_command = [a if a != "8001" else str(port) for a in services["viewer"]["command"]]
-    viewer = subprocess.Popen([str(bin_dir / viewer_command[0]), *viewer_command[1:]], env=meetq.env,
+    # The viewer as compose configures it (Sign in with Webex), with what .env would add.
+    viewer_env = {**meetq.env, **{k: compose_value(v) for k, v in services["viewer"]["environment"].items()},
+                  "MEETQ_VIEWER_SIGN_IN_ORGS": sim.org.org_id,
+                  "MEETQ_VIEWER_SECRETS": str(meetq.workdir / "viewer" / "viewer-secrets.json")}
+    viewer = subprocess.Popen([str(bin_dir / viewer_command[0]), *viewer_command[1:]], env=viewer_env,
                               cwd=meetq.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         health = services["collector"]["healthcheck"]["test"]
         wait_for(lambda: subprocess.run([str(bin_dir / health[1]), *health[2:]], env=meetq.env,
                                         cwd=meetq.workdir).returncode == 0, timeout=60, interval=0.5)
-        wait_for(lambda: _ok(f"http://127.0.0.1:{port}/-/versions.json"), timeout=30)
+        viewer_health = [a.replace("8001", str(port)) for a in services["viewer"]["healthcheck"]["test"][1:]]
+        wait_for(lambda: subprocess.run([sys.executable, *viewer_health[1:]], capture_output=True).returncode == 0,
+                 timeout=30, interval=0.5)
+        import requests
+        assert requests.get(f"http://127.0.0.1:{port}/meetq/meetings.json", timeout=5).status_code == 401
     finally:
         collector.send_signal(signal.SIGTERM)
         viewer.send_signal(signal.SIGTERM)
@@ -132,9 +141,7 @@ def test_every_compose_command_works_natively(meetq, sim):
         viewer.wait(30)
 
 
-def _ok(url):
-    import requests
-    try:
-        return requests.get(url, timeout=1).ok
-    except requests.ConnectionError:
-        return False
+def compose_value(value) -> str:
+    """${NAME:-default} as compose reads it from an empty environment."""
+    import re
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))

@@ -7,6 +7,7 @@ from the same table (`make example-config`), so documentation cannot drift.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -297,6 +298,8 @@ def _read_toml(environ) -> dict[str, tuple[Any, str]]:
         document = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path} is not valid TOML ({error}): fix the file") from None
+    except OSError as error:
+        raise ConfigError(f"{path} cannot be read ({error.strerror or type(error).__name__})") from None
     found = {}
     if ACCOUNTS_KEY in document:
         found[ACCOUNTS_KEY] = (document.pop(ACCOUNTS_KEY), str(path))
@@ -315,13 +318,15 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
     problem = f"{setting.key} from {source}"
     try:
         if setting.type is Path:
+            if not isinstance(value, (str, Path)) or "\x00" in str(value):
+                raise ValueError
             converted = Path(str(value)).expanduser()
         elif setting.type is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
             converted = int(value)
         elif setting.type is float:
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not math.isfinite(float(value)):
                 raise ValueError
             converted = float(value)
         else:

@@ -306,6 +306,55 @@ def serve(ctx, host, port, wait_seconds, public):
     serve_viewer(settings)
 
 
+# -- locations ---------------------------------------------------------------------------------
+
+@cli.group("locations")
+def locations_group():
+    """Subnets mapped to buildings, from a Call Quality Dashboard building file (docs/locations.md)."""
+
+
+@locations_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change; change nothing.")
+@click.pass_context
+def locations_import(ctx, file, dry_run):
+    """Check a building file whole and make it the active mapping; every stored session is placed
+    again by it. A file with any problem changes nothing, and every problem is listed."""
+    from .clock import utcnow
+    from .locations import import_building_file, read_building_file
+    open_db(settings_from(ctx))
+    click.echo(json.dumps(import_building_file(read_building_file(file), file.name, utcnow(), dry_run), indent=2))
+
+
+@locations_group.command("export")
+@click.option("--file-id", type=int, help="An earlier import (see `meetq locations list`); default the active one.")
+@click.pass_context
+def locations_export(ctx, file_id):
+    """The mapping as a 15-column building file, on standard output."""
+    from .locations import active_locator, building_file_text, locator_of
+    open_db(settings_from(ctx))
+    click.echo(building_file_text((locator_of(file_id) if file_id else active_locator()).ranges()), nl=False)
+
+
+@locations_group.command("list")
+@click.pass_context
+def locations_list(ctx):
+    """Every import, newest first: when, from which file, how many ranges, which is active."""
+    from .locations import imports
+    open_db(settings_from(ctx))
+    click.echo(json.dumps(imports(), indent=2))
+
+
+@locations_group.command("missing")
+@click.option("--limit", default=50, show_default=True, help="How many subnets.")
+@click.pass_context
+def locations_missing(ctx, limit):
+    """The busiest subnets no range holds (/24, IPv6 /48), with their sessions: what to map next."""
+    from .locations import missing_subnets
+    open_db(settings_from(ctx))
+    click.echo(json.dumps(missing_subnets(limit), indent=2))
+
+
 # -- users -------------------------------------------------------------------------------------
 
 @cli.group("users")

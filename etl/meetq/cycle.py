@@ -58,6 +58,20 @@ class Cycle:
     clock: Callable[[], datetime]
     listing: bool = True          # False: only work the queue (a webhook made a meeting due)
     private_body: Callable[[str], str] = str   # a body as the privacy setting allows it kept
+    _locator: object = None
+
+    def locator(self):
+        """The active building file's ranges, read once a cycle (locations.Locator)."""
+        if self._locator is None:
+            from .locations import active_locator
+            self._locator = active_locator()
+        return self._locator
+
+    def save_places(self, sessions: list, addresses: list | None = None) -> None:
+        """Where these just-written sessions were, from the full addresses when given."""
+        from .locations import places_of
+        locator = self.locator()
+        store.save_places(places_of(locator, sessions, addresses), locator.file_id)
 
     @property
     def account(self) -> str:

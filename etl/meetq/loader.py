@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import shared_cause, store
 from .clock import iso, utcnow
+from .locations import active_locator, places_of
 from .logs import get_logger
 from .models import database
 from .providers import PROVIDERS, feature_of
@@ -71,6 +72,7 @@ class LoadReport:
     sessions: int = 0
     samples: int = 0
     failed: list[str] = field(default_factory=list)  # "source: why"
+    locator: object = field(default=None, repr=False)   # the active building file (locations.Locator)
 
 
 def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode: str, thresholds: dict,
@@ -116,7 +118,7 @@ def load_files(sources: list[str], settings, meeting_id: str | None = None, work
     jobs = [(s, stdin_text if s == "-" else None, meeting_id, settings.ip_addresses, settings.thresholds(),
              fetched_at, settings.provider) for s in sources]
     workers = default_workers(len(jobs)) if workers is None else workers
-    report = LoadReport()
+    report = LoadReport(locator=active_locator())
     with database.connection_context():
         # Sessions land all over the B-trees (ids are hashes); a larger cache rewrites fewer pages.
         database.execute_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
@@ -178,6 +180,7 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
     for owner, sessions in prepared_file.meetings:
         store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256)
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
+        store.save_places(places_of(report.locator, sessions), report.locator.file_id)
         shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1

@@ -288,6 +288,63 @@ class CollectorState(BaseModel):
         table_name = "collector_state"
 
 
+class LocationFile(BaseModel):
+    """An imported building file. One is active; the others are kept, so history can be re-mapped."""
+    imported_at = TextField()
+    source = TextField()
+    sha256 = TextField()
+    ranges = IntegerField()
+    active = IntegerField(default=0)
+
+    class Meta:
+        table_name = "location_files"
+
+
+class LocationRange(BaseModel):
+    """One line of a building file (CQD's columns, in our names)."""
+    file_id = IntegerField()
+    line = IntegerField()
+    network = TextField()
+    prefix = IntegerField()
+    version = IntegerField()
+    network_name = TextField(null=True)
+    building = TextField(null=True)
+    ownership_type = TextField(null=True)
+    building_type = TextField(null=True)
+    office_type = TextField(null=True)
+    city = TextField(null=True)
+    zip_code = TextField(null=True)
+    country = TextField(null=True)
+    state = TextField(null=True)
+    region = TextField(null=True)
+    inside_corp = IntegerField()
+    express_route = IntegerField()
+    vpn = IntegerField()
+
+    class Meta:
+        table_name = "location_ranges"
+        primary_key = CompositeKey("file_id", "network", "prefix")
+
+
+class SessionLocation(BaseModel):
+    """Where a session was, by the building file active when it was placed (file_id NULL: none)."""
+    session_id = IntegerField(primary_key=True)
+    file_id = IntegerField(null=True)
+    status = TextField()            # mapped | outside | unmapped | masked
+    address_from = TextField()      # local | public
+    subnet = TextField()            # the range, else the address's /24 (IPv6 /48)
+    building = TextField(null=True)
+    network_name = TextField(null=True)
+    city = TextField(null=True)
+    country = TextField(null=True)
+    region = TextField(null=True)
+    inside_corp = IntegerField(default=0)
+    vpn = IntegerField(default=0)
+
+    class Meta:
+        table_name = "session_locations"
+
+
 TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
@@ -341,6 +398,20 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
     "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
     "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",
+    # Where each session was, with CQD's two summary axes: inside or outside the corporate
+    # network (a range marked InsideCorp), and the connection (wired, Wi-Fi, other).
+    """CREATE VIEW IF NOT EXISTS session_places AS
+       SELECT s.id AS session_id, s.meeting_id, s.provider, s.account, s.join_time, s.user_email, s.verdict,
+              s.network_type, coalesce(l.status, 'unknown') AS location_status, l.address_from, l.subnet,
+              l.building, l.network_name, l.city, l.country, l.region,
+              coalesce(l.inside_corp, 0) AS inside_corp, coalesce(l.vpn, 0) AS vpn,
+              CASE WHEN l.inside_corp = 1 THEN 'Inside' ELSE 'Outside' END AS corp_network,
+              CASE WHEN lower(s.network_type) IN ('wifi', 'wi-fi', 'wireless') THEN 'Wi-Fi'
+                   WHEN lower(s.network_type) IN ('ethernet', 'wired', 'lan') THEN 'Wired'
+                   WHEN s.network_type IS NULL THEN 'Unknown' ELSE 'Other' END AS connection
+       FROM media_sessions s LEFT JOIN session_locations l ON l.session_id = s.id""",
+    "CREATE INDEX IF NOT EXISTS session_locations_building ON session_locations(building, inside_corp)",
+    "CREATE INDEX IF NOT EXISTS session_locations_subnet ON session_locations(status, subnet)",
 ]
 
 
@@ -431,8 +502,15 @@ def _migration_7(db: SqliteDatabase) -> None:
     _add_column_if_missing(db, "media_sessions", "shared_cause_session INTEGER")
 
 
+def _migration_8(db: SqliteDatabase) -> None:
+    """Subnets mapped to buildings (meetq locations): the imported files, their ranges, and
+    where each session was."""
+    db.create_tables([LocationFile, LocationRange, SessionLocation], safe=True)
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+              _migration_8]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

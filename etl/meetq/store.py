@@ -36,6 +36,9 @@ INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
 INSERT_SUMMARY = _insert("media_summaries", SUMMARY_COLUMNS)
 INSERT_SAMPLE = _insert("media_samples", SAMPLE_COLUMNS)
 INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
+PLACE_COLUMNS = ("session_id", "file_id", "status", "address_from", "subnet", "building", "network_name", "city",
+                 "country", "region", "inside_corp", "vpn")
+UPSERT_PLACE = _insert("session_locations", PLACE_COLUMNS).replace("INSERT", "INSERT OR REPLACE", 1)
 # Once per page or meeting, but on the same hot path: plain SQL, not a query built per call.
 INSERT_RAW = _insert("raw_responses", ("endpoint", "meeting_id", "offset", "url", "status", "tracking_id",
                                        "content_type", "fetched_at", "body", "body_sha256", "error", "account"),
@@ -177,6 +180,34 @@ def replace_verdicts(session_id: int, summaries: list[tuple], verdict: dict) -> 
 
 
 # -- the qualities queue --------------------------------------------------------------------
+
+def save_location_file(ranges: list, source: str, sha256: str, now) -> int:
+    """A building file becomes the one active mapping; the ones before it are kept, inactive."""
+    from .locations import RANGE_FIELDS
+    cursor = database.cursor()
+    cursor.execute("UPDATE location_files SET active = 0 WHERE active = 1")
+    cursor.execute("INSERT INTO location_files (imported_at, source, sha256, ranges, active) VALUES (?, ?, ?, ?, 1)",
+                   (iso(now), source, sha256, len(ranges)))
+    file_id = cursor.lastrowid
+    columns = ("file_id",) + RANGE_FIELDS
+    cursor.executemany(_insert("location_ranges", columns),
+                       [(file_id, *(getattr(r, name) for name in RANGE_FIELDS)) for r in ranges])
+    return file_id
+
+
+def save_places(places: dict, file_id: int | None) -> int:
+    """{session id: locations.Place or None}: where each session was (None: it had no address)."""
+    rows = []
+    for session_id, place in places.items():
+        if place is None:
+            continue
+        found = place.range
+        rows.append((session_id, file_id, place.status, place.address_from, place.subnet,
+                     *((found.building, found.network_name, found.city, found.country, found.region,
+                        found.inside_corp, found.vpn) if found else (None, None, None, None, None, 0, 0))))
+    database.cursor().executemany(UPSERT_PLACE, rows)
+    return len(rows)
+
 
 def due_meetings(now, min_interval: float, limit: int = 1000, account: str = DEFAULT_ACCOUNT) -> list[Meeting]:
     """Open meetings whose turn has come, nearest expiry first. A meeting called less than

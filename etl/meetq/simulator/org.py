@@ -9,6 +9,7 @@ an overloaded CPU, or a good wired office connection.
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -53,6 +54,27 @@ PROFILES = [
             ("Teams_Desktop_Client (Windows)", "windows", "Surface Go 2")),
 ]
 PROFILE_WEIGHTS = [30, 30, 12, 10, 8, 10]
+
+# Where each profile's people sit, as addresses (config/buildings.example.csv maps the offices and
+# the VPN pool): the Frankfurt office's wired floors, home Wi-Fi behind ISPs, the London office's
+# Wi-Fi, mobile carriers' CGNAT, the San Jose office, and the VPN pool. Derived from the person,
+# not the random stream, so the rest of a seeded organisation stays as it was.
+NETWORKS = {
+    "office": ("10.10.{floor}.{host}", "198.51.100.10"),
+    "home_good": ("192.168.{home}.{host}", "203.0.113.{host}"),
+    "wifi_lossy": ("10.30.{wifi}.{host}", "198.51.100.30"),
+    "cellular": ("100.72.{home}.{host}", "192.0.2.{host}"),
+    "far_region": ("10.20.{floor}.{host}", "198.51.100.20"),
+    "cpu_overloaded": ("172.16.{floor}.{host}", "203.0.113.{host}"),
+}
+
+
+def addresses(person: "Person", index: int) -> tuple[str, str]:
+    """(local, public) address of a person's device."""
+    seed = int(hashlib.sha256(person.email.encode()).hexdigest()[:8], 16)
+    parts = {"floor": seed % 4, "home": (0, 1, 178)[seed % 3], "wifi": 8 + seed % 4, "host": 10 + (seed + index) % 240}
+    local, public = NETWORKS[person.profile.name]
+    return local.format(**parts), public.format(**parts)
 
 
 @dataclass(frozen=True)
@@ -171,15 +193,15 @@ class Organisation:
         media["shareOut" if presenting else "shareIn"].append(
             _interval(rng, p, share_start, share_minutes, "H.264 BP", share=True))
         cpu = [round(rng.uniform(*p.cpu), 1) for _ in range(minutes)]
-        octet = 10 + index
+        local, public = addresses(person, index)
         return {
             "meetingInstanceId": meeting.id, "webexUserName": person.name, "webexUserEmail": person.email,
             "joinTime": iso(join), "leaveTime": iso(leave), "joinMeetingTime": f"{rng.uniform(2, 12):.3f}",
             "clientType": client_type, "clientVersion": "44.10.0.31245", "osType": os_type,
             "osVersion": {"windows": "10.0.22631", "mac": "14.6.1", "ios": "17.6.1"}[os_type],
             "hardwareType": hardware, "speakerName": "Speakers", "networkType": p.network,
-            "localIP": f"192.168.1.{octet}", "publicIP": f"203.0.113.{octet}",
-            "maskedLocalIP": "192.168.1.*", "maskedPublicIP": "203.0.113.*",
+            "localIP": local, "publicIP": public,
+            "maskedLocalIP": local.rsplit(".", 1)[0] + ".*", "maskedPublicIP": public.rsplit(".", 1)[0] + ".*",
             "camera": "Integrated Camera", "microphone": "Headset Microphone", "serverRegion": p.region,
             "videoMeshCluster": "", "videoMeshServer": "",
             "participantId": f"{meeting.id}_{index + 1}",

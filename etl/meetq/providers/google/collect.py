@@ -20,7 +20,7 @@ from ...models import database
 from ...raw import RawRecord
 from ...verdicts import with_defaults
 from .auth import MEET_SCOPE, ServiceAccount
-from .transform import PROVIDER, attendance_rows, prepare_activity, private_activity
+from .transform import PROVIDER, attendance_rows, parameters, prepare_activity, private_activity
 
 MAX_REPORTS_DAYS = 180   # the Reports API answers at most the last 180 days
 WATERMARK = "google.reports_until"
@@ -89,19 +89,30 @@ def _all(client, url: str, key: str) -> list[dict]:
 def save_activities(page, cycle: Cycle) -> tuple[int, int]:
     """One page of activities: the raw page, the conferences and their endpoint sessions."""
     settings = cycle.settings
-    activities = [private_activity(a, settings.ip_addresses) for a in page.items if isinstance(a, dict)]
+    full = [a for a in page.items if isinstance(a, dict)]
+    activities = [private_activity(a, settings.ip_addresses) for a in full]
     body = private_body(page.raw.body, settings.ip_addresses)
     fetched_at = page.raw.fetched_at
-    prepared = [p for p in (prepare_activity(a, fetched_at, settings.thresholds()) for a in activities) if p]
+    pairs = [(prepare_activity(a, fetched_at, settings.thresholds()), address_of(raw))
+             for a, raw in zip(activities, full)]
+    prepared = [p for p, _ in pairs if p]
+    addresses = [(None, address) for p, address in pairs if p]
     with database.atomic():
         store.save_raw(replace(page.raw, body=body), "meet_activities", account=cycle.account)
         store.save_conferences([{**meeting, "fetched_at": fetched_at} for meeting, _ in prepared],
                                cycle.account, PROVIDER)
         written = [store.write_sessions(meeting["id"], [session], cycle.account, PROVIDER)
                    for meeting, session in prepared]
+        cycle.save_places([session for _, session in prepared], addresses)
         for meeting_id in {meeting["id"] for meeting, _ in prepared}:
             shared_cause.analyse_meeting(meeting_id, with_defaults(settings.thresholds()))
     return sum(w[0] for w in written), len(prepared)
+
+
+def address_of(activity: dict) -> str | None:
+    """The endpoint's address as Google sent it (Meet reports one, seen from outside)."""
+    value = parameters(activity).get("ip_address")
+    return value if isinstance(value, str) else None
 
 
 def private_body(body: str, mode: str) -> str:

@@ -88,11 +88,21 @@ def save_listed_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT)
 # -- qualities --------------------------------------------------------------------------------
 
 def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str, thresholds: dict | None = None,
-                       account: str = DEFAULT_ACCOUNT) -> tuple[int, int]:
-    """One page of Meeting Qualities items with their summaries and verdicts.
+                       account: str = DEFAULT_ACCOUNT, cycle: Cycle | None = None,
+                       full_items: list[dict] | None = None) -> tuple[int, int]:
+    """One page of Meeting Qualities items with their summaries and verdicts, and (with a cycle)
+    where each session was, placed by the addresses of `full_items` (the page before masking).
     Returns (sessions written, samples written)."""
-    return store.write_sessions(meeting_id, [prepare_session(item, meeting_id, fetched_at, thresholds)
-                                             for item in items], account)
+    prepared = [prepare_session(item, meeting_id, fetched_at, thresholds) for item in items]
+    written = store.write_sessions(meeting_id, prepared, account)
+    if cycle:
+        cycle.save_places(prepared, [addresses_of(item) for item in full_items or items])
+    return written
+
+
+def addresses_of(item: dict) -> tuple[str | None, str | None]:
+    """(local, public) address of a Meeting Qualities item as Webex sent it."""
+    return item.get("localIP"), item.get("publicIP")
 
 
 def fetch_due_qualities(client, cycle: Cycle) -> None:
@@ -172,11 +182,11 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
             return
         report.quality_pages += 1
         more = _has_more(page, settings, previous_sha)
-        page = private_page(page, settings.ip_addresses)
+        full_items, page = page.items, private_page(page, settings.ip_addresses)
         with database.atomic():
             store.save_raw(page.raw, "qualities", meeting.id, offset, account=cycle.account)
             sessions, samples = save_quality_items(meeting.id, page.items, page.raw.fetched_at, settings.thresholds(),
-                                                   cycle.account)
+                                                   cycle.account, cycle, full_items)
             report.sessions_written += sessions
             report.samples_written += samples
             if more:

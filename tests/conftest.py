@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from meetq.simulator import SimConfig, Simulator
+from meetq.simulator.org import BUILDING_FILE
 
 SMALL_ORG = dict(days=7, meetings_per_day=5, people=12, max_participants=4, upcoming_hours=0, long_meeting_every=6)
 
@@ -248,6 +249,8 @@ meet_base = "{google.meet_base}"
     hostile = simulator.add_ended_meetings(1, minutes=20, participants=3)[0]
     simulator.org.meetings[hostile].title = HOSTILE_TITLE
     meetq("collect")
+    (workdir / "buildings.csv").write_text(BUILDING_FILE)   # the simulated offices, as the demo maps them
+    meetq("locations", "import", str(workdir / "buildings.csv"))
     sim_post(emea, "/_sim/revoke", {})
     emea.config.access_lifetime = 0   # its access tokens die too: only a refresh could help, and it is refused
     meetq("collect", check=False)

@@ -53,7 +53,7 @@ def open_dashboard(browser, url):
     return page, problems, chart_rows
 
 
-@pytest.mark.parametrize("slug", ["overview", "meeting", "session", "health"])
+@pytest.mark.parametrize("slug", ["overview", "places", "meeting", "session", "health"])
 def test_dashboard_renders_every_chart_with_data(served, browser, slug):
     from test_viewer import DASHBOARDS
     charts = DASHBOARDS[slug]["charts"]

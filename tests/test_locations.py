@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from meetq.locations import BuildingFileInvalid, Locator, building_file_text, parse_building_file
+from meetq.simulator.org import BUILDING_FILE
 
 DATA = Path(__file__).parent / "data"
-ROOT = Path(__file__).resolve().parents[1]
 # The sample row of Microsoft's "Upload tenant and building data" page, 15 columns.
 MICROSOFT_SAMPLE = (DATA / "buildings_cqd_sample.csv").read_bytes()
 
@@ -87,7 +87,7 @@ def test_a_million_lines_of_nonsense_are_refused_quickly_and_briefly():
 
 
 def test_masked_and_full_addresses_land_in_the_same_range_when_it_is_a_24_or_wider():
-    ranges = parse_building_file((ROOT / "config" / "buildings.example.csv").read_bytes())
+    ranges = parse_building_file(BUILDING_FILE.encode())
     locator = Locator(ranges, file_id=1)
     for full, masked in (("10.10.2.77", "10.10.2.*"), ("10.30.9.4", "10.30.9.*"), ("172.16.3.9", "172.16.3.*")):
         assert locator.place(full, None).range == locator.place(masked, None).range is not None
@@ -97,7 +97,7 @@ def test_masked_and_full_addresses_land_in_the_same_range_when_it_is_a_24_or_wid
 
 
 def test_private_unmapped_and_public_outside_and_the_local_address_first():
-    locator = Locator(parse_building_file((ROOT / "config" / "buildings.example.csv").read_bytes()))
+    locator = Locator(parse_building_file(BUILDING_FILE.encode()))
     office = locator.place("10.10.1.5", "198.51.100.10")
     assert (office.status, office.address_from, office.range.building) == ("mapped", "local", "Frankfurt HQ")
     home = locator.place("192.168.178.20", "203.0.113.7")
@@ -121,7 +121,8 @@ def test_import_places_every_session_and_a_reimport_moves_them(meetq, sim):
     assert meetq.scalar("select count(*) from session_locations where file_id is null") == total > 0
     assert meetq.scalar("select count(*) from session_locations where status = 'mapped'") == 0
 
-    example = ROOT / "config" / "buildings.example.csv"
+    example = meetq.workdir / "buildings.csv"   # the simulator's offices, as the demo imports them
+    example.write_text(BUILDING_FILE)
     dry = locations(meetq, "import", str(example), "--dry-run")
     assert dry == {"ranges": 5, "added": 5, "removed": 0, "changed": 0, "dry_run": True}
     assert meetq.scalar("select count(*) from location_files") == 0

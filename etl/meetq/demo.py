@@ -23,6 +23,7 @@ from .config import load_settings
 from .providers.webex import auth, webhooks
 from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
+from .simulator.org import BUILDING_FILE
 
 DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
 
@@ -85,6 +86,11 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
     click.echo(f"Webhook:   meetings ending in the next hours reach the collector at once ({webhook.target_url})")
     meetq = [sys.executable, "-m", "meetq.cli"]
+    buildings = workdir / "buildings.csv"
+    buildings.write_text(BUILDING_FILE)
+    subprocess.run([*meetq, "locations", "import", str(buildings)], env=environment, check=True,
+                   stdout=subprocess.DEVNULL)
+    click.echo(f"Buildings: {buildings} (the simulated offices and VPN pool; `meetq locations missing` shows the rest)")
     children = [subprocess.Popen([*meetq, "run"], env=environment)]
     if viewer:   # the viewer never creates the file: it waits for the collector to
         children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=environment))

@@ -366,8 +366,10 @@ INDEXES = [
               (SELECT group_concat(DISTINCT t.transport_type) FROM media_streams t
                WHERE t.session_id = s.id AND t.kind = 'audio') AS transport,
               '/-/dashboards/session?session=' || s.id AS session_page,
-              '/-/dashboards/meeting?meeting=' || s.meeting_id AS meeting_page, s.id AS session_id, s.meeting_id
-       FROM media_sessions s LEFT JOIN meetings m ON m.id = s.meeting_id""",
+              '/-/dashboards/meeting?meeting=' || s.meeting_id AS meeting_page, s.id AS session_id, s.meeting_id,
+              l.building, l.subnet
+       FROM media_sessions s LEFT JOIN meetings m ON m.id = s.meeting_id
+       LEFT JOIN session_locations l ON l.session_id = s.id""",
     """CREATE VIEW IF NOT EXISTS meeting_list AS
        SELECT m.title, m.start, m."end", m.provider AS vendor, m.account, m.host_email AS host,
               (SELECT count(*) FROM media_sessions s WHERE s.meeting_id = m.id) AS sessions,

@@ -55,8 +55,7 @@ PROFILES = [
 ]
 PROFILE_WEIGHTS = [30, 30, 12, 10, 8, 10]
 
-# Where each profile's people sit, as addresses (config/buildings.example.csv maps the offices and
-# the VPN pool): the Frankfurt office's wired floors, home Wi-Fi behind ISPs, the London office's
+# Where each profile's people sit, as addresses (BUILDING_FILE maps the offices and the VPN pool): the Frankfurt office's wired floors, home Wi-Fi behind ISPs, the London office's
 # Wi-Fi, mobile carriers' CGNAT, the San Jose office, and the VPN pool. Derived from the person,
 # not the random stream, so the rest of a seeded organisation stays as it was.
 NETWORKS = {
@@ -67,6 +66,17 @@ NETWORKS = {
     "far_region": ("10.20.{floor}.{host}", "198.51.100.20"),
     "cpu_overloaded": ("172.16.{floor}.{host}", "203.0.113.{host}"),
 }
+
+
+# The building file (CQD's format, docs/locations.md) that maps those offices and the VPN pool;
+# `meetq demo` imports it. Homes and carriers stay unmapped, as they would be.
+BUILDING_FILE = """\
+10.10.0.0,FRA HQ wired,22,Frankfurt HQ,Example AG,Office,Engineering,Frankfurt,60311,DE,HE,EMEA,1,0,0
+10.30.0.0,LON office wired,22,London Office,Example AG,Office,Sales,London,EC2A 4NE,GB,,EMEA,1,0,0
+10.30.8.0,LON office Wi-Fi,22,London Office,Example AG,Office,Sales,London,EC2A 4NE,GB,,EMEA,1,0,0
+10.20.0.0,SJC office,16,San Jose Office,Example Inc,Office,Support,San Jose,95134,US,CA,AMER,1,0,0
+172.16.0.0,Remote access VPN,16,VPN,Example AG,Virtual,,,,,,,1,0,1
+"""
 
 
 def addresses(person: "Person", index: int) -> tuple[str, str]:

@@ -6,6 +6,7 @@ select case when count(*) = 0 then 'Everyone had a problem: see above.'
        || group_concat('<tr><td><span style="color:' || colour || '">●</span> '
                        || a('/-/dashboards/session?session=' || id, participant) || '</td><td>'
                        || coalesce(h(client_type), '') || '</td><td>' || coalesce(h(network_type), '') || '</td><td>'
+                       || coalesce(h(place), '') || '</td><td>'
                        || coalesce(h(verdict), '') || '</td><td>' || coalesce(h(verdict_reason), '') || '</td></tr>', '')
        || '</table></details>' end as participants
 from others

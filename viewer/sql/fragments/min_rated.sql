@@ -1,0 +1,1 @@
+cast(coalesce(nullif(:min_sessions, ''), 10) as integer)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import backlog, ingest, viewer_queries
+from bench import backlog, ingest, locations, viewer_queries
 from bench.common import RESULTS, machine
 
-BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main}
+BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main,
+              "locations": locations.main}
 
 
 def main() -> None:
@@ -30,6 +31,7 @@ def main() -> None:
 def report() -> str:
     load = lambda name: json.loads((RESULTS / f"{name}.json").read_text()) if (RESULTS / f"{name}.json").exists() else None
     ingest_, storage, backlog_, viewer = load("ingest"), load("storage"), load("backlog"), load("viewer")
+    places = load("locations")
     m = (ingest_ or backlog_ or viewer or {"machine": machine()})["machine"]
     lines = ["# Benchmark results", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
@@ -95,6 +97,18 @@ def report() -> str:
         lines += [f"| {k} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in viewer["queries"].items()]
         lines += ["", f"Worst: `{viewer['worst']['query']}` at p95 {viewer['worst']['p95_ms']} ms.", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]
+    if places:
+        spread = lambda f: f"{f['min']:,} / {f['median']:,} / {f['max']:,}"
+        lines += ["## 5. Locations", "", f"Measured {places['machine']['date']}: a building file of "
+                  f"{places['ranges']:,} ranges ({places['file_bytes']:,} bytes), {places['sessions_placed']:,} "
+                  f"sessions placed, {places['runs']} runs (min / median / max).", "",
+                  "| step | figure |", "|---|---|",
+                  f"| parse and check the file (seconds) | {places['seconds']['parse_and_check']} |",
+                  f"| `meetq locations import` into SQLite (seconds) | {places['seconds']['import_into_sqlite']} |",
+                  f"| sessions placed per second, with the ranges | {spread(places['sessions_per_second_with_ranges'])} |",
+                  f"| sessions placed per second, with no ranges | {spread(places['sessions_per_second_without_ranges'])} |",
+                  f"| with ÷ without, each pair in the same run | {spread(places['with_ranges_vs_without'])} |", ""]
+        lines += [f"- Target {k}: **{v}**" for k, v in places["targets"].items()] + [""]
     return "\n".join(lines)
 
 

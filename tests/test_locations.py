@@ -3,6 +3,7 @@
 summary cells. The file format and its sample row: tests/data/SOURCES.md."""
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -177,3 +178,14 @@ def test_a_reimport_counts_what_the_kept_addresses_cannot_place(meetq, sim):
     result = locations(meetq, "import", str(meetq.workdir / "narrow.csv"))
     in_frankfurt = meetq.scalar("select count(*) from media_sessions where local_ip like '10.10.%'")
     assert result["sessions"].get("masked") == in_frankfurt > 0   # a /24 kept cannot tell its halves apart
+
+
+def test_sessions_stored_before_locations_existed_are_placed_by_the_next_cycle(meetq, sim):
+    meetq.login()
+    meetq("collect")
+    total = meetq.scalar("select count(*) from media_sessions")
+    with sqlite3.connect(meetq.database) as db:   # as a database from before migration 8 has it
+        db.execute("delete from session_locations")
+    meetq("collect")
+    assert meetq.scalar("select count(*) from session_locations") == total > 0
+    assert "sessions_placed" in meetq.logs[-1]

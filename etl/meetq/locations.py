@@ -19,6 +19,7 @@ import hashlib
 import io
 import ipaddress
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 from .errors import MeetqError
 
@@ -73,7 +74,7 @@ class Range:
     def cidr(self) -> str:
         return f"{self.network}/{self.prefix}"
 
-    @property
+    @cached_property
     def bounds(self) -> tuple[int, int]:
         net = ipaddress.ip_network(self.cidr)
         return int(net.network_address), int(net.broadcast_address)
@@ -318,28 +319,42 @@ def locator_of(file_id: int) -> Locator:
     return Locator([Range(*row) for row in cursor.fetchall()], file_id)
 
 
-def place_stored_sessions(locator: Locator, only_unplaced: bool = False) -> dict[str, int]:
-    """Place sessions from the addresses stored with them (masked ones too), in batches.
-    Returns how many sessions got each status."""
+def place_stored_sessions(locator: Locator, only_stale: bool = False) -> dict[str, int]:
+    """Place sessions from the addresses stored with them (masked ones too), in batches; with
+    `only_stale`, only those not placed by this locator's file yet. Returns how many sessions got
+    each status."""
     from . import store
     from .models import database
     query = ("SELECT id, local_ip, public_ip FROM media_sessions WHERE id > ?"
-             + (" AND id NOT IN (SELECT session_id FROM session_locations)" if only_unplaced else "")
+             + (" AND id NOT IN (SELECT session_id FROM session_locations WHERE file_id IS ?)" if only_stale else "")
              + " ORDER BY id LIMIT 5000")
     counts: dict[str, int] = {}
     last = -(2 ** 63)   # session ids are signed 64-bit
     while True:
         # Keyset batches: a big database is placed in pieces, each its own short transaction.
-        rows = database.execute_sql(query, (last,)).fetchall()
+        rows = database.execute_sql(query, (last, locator.file_id) if only_stale else (last,)).fetchall()
         if not rows:
             return counts
         places = {session_id: locator.place(local, public) for session_id, local, public in rows}
         with database.atomic():
             store.save_places(places, locator.file_id)
         for place in places.values():
-            status = place.status if place else "no address"
+            status = place.status if place else "no_address"
             counts[status] = counts.get(status, 0) + 1
         last = rows[-1][0]
+
+
+def place_stale_sessions() -> dict[str, int]:
+    """Sessions the active file has not placed: stored before locations existed, or left when an
+    import's re-placing was interrupted. Cheap when there are none (two counts)."""
+    from .models import database
+    with database.connection_context():
+        locator = active_locator()
+        placed = database.execute_sql("SELECT count(*) FROM session_locations WHERE file_id IS ?",
+                                      (locator.file_id,)).fetchone()[0]
+        if placed == database.execute_sql("SELECT count(*) FROM media_sessions").fetchone()[0]:
+            return {}
+        return place_stored_sessions(locator, only_stale=True)
 
 
 def import_building_file(data: bytes, source: str, now, dry_run: bool = False) -> dict:

@@ -330,7 +330,7 @@ class SessionLocation(BaseModel):
     """Where a session was, by the building file active when it was placed (file_id NULL: none)."""
     session_id = IntegerField(primary_key=True)
     file_id = IntegerField(null=True)
-    status = TextField()            # mapped | outside | unmapped | masked
+    status = TextField()            # mapped | outside | unmapped | masked | no_address
     address_from = TextField()      # local | public
     subnet = TextField()            # the range, else the address's /24 (IPv6 /48)
     building = TextField(null=True)

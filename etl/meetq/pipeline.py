@@ -13,6 +13,7 @@ from . import logs, store
 from .clock import iso, utcnow
 from .cycle import Cycle, RunReport, Stopped
 from .errors import MeetqError, ReauthRequired
+from .locations import place_stale_sessions
 from .models import database
 from .providers import provider_of
 
@@ -71,8 +72,13 @@ def run_accounts(settings, *, trigger: str = "collect", stop: threading.Event | 
                  clock=utcnow) -> dict[str, RunReport]:
     """One cycle for every account in turn. Each has its own credentials, watermark and queue, and
     one account's failure (a revoked token) is its own: the others still collect."""
-    return {account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
-            for account in settings.accounts() if not (stop and stop.is_set())}
+    reports = {account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
+               for account in settings.accounts() if not (stop and stop.is_set())}
+    # New sessions are placed as they are written; this is for older ones (a new database placed once).
+    placed = place_stale_sessions() if not (stop and stop.is_set()) else {}
+    if placed:
+        log.info("sessions_placed", **placed)
+    return reports
 
 
 def _record_credential_facts(credentials, account: str, now) -> None:

@@ -196,10 +196,12 @@ def save_location_file(ranges: list, source: str, sha256: str, now) -> int:
 
 
 def save_places(places: dict, file_id: int | None) -> int:
-    """{session id: locations.Place or None}: where each session was (None: it had no address)."""
+    """{session id: locations.Place or None}: where each session was (None: it had no address,
+    stored as status no_address)."""
     rows = []
     for session_id, place in places.items():
-        if place is None:
+        if place is None:   # kept too: a session counts as placed, whatever its address was
+            rows.append((session_id, file_id, "no_address", "none", "", None, None, None, None, None, 0, 0))
             continue
         found = place.range
         rows.append((session_id, file_id, place.status, place.address_from, place.subnet,

@@ -71,7 +71,7 @@ class Cycle:
         """Where these just-written sessions were, from the full addresses when given."""
         from .locations import places_of
         locator = self.locator()
-        store.save_places(places_of(locator, sessions, addresses), locator.file_id)
+        store.save_places(places_of(locator, sessions, addresses, self.settings.ip_addresses), locator.file_id)
 
     @property
     def account(self) -> str:

@@ -180,7 +180,7 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
     for owner, sessions in prepared_file.meetings:
         store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256)
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
-        store.save_places(places_of(report.locator, sessions), report.locator.file_id)
+        store.save_places(places_of(report.locator, sessions, ip_mode=settings.ip_addresses), report.locator.file_id)
         shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1

@@ -18,7 +18,7 @@ import csv
 import hashlib
 import io
 import ipaddress
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
 from .errors import MeetqError
@@ -293,13 +293,18 @@ def _parsed(value: str | None):
     return network, masked, private
 
 
-def places_of(locator: Locator, sessions: list, addresses: list | None = None) -> dict:
+def places_of(locator: Locator, sessions: list, addresses: list | None = None, ip_mode: str = "masked") -> dict:
     """{session id: Place} for prepared sessions, from `addresses` ((local, public) per session,
-    the full ones the vendor sent, before masking) or else from the addresses in the rows."""
+    the full ones the vendor sent, before masking) or else from the addresses in the rows. With
+    privacy.ip_addresses = none, an unmapped session keeps its status but not its /24: the range
+    of a building file is the organisation's, the /24 of a home is the person's."""
     from .rows import SESSION_WRITE_COLUMNS
     local, public = SESSION_WRITE_COLUMNS.index("local_ip"), SESSION_WRITE_COLUMNS.index("public_ip")
     pairs = addresses or [(s.session[local], s.session[public]) if s else None for s in sessions]
-    return {s.id: locator.place(*pair) for s, pair in zip(sessions, pairs) if s}
+    places = {s.id: locator.place(*pair) for s, pair in zip(sessions, pairs) if s}
+    if ip_mode == "none":
+        places = {k: (replace(p, subnet="") if p and p.range is None else p) for k, p in places.items()}
+    return places
 
 
 # -- in the database ------------------------------------------------------------------------------

@@ -306,6 +306,54 @@ def serve(ctx, host, port, wait_seconds, public):
     serve_viewer(settings)
 
 
+# -- notify ------------------------------------------------------------------------------------
+
+@cli.group("notify")
+def notify_group():
+    """Alerts and the weekly digest in a space, posted by a bot (see "Alerts in a space")."""
+
+
+@notify_group.command("rooms")
+@click.pass_context
+def notify_rooms(ctx):
+    """The spaces the bot is in: their ids go in notify.room_id."""
+    from .notify import bot
+    for room in bot(settings_from(ctx)).rooms():
+        click.echo(f"{room.get('id')}  {room.get('type', ''):6}  {room.get('title', '')}")
+
+
+@notify_group.command("test")
+@click.pass_context
+def notify_test(ctx):
+    """Post a test message into notify.room_id, or say what stops it."""
+    from .notify import bot
+    settings = settings_from(ctx)
+    me = bot(settings).me()
+    bot(settings).post(f"meetq can post here as {me.get('displayName', 'this bot')}: alerts and the digest "
+                       "will arrive in this space.")
+    click.echo(f"posted into {settings.room_id} as {me.get('displayName')}")
+
+
+@notify_group.command("register")
+@click.option("--url", required=True, help="The HTTPS address that reaches `meetq run`'s webhook receiver.")
+@click.pass_context
+def notify_register(ctx, url):
+    """Let the bot answer people: a messages webhook to the daemon's receiver (webhook.listen)."""
+    from .notify import bot_module
+    found = bot_module(settings_from(ctx)).register(settings_from(ctx), url)
+    click.echo(f"the bot {found['bot_name']} answers mentions through {url} (webhook {found['id']})")
+
+
+@notify_group.command("run")
+@click.pass_context
+def notify_run(ctx):
+    """Evaluate every alert rule now and post what is due (the daemon does it after every round)."""
+    from .notify import run
+    settings = settings_from(ctx)
+    open_db(settings)
+    click.echo(json.dumps(run(settings), indent=2))
+
+
 # -- locations ---------------------------------------------------------------------------------
 
 @cli.group("locations")

@@ -117,6 +117,39 @@ CORE_SETTINGS: list[Setting] = [
     Setting("viewer", "timezone", str, "UTC",
             "Display time zone of the viewer (an IANA name such as Europe/Berlin): every table, chart and day.",
             env="MEETQ_VIEWER_TIMEZONE"),
+    Setting("notify", "via", str, "webex", "Which vendor's bot posts alerts and the digest.",
+            choices=tuple(p.name for p in PROVIDERS.values() if p.bot)),
+    Setting("notify", "bot_token", str, None,
+            "The bot's access token (from the vendor's developer portal). Unset: no alerts are posted.",
+            env="MEETQ_NOTIFY_BOT_TOKEN", secret=True),
+    Setting("notify", "room_id", str, None, "The space alerts and the digest go to (`meetq notify rooms` lists them).",
+            env="MEETQ_NOTIFY_ROOM_ID"),
+    Setting("notify", "remind_hours", float, 24.0, "Remind of an alert still open this often.", minimum=0.0001),
+    Setting("notify", "window_minutes", float, 60.0, "Quality alerts look at sessions that joined this long ago.",
+            minimum=1),
+    Setting("notify", "poor_pct", float, 25.0, "Alert when more than this % of a group's rated sessions are poor.",
+            minimum=0),
+    Setting("notify", "min_sessions", int, 10, "...and the group has at least this many rated sessions.",
+            minimum=1),
+    Setting("notify", "quality_groups", str, "account building network media_region client",
+            "Which groups quality alerts watch, separated by spaces."),
+    Setting("notify", "jump_points", float, 15.0,
+            "Alert when an account's poor % is this many points above the same hours a week before.", minimum=0),
+    Setting("notify", "stale_minutes", float, 30.0, "Alert when an account had no successful cycle for this long.",
+            minimum=1),
+    Setting("notify", "expiring_hours", float, 24.0,
+            "Alert when meetings expire within this many hours with their quality unread.", minimum=0),
+    Setting("notify", "failed_cycles", int, 3, "Alert when this many cycles in a row failed or were partial.",
+            minimum=1),
+    Setting("notify", "digest_day", str, "monday", "The weekly digest's day (`off`: none).",
+            choices=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "off")),
+    Setting("notify", "digest_time", str, "08:00", "...and time, in viewer.timezone (HH:MM)."),
+    Setting("notify", "person_askers", str, "",
+            "Who may ask the bot `person <email>`: emails and @domains, separated by spaces (empty: nobody).",
+            env="MEETQ_NOTIFY_PERSON_ASKERS"),
+    Setting("notify", "disabled_rules", str, "",
+            "Rules not to run, separated by spaces: quality jump collector collector_stale reauth refresh_expiring "
+            "expiring_unread expired collector_errors digest."),
     Setting("viewer", "auth", str, "none",
             "Who may see the viewer: `none` (anyone who reaches it; loopback only unless `meetq serve --public`), "
             "`password` (users made with `meetq users add`), `proxy` (an identity header from trusted_proxies) or "
@@ -221,6 +254,12 @@ def _check_timezone(settings) -> None:
                           "time zone name (e.g. UTC, Europe/Berlin, America/New_York)") from None
 
 
+def _check_digest_time(settings) -> None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.digest_time or ""):
+        raise ConfigError(f"notify.digest_time {settings.digest_time!r} from {settings.sources.get('digest_time')} "
+                          "must be HH:MM (24-hour, in viewer.timezone)")
+
+
 def where_to_set(setting: Setting) -> str:
     return (f"set {setting.env_name}, or `{setting.name}` under [{setting.section}] in "
             f"{DEFAULT_CONFIG_PATH} (or the file named by MEETQ_CONFIG)")
@@ -247,6 +286,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     settings = Settings(**values, sources=sources)
     settings.check_thresholds()
     _check_timezone(settings)
+    _check_digest_time(settings)
     return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
 
 

@@ -22,7 +22,7 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import logs
+from . import logs, notify
 from .clock import UTC, utcnow
 from .errors import CollectorLocked, DatabaseUnusable, MeetqError
 from .models import writable
@@ -126,6 +126,14 @@ class FastPath:
                     run_cycle(self.settings.account_named(name), trigger="webhook", stop=self.stop, listing=False)
 
 
+def notify_quietly(settings) -> None:
+    """Alerts after the round. Whatever goes wrong in posting them, collection goes on."""
+    try:
+        notify.run(settings)
+    except Exception as error:   # a bug here must not stop the collector; the log keeps it
+        log.error("notify_failed", error=logs.redact(error))
+
+
 def run_forever(settings) -> None:
     stop = threading.Event()
     cycle_lock = threading.Lock()
@@ -135,6 +143,8 @@ def run_forever(settings) -> None:
     def cycle():
         with cycle_lock:
             run_accounts(settings, trigger="schedule", stop=stop)
+            if not stop.is_set():
+                notify_quietly(settings)
 
     def on_event(event):
         if event.code == EVENT_JOB_ERROR:

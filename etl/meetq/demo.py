@@ -20,10 +20,11 @@ import click
 import requests
 
 from .config import load_settings
-from .providers.webex import auth, webhooks
+from .providers.webex import auth, bot, webhooks
 from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
 from .simulator.org import BUILDING_FILE
+from .simulator.server import ROOMS
 
 DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
 
@@ -44,6 +45,10 @@ def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) ->
         "MEETQ_DATABASE": str(workdir / "meetq.db"), "MEETQ_SECRETS": str(workdir / "secrets.json"),
         "MEETQ_INTERVAL_SECONDS": str(interval), "MEETQ_VIEWER_PORT": str(port),
         "MEETQ_CONFIG": str(workdir / "meetq.toml"), "MEETQ_WEBEX_ACCESS_TOKEN": "",
+        # The simulator's bot posts alerts and the digest into its space; quality alerts look at the
+        # simulated week (its calls are days old), not the last hour.
+        "MEETQ_NOTIFY_BOT_TOKEN": sim.config.bot_token, "MEETQ_NOTIFY_ROOM_ID": ROOMS[0]["id"],
+        "MEETQ_NOTIFY_WINDOW_MINUTES": str(7 * 24 * 60), "MEETQ_VIEWER_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
 
 
@@ -84,6 +89,7 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
+    bot.register(settings, f"http://{settings.listen}/webex")   # the assistant hears mentions there too
     click.echo(f"Webhook:   meetings ending in the next hours reach the collector at once ({webhook.target_url})")
     meetq = [sys.executable, "-m", "meetq.cli"]
     buildings = workdir / "buildings.csv"
@@ -95,6 +101,9 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     if viewer:   # the viewer never creates the file: it waits for the collector to
         children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=environment))
     click.echo(f"Collector: every {interval} s into {settings.database}")
+    click.echo(f"Alerts:    the bot posts alerts and the digest into the space {ROOMS[0]['title']!r}: read them at "
+               f"{sim.url}/_sim/messages")
+    click.echo("Assistant: talk to the bot on that page as anyone of the organisation: try `last`, `week`, `status`")
     if viewer:
         click.echo(f"Viewer:    http://127.0.0.1:{port}/  (dashboards at /-/dashboards)")
     click.echo("Ctrl-C stops everything.")

@@ -510,9 +510,19 @@ def _migration_8(db: SqliteDatabase) -> None:
     db.create_tables([LocationFile, LocationRange, SessionLocation], safe=True)
 
 
+def _migration_9(db: SqliteDatabase) -> None:
+    """Alerts, each a state machine: opened, notified, reminded, resolved (alerts.py)."""
+    db.execute_sql("""CREATE TABLE IF NOT EXISTS alerts (
+        id INTEGER PRIMARY KEY, rule TEXT NOT NULL, subject TEXT NOT NULL, text TEXT, link TEXT, figures TEXT,
+        opened_at TEXT NOT NULL, last_notified_at TEXT, resolved_at TEXT, notifications INTEGER NOT NULL DEFAULT 0,
+        due TEXT, claimed_at TEXT)""")
+    # One open alert per rule and subject, whoever evaluates: a second insert fails instead of doubling it.
+    db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(rule, subject) WHERE resolved_at IS NULL")
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8]
+              _migration_8, _migration_9]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

@@ -39,12 +39,24 @@ def status(settings) -> dict:
                                     "samples_written, message from collector_runs order by id desc limit 5")]
         last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
         accounts = {a.account: _account_status(a, db) for a in settings.accounts()}
+        notify = _notify_status(settings, db)
     size = sum(p.stat().st_size for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
                if not p.name.endswith(".lock"))
     authorisation = {name: facts["authorisation"] for name, facts in accounts.items()}
     return {"database": str(settings.database), "database_bytes": size, "queue": queue,
-            "last_success": last_ok, "recent_runs": runs, "accounts": accounts,
+            "last_success": last_ok, "recent_runs": runs, "accounts": accounts, "notify": notify,
             "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values()))}
+
+
+def _notify_status(settings, db) -> dict:
+    """Whether alerts can be posted: configured, the last round, the last post, the last failure."""
+    state = dict(db.execute("select key, value from collector_state where key like 'notify.%'").fetchall())
+    has_alerts = db.execute("select 1 from sqlite_master where name = 'alerts'").fetchone()
+    opened = db.execute("select count(*) from alerts where resolved_at is null and rule != 'digest'").fetchone()[0] \
+        if has_alerts else 0
+    return {"configured": bool(settings.bot_token and settings.room_id), "open_alerts": opened,
+            "last_round": state.get("notify.last_round"), "last_posted_at": state.get("notify.last_posted_at"),
+            "last_error": state.get("notify.last_error")}
 
 
 def _account_status(settings, db) -> dict:
@@ -91,7 +103,11 @@ def health(settings, now=None) -> tuple[bool, str]:
         if age > 2 * settings.interval_seconds:
             return False, f"{name}last successful cycle {age:.0f} s ago (more than two intervals)"
         ages.append(age)
-    return True, f"last successful cycle {max(ages):.0f} s ago" + (" (the oldest of every account's)" if several else "")
+    healthy = f"last successful cycle {max(ages):.0f} s ago" + (" (the oldest of every account's)" if several else "")
+    # Alerts that cannot be posted are said, but the collector is healthy: it still collects.
+    with read_only(settings.database) as db:
+        problem = _notify_status(settings, db)["last_error"]
+    return True, healthy + (f"; alerts cannot be posted: {problem}" if problem else "")
 
 
 def prune(settings, now=None) -> dict:

@@ -50,6 +50,9 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
         account = hooks.signed_by(body, headers, secrets)
         if account:
             return hooks.accept_delivery(body, account, settings.account_named(account))
+    bot = PROVIDERS[settings.via].bot   # the assistant's messages, signed with its own secret
+    if bot and bot.signed(body, headers, settings):
+        return bot.accept_delivery(body, settings)
     return 401, "no registered account's secret signed it", None
 
 

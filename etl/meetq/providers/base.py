@@ -38,6 +38,8 @@ class Provider:
     rejudge_session: Callable[[object, dict], tuple[list, dict]] | None = None
     # ^ a rejudge.StoredSession and the thresholds -> its summaries and verdict columns, judged again
     #   from what is stored (meetq rejudge)
+    bot: object | None = None                   # a module with Bot(settings): rooms, post, message, me; the
+    #                                             notifier posts alerts with it (providers/webex/bot.py)
     sign_in: object | None = None               # a module with authorize_url and identity: people sign in to
     #                                             the viewer with this vendor (see providers/webex/sign_in.py)
     session_id_of_row: Callable[[dict], int] | None = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
 import math
 import random
@@ -51,6 +52,7 @@ class SimConfig:
     # Who accepts at the authorize page: "" the admin; an email of the organisation's people, that
     # person; any other email, a person of another organisation (viewer sign-in tests).
     consent_as: str = ""
+    bot_token: str = "sim-bot-token"        # the bot's token: it is in the "Network team" space only
     visibility_delay: float = 900           # ended meetings are listed 15 minutes after the end
     data_delay: float = 600                 # qualities exist 10 minutes after the start ...
     retention_days: float = 7               # ... for 7 days
@@ -134,6 +136,9 @@ class Simulator:
         self.chaos_rng = random.Random(self.config.chaos_seed)
         self.server: ThreadingHTTPServer | None = None
         self.webhooks: dict[str, dict] = {}
+        # A bot's world: the spaces it is in, and every message posted (by it or, in tests, to it).
+        self.rooms = {room["id"]: room for room in ROOMS}
+        self.messages: dict[str, dict] = {}
         self.announced: set[str] = set()
         self.started_at = time.time()
         self.stopping = threading.Event()
@@ -234,14 +239,38 @@ class Simulator:
                     self.deliver(hook, meeting)
 
     def deliver(self, hook: dict, meeting) -> int:
-        import hashlib
-        import hmac
-        import urllib.request
-        envelope = {k: v for k, v in hook.items() if k != "secret"}
-        envelope.update(actorId=self.org.admin.id, data={
+        status = self.deliver_event(hook, {
             "id": meeting.id, "meetingSeriesId": meeting.id.split("_")[0], "meetingType": "meeting",
             "state": "ended", "start": meeting.start.isoformat().replace("+00:00", "Z"),
             "end": meeting.end.isoformat().replace("+00:00", "Z"), "title": meeting.title})
+        with self.lock:
+            self.stats.webhook_deliveries.append([meeting.id, hook["targetUrl"], status])
+        return status
+
+    def say(self, person_email: str, text: str, room_id: str | None = None, mention: bool = True) -> dict:
+        """Someone writes in a space (mentioning the bot), and the bot's messages webhooks hear of it."""
+        room_id = room_id or ROOMS[0]["id"]
+        person = next((p for p in self.org.people if p.email == person_email), None)
+        mention_html = (f'<spark-mention data-object-type="person" data-object-id="{BOT["id"]}">'
+                        f'{BOT["displayName"]}</spark-mention> ') if mention else ""
+        room = self.rooms[room_id]
+        message = {"id": "sim-message-" + secrets.token_hex(6), "roomId": room_id, "roomType": room["type"],
+                   "text": (BOT["displayName"] + " " if mention else "") + text,
+                   "html": f"<p>{mention_html}{html.escape(text)}</p>",
+                   "personId": person.id if person else "outsider-" + person_email, "personEmail": person_email,
+                   "mentionedPeople": [BOT["id"]] if mention else [],
+                   "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        with self.lock:
+            self.messages[message["id"]] = message
+            hooks = [h for h in self.webhooks.values() if h["resource"] == "messages" and h["status"] == "active"]
+        data = {k: message[k] for k in ("id", "roomId", "roomType", "personId", "personEmail", "created")}
+        return {"message": message["id"], "deliveries": [self.deliver_event(h, data) for h in hooks]}
+
+    def deliver_event(self, hook: dict, data: dict) -> int:
+        """POST a webhook delivery, signed as Webex signs it; the answer's status (0: none)."""
+        import urllib.request
+        envelope = {k: v for k, v in hook.items() if k != "secret"}
+        envelope.update(actorId=data.get("personId") or self.org.admin.id, data=data)
         body = json.dumps(envelope).encode()
         headers = {"Content-Type": "application/json"}
         if hook.get("secret"):
@@ -254,8 +283,6 @@ class Simulator:
             status = error.code
         except OSError:
             status = 0
-        with self.lock:
-            self.stats.webhook_deliveries.append([meeting.id, hook["targetUrl"], status])
         return status
 
     def take_chaos(self, path: str) -> str | None:
@@ -277,6 +304,12 @@ class Simulator:
                     return fault
             self.faults = [f for f in self.faults if f.times > 0]
         return None
+
+
+BOT = {"id": "sim-bot", "emails": ["meetq@webex.bot"], "displayName": "meetq", "type": "bot"}
+ROOMS = [{"id": "sim-room-network-team", "title": "Network team", "type": "group", "bot_member": True},
+         {"id": "sim-room-elsewhere", "title": "A space without the bot", "type": "group", "bot_member": False}]
+MAX_MESSAGE_BYTES = 7439   # Webex's limit on text and markdown
 
 
 def pkce_matches(code: dict, verifier: str | None) -> bool:
@@ -307,6 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         self.tracking = f"SIM_{secrets.token_hex(8)}"
+        self.request_body = self._read_body()
         parts = urlsplit(self.path)
         self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         path = parts.path
@@ -335,8 +369,13 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/analytics/v1/meeting/qualities"): self.qualities,
             ("GET", "/v1/webhooks"): self.webhooks_list,
             ("POST", "/v1/webhooks"): self.webhooks_create,
+            ("GET", "/v1/rooms"): self.rooms_list,
+            ("POST", "/v1/messages"): self.messages_create,
             **self.sim_routes(),
         }
+        if path.startswith("/v1/messages/"):
+            self.message_id = path.rsplit("/", 1)[1]
+            routes[("GET", path)] = self.messages_one
         if path.startswith("/v1/webhooks/"):
             self.webhook_id = path.rsplit("/", 1)[1]
             routes.update({(m, path): self.webhooks_one for m in ("GET", "PUT", "DELETE")})
@@ -349,6 +388,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/_sim/revoke"): self.sim_revoke,
             ("POST", "/_sim/config"): self.sim_config,
             ("POST", "/_sim/meetings"): self.sim_meetings,
+            ("GET", "/_sim/messages"): self.sim_messages,
+            ("POST", "/_sim/say"): self.sim_say,
         }
 
     def do_GET(self):  # noqa: N802
@@ -364,6 +405,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("DELETE")
 
     def _body(self) -> bytes:
+        return self.request_body
+
+    def _json_request(self) -> dict | None:
+        """The request's JSON object, or None after answering 400."""
+        try:
+            body = json.loads(self._body() or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self._json(400, _webex_error("the body is not a JSON object", self.tracking))
+            return None
+        return body
+
+    def _read_body(self) -> bytes:
+        """Read whatever the request carries before anything answers it: an answer that leaves a
+        body unread (a fault, a 401) would have it parsed as the next request on the connection."""
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
@@ -426,6 +483,8 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         grant = self.sim.access.get(token)
+        if token and token == self.sim.config.bot_token:   # a bot's token never expires (until regenerated)
+            grant = Grant("bot", float("inf"), BOT["id"], "spark:all")
         if grant is None or grant.expires <= self.sim.now():
             self._json(401, _webex_error("The request requires a valid access token set in the Authorization "
                                          "request header.", self.tracking))
@@ -494,6 +553,8 @@ class _Handler(BaseHTTPRequestHandler):
         grant = self._grant()
         if not grant:
             return
+        if grant.user == BOT["id"]:
+            return self._json(200, {**BOT, "orgId": self.sim.org.org_id})
         org = self.sim.org
         person = org.admin if grant.user == "admin-person" else next(
             (p for p in org.people if p.email == grant.user), None)
@@ -569,26 +630,25 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"items": page}, headers)
 
     def webhooks_list(self):
-        if not self._grant():
+        grant = self._grant()
+        if not grant:
             return
-        with self.sim.lock:
-            items = list(self.sim.webhooks.values())
+        with self.sim.lock:   # each sees the webhooks it made: the admin's integration, or the bot
+            items = [h for h in self.sim.webhooks.values() if (h["createdBy"] == BOT["id"]) == (grant.user == BOT["id"])]
         self._json(200, {"items": items})
 
     def webhooks_create(self):
-        if not self._grant():
+        grant = self._grant()
+        body = self._json_request() if grant else None
+        if body is None:
             return
-        try:
-            body = json.loads(self._body() or b"{}")
-        except ValueError:
-            return self._json(400, _webex_error("the body is not JSON", self.tracking))
         missing = [k for k in ("name", "targetUrl", "resource", "event") if not body.get(k)]
         if missing:
             return self._json(400, _webex_error(f"missing {', '.join(missing)}", self.tracking))
         hook = {"id": "SIMWH-" + secrets.token_hex(8), "name": body["name"], "targetUrl": body["targetUrl"],
                 "resource": body["resource"], "event": body["event"], "filter": body.get("filter"),
                 "secret": body.get("secret"), "ownedBy": body.get("ownedBy", "creator"), "status": "active",
-                "orgId": self.sim.org.org_id, "createdBy": self.sim.org.admin.id, "appId": "SIMAPP",
+                "orgId": self.sim.org.org_id, "createdBy": grant.user, "appId": "SIMAPP",
                 "created": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
         with self.sim.lock:
             self.sim.webhooks[hook["id"]] = hook
@@ -609,11 +669,86 @@ class _Handler(BaseHTTPRequestHandler):
                 hook.update({k: changes[k] for k in ("name", "targetUrl", "secret", "status") if k in changes})
             self._json(200, hook)
 
+    # -- a bot's spaces and messages ----------------------------------------------------------------
+
+    def rooms_list(self):
+        grant = self._grant()
+        if not grant:
+            return
+        mine = [{k: v for k, v in r.items() if k != "bot_member"} for r in self.sim.rooms.values()
+                if r["bot_member"] or grant.user != BOT["id"]]
+        self._json(200, {"items": mine})
+
+    def messages_create(self):
+        grant = self._grant()
+        body = self._json_request() if grant else None
+        if body is None:
+            return
+        text = body.get("markdown") or body.get("text") or ""
+        if len(text.encode()) > MAX_MESSAGE_BYTES:
+            return self._json(400, _webex_error(f"markdown is longer than {MAX_MESSAGE_BYTES} bytes", self.tracking))
+        with self.sim.lock:
+            parent = self.sim.messages.get(body.get("parentId") or "")
+            room = self.sim.rooms.get(body.get("roomId") or (parent or {}).get("roomId") or "")
+            if room is None or (grant.user == BOT["id"] and not room["bot_member"]):
+                return self._json(404, _webex_error("Could not find a room with provided ID.", self.tracking))
+            message = {"id": "sim-message-" + secrets.token_hex(6), "roomId": room["id"], "roomType": room["type"],
+                       "text": text, "markdown": body.get("markdown"), "personId": grant.user,
+                       "personEmail": BOT["emails"][0] if grant.user == BOT["id"] else grant.user,
+                       "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+            if parent:
+                message["parentId"] = parent["id"]
+            self.sim.messages[message["id"]] = message
+        self._json(200, message)
+
+    def messages_one(self):
+        if not self._grant():
+            return
+        with self.sim.lock:
+            message = self.sim.messages.get(self.message_id)
+        if message is None:
+            return self._json(404, _webex_error("message not found", self.tracking))
+        self._json(200, message)
+
     # -- test and demo routes -----------------------------------------------------------------------
 
     def sim_stats(self):
         with self.sim.lock:
             self._json(200, asdict(self.sim.stats))
+
+    def sim_messages(self):
+        """The spaces' messages, newest first: as a page for people (the demo prints its address), or
+        JSON with ?format=json."""
+        with self.sim.lock:
+            messages = sorted(self.sim.messages.values(), key=lambda m: m["created"], reverse=True)
+        if self.query.get("format") == "json":
+            return self._json(200, {"items": messages})
+        rooms = {r["id"]: r["title"] for r in self.sim.rooms.values()}
+        rows = "".join(f"<article><header>{html.escape(rooms.get(m['roomId'], m['roomId']))} · "
+                       f"{html.escape(m['personEmail'])} · {html.escape(m['created'])}</header>"
+                       f"<pre>{html.escape(m['text'])}</pre></article>" for m in messages)
+        page = ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=10><title>Simulated Webex "
+                "spaces</title><style>body{font:15px sans-serif;max-width:60em;margin:2em auto}article{border:1px "
+                "solid #ccc;border-radius:6px;margin:1em 0;padding:.5em 1em}header{color:#666;font-size:13px}"
+                "pre{white-space:pre-wrap;font:inherit}</style><h1>Simulated Webex spaces</h1>"
+                + "<form method=post action=/_sim/say><p>Write to the bot as "
+                + f"<input name=personEmail size=32 value='{html.escape(self.sim.org.people[0].email)}'>: "
+                + "<input name=text size=30 value=last> <button>Send</button> (try help, last, status, week)</p></form>"
+                + (rows or "<p>No messages yet: the collector posts after its first round.</p>"))
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def sim_say(self):
+        """A person writes to the bot: JSON {"personEmail", "text"}, or the messages page's form."""
+        form = self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+        if form:
+            request = {k: v[-1] for k, v in parse_qs(self._body().decode()).items()}
+        else:
+            request = json.loads(self._body() or b"{}")
+        email = request.get("personEmail") or self.sim.org.people[0].email
+        answer = self.sim.say(email, request.get("text", "help"))
+        if form:
+            return self._send(303, b"", "text/plain", {"Location": "/_sim/messages"})
+        self._json(200, answer)
 
     def sim_faults(self):
         rules = json.loads(self._body() or b"[]")

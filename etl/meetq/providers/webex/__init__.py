@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..base import Provider
-from . import auth, load, sign_in, webhooks
+from . import auth, bot, load, sign_in, webhooks
 from .collect import collect
 from .settings import ACCOUNT_KEYS, SETTINGS
 from .tokens import TokenStore
@@ -70,4 +70,4 @@ PROVIDER = Provider(
     is_configured=is_configured, credentials=auth.credentials_for, check=check, collect=collect,
     authorisation=authorisation, auth_status=auth_status, login=login, webhooks=webhooks,
     load_document=load.load_document, private_body=private_body, rejudge_session=rejudge_session,
-    sign_in=sign_in)
+    sign_in=sign_in, bot=bot)

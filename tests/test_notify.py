@@ -146,6 +146,20 @@ def test_the_weekly_digest_is_posted_once_for_its_week(meetq, sim):
     assert notify_run(meetq)["posted"] == 0
 
 
+def test_a_rule_can_have_a_space_of_its_own(meetq, sim):
+    with sim.lock:   # a second space with the bot in it, for the collector's own trouble
+        sim.rooms["sim-room-noc"] = {"id": "sim-room-noc", "title": "NOC", "type": "group", "bot_member": True}
+    configure(meetq, rule_rooms="digest=sim-room-noc", digest_day=datetime.now(timezone.utc).strftime("%A").lower(),
+              digest_time="00:00")
+    meetq.login()
+    meetq("collect")
+    buildings(meetq, VPN_ONLY)
+    assert notify_run(meetq)["posted"] == 2
+    with sim.lock:
+        rooms = {m["roomId"]: m["text"][:12] for m in sim.messages.values()}
+    assert rooms["sim-room-noc"].startswith("**meetq: the") and rooms[ROOM].startswith("🔴")
+
+
 def test_rooms_and_a_test_message(meetq, sim):
     configure(meetq)
     rooms = meetq("notify", "rooms").stdout

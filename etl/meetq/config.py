@@ -124,6 +124,9 @@ CORE_SETTINGS: list[Setting] = [
             env="MEETQ_NOTIFY_BOT_TOKEN", secret=True),
     Setting("notify", "room_id", str, None, "The space alerts and the digest go to (`meetq notify rooms` lists them).",
             env="MEETQ_NOTIFY_ROOM_ID"),
+    Setting("notify", "rule_rooms", str, "",
+            "Other spaces for some rules, e.g. `collector_stale=ROOM_ID reauth=ROOM_ID digest=ROOM_ID` "
+            "(the rest go to room_id).", env="MEETQ_NOTIFY_RULE_ROOMS"),
     Setting("notify", "remind_hours", float, 24.0, "Remind of an alert still open this often.", minimum=0.0001),
     Setting("notify", "window_minutes", float, 60.0, "Quality alerts look at sessions that joined this long ago.",
             minimum=1),

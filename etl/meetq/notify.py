@@ -37,6 +37,12 @@ def bot(settings):
     return bot_module(settings).Bot(settings)
 
 
+def room_for(rule: str, settings) -> str:
+    """The space for `rule`: its own from notify.rule_rooms, else notify.room_id."""
+    pairs = dict(item.split("=", 1) for item in settings.rule_rooms.replace(",", " ").split() if "=" in item)
+    return pairs.get(rule) or settings.room_id
+
+
 def compose(alert: dict, settings) -> str:
     if alert["due"] == "digest":
         return alert["text"]
@@ -59,7 +65,7 @@ def run(settings, now: datetime | None = None) -> dict:
         channel = bot(settings) if due else None
         for alert in due:
             try:
-                channel.post(compose(alert, settings))
+                channel.post(compose(alert, settings), room_id=room_for(alert["rule"], settings))
             except MeetqError as error:   # 429 beyond our wait, 5xx, a refused token: the next round tries again
                 alerts.release(alert)
                 failed.append(f"{alert['rule']} {alert['subject']}: {error}")

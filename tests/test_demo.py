@@ -1,0 +1,49 @@
+"""`make demo` as a new user runs it (`meetq demo`): the collector fills the database, the building
+file places sessions in offices, the bot posts alerts and the digest into the simulated space and
+answers when spoken to, and Ctrl-C (SIGTERM) stops it all cleanly."""
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from conftest import free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
+    command = [sys.executable, "-m", "meetq.cli", "demo", "--workdir", str(tmp_path), "--interval", "5",
+               "--port", str(free_port())]
+    out_path = tmp_path / "demo.out"
+    with open(out_path, "w") as out, open(tmp_path / "demo.err", "w") as err:
+        demo = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+    try:
+        wait_for(lambda: "Ctrl-C stops everything." in out_path.read_text(), timeout=60)
+        printed = out_path.read_text()
+        messages = re.search(r"read them at (http://\S+/_sim/messages)", printed).group(1)
+        assert "Assistant: talk to the bot on that page" in printed
+
+        def texts():
+            return [m["text"] for m in requests.get(messages, params={"format": "json"}, timeout=5).json()["items"]]
+
+        wait_for(lambda: any(t.startswith("🔴") for t in texts()) and any("the week to" in t for t in texts()),
+                 timeout=90)
+        database = sqlite3.connect(tmp_path / "meetq.db")
+        placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())
+        assert {"Frankfurt HQ", "VPN"} <= set(placed)
+        person = database.execute("select user_email from media_sessions where provider = 'webex' "
+                                  "and user_email is not null limit 1").fetchone()[0]
+        asked = requests.post(messages.replace("/messages", "/say"), json={"personEmail": person, "text": "last"},
+                              timeout=30).json()
+        assert asked["deliveries"] == [200]
+        assert any(t.startswith("Your last meeting") for t in texts())
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(60)
+    assert demo.returncode == 0
+    assert "Traceback" not in (tmp_path / "demo.err").read_text()

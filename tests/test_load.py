@@ -84,3 +84,27 @@ def test_groups_commit_every_few_files_and_lose_none(sim, tmp_path, monkeypatch)
     with sqlite3.connect(tmp_path / "grouped.db") as db:
         assert db.execute("select count(*) from media_samples").fetchone()[0] == \
             sum(samples for _, samples in expected_quality(sim).values())
+
+
+ROW_TABLES = {"media_sessions": "id, meeting_id, user_email, join_time, verdict, verdict_reason, local_ip, public_ip, "
+                                "content_sha256",
+              "media_streams": "*", "media_samples": "*", "cpu_samples": "*", "media_summaries": "*"}
+
+
+def test_raw_export_then_load_into_an_empty_database_gives_the_same_rows(meetq, sim, tmp_path):
+    meetq.login()
+    meetq("collect")
+    exported = json.loads(meetq("raw", "export", str(tmp_path / "out"), "--endpoint", "qualities").stdout)
+    pages = meetq.scalar("select count(*) from raw_responses where endpoint = 'qualities' and status = 200")
+    assert exported["files"] == {"qualities": pages} and pages > 0
+    again = json.loads(meetq("raw", "export", str(tmp_path / "out"), "--endpoint", "qualities").stdout)
+    assert again == exported and len(list((tmp_path / "out").rglob("*.json"))) == pages   # the same files
+
+    rebuilt = tmp_path / "rebuilt.db"
+    loaded = meetq("load", str(tmp_path / "out" / "default" / "qualities"), env={"MEETQ_DATABASE": str(rebuilt)})
+    assert f"from {pages} files" in loaded.stdout, loaded.stdout + loaded.stderr
+    with sqlite3.connect(meetq.database) as original, sqlite3.connect(rebuilt) as copy:
+        for table, columns in ROW_TABLES.items():
+            query = f"select {columns} from {table} order by 1, 2, 3"
+            assert original.execute(query).fetchall() == copy.execute(query).fetchall(), table
+    assert meetq.scalar("select count(*) from media_samples") > 0

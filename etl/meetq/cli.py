@@ -354,6 +354,30 @@ def notify_run(ctx):
     click.echo(json.dumps(run(settings), indent=2))
 
 
+# -- raw bodies ----------------------------------------------------------------------------------
+
+@cli.group("raw")
+def raw_group():
+    """The raw API answers meetq kept."""
+
+
+@raw_group.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--account", help="Only this account's.")
+@click.option("--meeting-id", help="Only this meeting's.")
+@click.option("--since", help="Only bodies fetched at or after this UTC date or time (2026-11-01).")
+@click.option("--until", help="Only bodies fetched before this UTC date or time.")
+@click.option("--endpoint", "endpoints", multiple=True, help="Only these endpoints (qualities, meetings, …).")
+@click.pass_context
+def raw_export(ctx, folder, account, meeting_id, since, until, endpoints):
+    """Write the kept bodies as files, the ones `meetq load` reads: FOLDER/<account>/<endpoint>/…"""
+    from .archive import export_raw
+    from .ops import read_only
+    with read_only(settings_from(ctx).database) as db:   # never writes; a clear line for a missing file
+        written = export_raw(db, folder, account, meeting_id, since, until, endpoints)
+    click.echo(json.dumps({"folder": str(folder), "files": written}, indent=2))
+
+
 # -- locations ---------------------------------------------------------------------------------
 
 @cli.group("locations")

@@ -101,11 +101,12 @@ def _prepare_in_worker(args: tuple) -> bytes:
 
 
 def expand_sources(sources: list[str]) -> list[str]:
-    """Files as given; a folder stands for the *.json files in it, in name order."""
+    """Files as given; a folder stands for the *.json files in it and its subfolders (what
+    `meetq raw export` writes), in path order."""
     expanded = []
     for source in sources:
         path = Path(source)
-        expanded.extend(str(p) for p in sorted(path.glob("*.json"))) if path.is_dir() else expanded.append(source)
+        expanded.extend(str(p) for p in sorted(path.rglob("*.json"))) if path.is_dir() else expanded.append(source)
     return expanded
 
 

@@ -213,6 +213,9 @@ class WebhookReceiver:
 
     def start(self) -> "WebhookReceiver":
         registered = sorted(a for accounts in secrets_by_provider(self.settings).values() for a in accounts)
+        bot = PROVIDERS[self.settings.via].bot
+        if bot and bot.receiver_secret(self.settings):
+            registered.append("the assistant")
         if not registered:
             log.warning("webhook_receiver_without_registrations",
                         hint="run `meetq webhook register --url …`; until then every delivery is refused")

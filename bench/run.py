@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import backlog, ingest, locations, viewer_queries
+from bench import backlog, compression, ingest, locations, viewer_queries
 from bench.common import RESULTS, machine
 
 BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main,
-              "locations": locations.main}
+              "locations": locations.main, "compression": compression.main}
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
 def report() -> str:
     load = lambda name: json.loads((RESULTS / f"{name}.json").read_text()) if (RESULTS / f"{name}.json").exists() else None
     ingest_, storage, backlog_, viewer = load("ingest"), load("storage"), load("backlog"), load("viewer")
-    places = load("locations")
+    places, packing = load("locations"), load("compression")
     m = (ingest_ or backlog_ or viewer or {"machine": machine()})["machine"]
     lines = ["# Benchmark results", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
@@ -109,6 +109,14 @@ def report() -> str:
                   f"| sessions placed per second, with no ranges | {spread(places['sessions_per_second_without_ranges'])} |",
                   f"| with ÷ without, each pair in the same run | {spread(places['with_ranges_vs_without'])} |", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in places["targets"].items()] + [""]
+    if packing:
+        spread = lambda f: f"{f['min']} / {f['median']} / {f['max']}"
+        lines += ["## 6. Raw bodies compressed", "", f"Measured {packing['machine']['date']}: {packing['bodies']} "
+                  f"Meeting Qualities pages as stored ({packing['raw_bytes']:,} bytes), each compressed on its own, "
+                  f"{packing['runs']} runs (MB/s min / median / max).", "",
+                  "| codec | size ÷ raw | compress MB/s | decompress MB/s |", "|---|---|---|---|"]
+        lines += [f"| {name} | {f['compressed_vs_raw']} | {spread(f['compress_mb_per_s'])} | "
+                  f"{spread(f['decompress_mb_per_s'])} |" for name, f in packing["codecs"].items()] + [""]
     return "\n".join(lines)
 
 

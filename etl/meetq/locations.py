@@ -365,9 +365,15 @@ def place_stale_sessions() -> dict[str, int]:
 def import_building_file(data: bytes, source: str, now, dry_run: bool = False) -> dict:
     """Check a building file whole; unless `dry_run`, make it the active mapping and place every
     stored session again by it. Returns what changed (and, for a dry run, what would)."""
-    from . import store
     from .models import database
     ranges = parse_building_file(data, source)
+    with database.connection_context():
+        return _import(ranges, data, source, now, dry_run)
+
+
+def _import(ranges: list[Range], data: bytes, source: str, now, dry_run: bool) -> dict:
+    from . import store
+    from .models import database
     digest = hashlib.sha256(data).hexdigest()
     before = active_locator()
     old = {r.cidr: r for r in before.ranges()}

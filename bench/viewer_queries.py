@@ -24,7 +24,10 @@ def build(path: Path, days: int, meetings_per_day: int) -> dict:
     from meetq.simulator.org import Organisation
     models.close_database()
     models.open_database(path)
-    org = Organisation(11, now=datetime(2026, 11, 23, tzinfo=timezone.utc), days=days,
+    # The year ends today: the pages open on "the last 7 days", which must hold that week's calls
+    # (a year ending on a fixed date leaves them empty, and their timings say nothing).
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    org = Organisation(11, now=today, days=days,
                        meetings_per_day=meetings_per_day, people=5000, upcoming_hours=0, max_participants=8,
                        long_meeting_every=50)
     samples = 0
@@ -36,7 +39,7 @@ def build(path: Path, days: int, meetings_per_day: int) -> dict:
                 save_listed_meetings([org.meeting_json(m) for m in chunk], datetime.now(timezone.utc))
                 for meeting in chunk:
                     samples += save_quality_items(meeting.id, org.quality_items(meeting),
-                                                        "2026-11-23T00:00:00.000Z")[1]
+                                                  today.isoformat().replace("+00:00", "Z"))[1]
                     store.update_meeting(meeting.id, quality_state="done", quality_passes=1)
             org._quality_items.cache_clear()
     # The simulated offices' building file, as the demo imports it: every stored session placed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import sqlite3
 import sys
 import time
@@ -45,6 +46,16 @@ def save(name: str, full: bool, figures: dict) -> Path:
     path.write_text(json.dumps({"benchmark": name, "mode": "full" if full else "quick", "machine": machine(),
                                 **figures}, indent=2) + "\n")
     return path
+
+
+def spread(values: list[float], digits: int = 1) -> dict:
+    """min / median / max of several runs, as every benchmark reports a figure."""
+    return {"min": round(min(values), digits), "median": round(statistics.median(values), digits),
+            "max": round(max(values), digits)}
+
+
+def spread_text(figure: dict) -> str:
+    return f"{figure['min']:,} / {figure['median']:,} / {figure['max']:,}"
 
 
 def verdict(value: float, target: float, higher_is_better: bool = True) -> str:

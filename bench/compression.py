@@ -5,11 +5,10 @@ row would be. Five runs; min / median / max of each speed."""
 from __future__ import annotations
 
 import json
-import statistics
 import time
 import zlib
 
-from bench.common import save
+from bench.common import save, spread
 from bench.ingest import payloads
 from meetq.providers.webex.transform import private_body
 
@@ -45,8 +44,6 @@ def measure(compress, decompress, data: list[bytes]) -> dict:
         restored = [decompress(p) for p in packed]
         decompress_speed.append(raw / (time.perf_counter() - started) / 1e6)
         assert restored == data
-    spread = lambda values: {"min": round(min(values), 1), "median": round(statistics.median(values), 1),
-                             "max": round(max(values), 1)}
     return {"compressed_vs_raw": round(sum(len(p) for p in packed) / raw, 4),
             "compress_mb_per_s": spread(compress_speed), "decompress_mb_per_s": spread(decompress_speed)}
 

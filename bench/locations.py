@@ -10,7 +10,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import save, timer, verdict
+from bench.common import save, spread, timer, verdict
 from meetq.locations import Locator, import_building_file, parse_building_file
 from meetq.models import close_database, open_database
 
@@ -74,15 +74,13 @@ def main(full: bool) -> dict:
         without.append(sessions / none_seconds)
         with_ranges.append(sessions / ranges_seconds)
         ratios.append(none_seconds / ranges_seconds)
-    spread = lambda values: {"min": round(min(values), 3), "median": round(statistics.median(values), 3),
-                             "max": round(max(values), 3)}
     figures = {
         "ranges": len(parsed_ranges), "file_bytes": len(data), "sessions_placed": sessions, "runs": RUNS,
         "seconds": {"parse_and_check": round(parsed["seconds"], 2), "import_into_sqlite": round(imported["seconds"], 2),
                     "build_locator": round(indexed["seconds"], 2)},
-        "sessions_per_second_with_ranges": spread(with_ranges),
-        "sessions_per_second_without_ranges": spread(without),
-        "with_ranges_vs_without": spread(ratios),
+        "sessions_per_second_with_ranges": spread(with_ranges, 3),
+        "sessions_per_second_without_ranges": spread(without, 3),
+        "with_ranges_vs_without": spread(ratios, 3),
         "targets": {
             f"import of {len(parsed_ranges):,} ranges in seconds (< 10 s)": verdict(imported["seconds"], 10, False),
             "placing with the ranges >= 0.5x as fast as with none (median)": verdict(statistics.median(ratios), 0.5),

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from bench import backlog, compression, ingest, locations, viewer_queries
-from bench.common import RESULTS, machine
+from bench.common import RESULTS, machine, spread_text
 
 BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main,
               "locations": locations.main, "compression": compression.main}
@@ -98,25 +98,23 @@ def report() -> str:
         lines += ["", f"Worst: `{viewer['worst']['query']}` at p95 {viewer['worst']['p95_ms']} ms.", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]
     if places:
-        spread = lambda f: f"{f['min']:,} / {f['median']:,} / {f['max']:,}"
         lines += ["## 5. Locations", "", f"Measured {places['machine']['date']}: a building file of "
                   f"{places['ranges']:,} ranges ({places['file_bytes']:,} bytes), {places['sessions_placed']:,} "
                   f"sessions placed, {places['runs']} runs (min / median / max).", "",
                   "| step | figure |", "|---|---|",
                   f"| parse and check the file (seconds) | {places['seconds']['parse_and_check']} |",
                   f"| `meetq locations import` into SQLite (seconds) | {places['seconds']['import_into_sqlite']} |",
-                  f"| sessions placed per second, with the ranges | {spread(places['sessions_per_second_with_ranges'])} |",
-                  f"| sessions placed per second, with no ranges | {spread(places['sessions_per_second_without_ranges'])} |",
-                  f"| with ÷ without, each pair in the same run | {spread(places['with_ranges_vs_without'])} |", ""]
+                  f"| sessions placed per second, with the ranges | {spread_text(places['sessions_per_second_with_ranges'])} |",
+                  f"| sessions placed per second, with no ranges | {spread_text(places['sessions_per_second_without_ranges'])} |",
+                  f"| with ÷ without, each pair in the same run | {spread_text(places['with_ranges_vs_without'])} |", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in places["targets"].items()] + [""]
     if packing:
-        spread = lambda f: f"{f['min']} / {f['median']} / {f['max']}"
         lines += ["## 6. Raw bodies compressed", "", f"Measured {packing['machine']['date']}: {packing['bodies']} "
                   f"Meeting Qualities pages as stored ({packing['raw_bytes']:,} bytes), each compressed on its own, "
                   f"{packing['runs']} runs (MB/s min / median / max).", "",
                   "| codec | size ÷ raw | compress MB/s | decompress MB/s |", "|---|---|---|---|"]
-        lines += [f"| {name} | {f['compressed_vs_raw']} | {spread(f['compress_mb_per_s'])} | "
-                  f"{spread(f['decompress_mb_per_s'])} |" for name, f in packing["codecs"].items()] + [""]
+        lines += [f"| {name} | {f['compressed_vs_raw']} | {spread_text(f['compress_mb_per_s'])} | "
+                  f"{spread_text(f['decompress_mb_per_s'])} |" for name, f in packing["codecs"].items()] + [""]
     return "\n".join(lines)
 
 

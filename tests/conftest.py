@@ -68,6 +68,17 @@ class Meetq:
                                    for k, v in values.items()]
         (self.workdir / "meetq.toml").write_text("\n".join(lines) + "\n")
 
+    def add_settings(self, text: str) -> None:
+        """Append TOML to the settings file the runs read."""
+        with open(self.workdir / "meetq.toml", "a") as config:
+            config.write("\n" + text.strip() + "\n")
+
+    def start_collector(self):
+        """`meetq run`, once its first cycle has succeeded."""
+        daemon = self.popen("run")
+        wait_for(lambda: self.scalar("select count(*) from collector_runs where outcome = 'ok'") == 1)
+        return daemon
+
     def __call__(self, *args, check=True, timeout=120, env=None):
         result = subprocess.run([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
                                 capture_output=True, text=True, timeout=timeout, cwd=self.workdir)

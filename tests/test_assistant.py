@@ -8,7 +8,7 @@ import signal
 import pytest
 import requests
 
-from conftest import free_port, wait_for
+from conftest import free_port
 from meetq.providers.webex.bot import command_of
 from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 from meetq.simulator.server import BOT, ROOMS
@@ -20,17 +20,15 @@ HELPDESK = "helpdesk@example.com"
 def bot(meetq, sim):
     port = free_port()
     meetq.write_config(interval_seconds=3600)
-    with open(meetq.workdir / "meetq.toml", "a") as config:
-        config.write(f'\n[webhook]\nlisten = "127.0.0.1:{port}"\n[notify]\nbot_token = "{sim.config.bot_token}"\n'
-                     f'room_id = "{ROOMS[0]["id"]}"\nperson_askers = "{HELPDESK}"\ndigest_day = "off"\n'
-                     'disabled_rules = "quality collector"\n')
+    meetq.add_settings(f'[webhook]\nlisten = "127.0.0.1:{port}"\n[notify]\nbot_token = "{sim.config.bot_token}"\n'
+                       f'room_id = "{ROOMS[0]["id"]}"\nperson_askers = "{HELPDESK}"\ndigest_day = "off"\n'
+                       'disabled_rules = "quality collector"')
     meetq.login()
     url = f"http://127.0.0.1:{port}/webex"
     assert "answers mentions through" in meetq("notify", "register", "--url", url).stdout
     meetq("notify", "register", "--url", url)   # again: the same webhook, not a second one
     assert [h["resource"] for h in sim.webhooks.values()] == ["messages"]
-    daemon = meetq.popen("run")
-    wait_for(lambda: meetq.scalar("select count(*) from collector_runs where outcome = 'ok'") == 1)
+    daemon = meetq.start_collector()
     yield url, json.loads((meetq.workdir / "secrets.bot-webhook.json").read_text())["secret"]
     daemon.send_signal(signal.SIGTERM)
     out, err = daemon.communicate(timeout=30)
@@ -82,6 +80,8 @@ def test_person_is_for_the_helpdesk_and_nonsense_is_answered_politely(meetq, sim
     assert answer.startswith("Sorry, I don't understand “make me a sandwich”.") and "`last`" in answer
     week = sim.say(someone, "week")
     assert "rated sessions were poor" in replies_to(sim, week["message"])[0]["markdown"]
+    status = sim.say(someone, "status")   # the same words as `meetq health`
+    assert replies_to(sim, status["message"])[0]["markdown"].startswith("The collector: last successful cycle ")
 
 
 @pytest.mark.parametrize("message, command", [

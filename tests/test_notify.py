@@ -23,8 +23,7 @@ def configure(meetq, **notify):
               "quality_groups": "building", "poor_pct": 50, "min_sessions": 3, "digest_day": "off",
               "disabled_rules": "jump collector", **notify}
     meetq.write_config(interval_seconds=3600)
-    with open(meetq.workdir / "meetq.toml", "a") as config:
-        config.write("\n[notify]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
+    meetq.add_settings("[notify]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
 
 
 def posted(sim) -> list[str]:

@@ -26,14 +26,12 @@ def receiver(meetq, sim):
     """A logged-in daemon with a registered webhook and short, test-speed receiver timeouts."""
     port = free_port()
     meetq.write_config(interval_seconds=3600)
-    with open(meetq.workdir / "meetq.toml", "a") as config:
-        config.write(f'\n[webhook]\nlisten = "127.0.0.1:{port}"\nread_timeout_seconds = {READ_TIMEOUT}\n'
-                     f'max_body_bytes = {MAX_BODY}\nkeepalive_seconds = 1\n')
+    meetq.add_settings(f'[webhook]\nlisten = "127.0.0.1:{port}"\nread_timeout_seconds = {READ_TIMEOUT}\n'
+                       f'max_body_bytes = {MAX_BODY}\nkeepalive_seconds = 1')
     meetq.login()
     meetq("webhook", "register", "--url", f"http://127.0.0.1:{port}/webex")
     secret = json.loads((meetq.workdir / "secrets.webhook.json").read_text())["secret"]
-    daemon = meetq.popen("run")
-    wait_for(lambda: meetq.scalar("select count(*) from collector_runs where outcome = 'ok'") == 1)
+    daemon = meetq.start_collector()
     yield Receiver(port, secret, daemon, meetq)
     daemon.send_signal(signal.SIGTERM)
     out, err = daemon.communicate(timeout=30)

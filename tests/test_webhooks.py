@@ -13,11 +13,6 @@ from meetq.simulator import SimConfig, Simulator
 from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 
 
-def add_settings(meetq, text):
-    with open(meetq.workdir / "meetq.toml", "a") as config:
-        config.write("\n" + text.strip() + "\n")
-
-
 def counts(meetq):
     return {t: meetq.scalar(f"select count(*) from {t}")
             for t in ("meetings", "raw_responses", "media_sessions", "media_samples", "collector_state")}
@@ -27,7 +22,7 @@ def test_a_signed_webhook_brings_quality_at_once_and_forgeries_change_nothing(me
     port = free_port()
     receiver = f"http://127.0.0.1:{port}/webex"
     meetq.write_config(interval_seconds=3600)
-    add_settings(meetq, f'[webhook]\nlisten = "127.0.0.1:{port}"\nfetch_delay_seconds = 0.2')
+    meetq.add_settings(f'[webhook]\nlisten = "127.0.0.1:{port}"\nfetch_delay_seconds = 0.2')
     meetq.login()
 
     meetq("webhook", "register", "--url", receiver)
@@ -92,7 +87,7 @@ def second_org():
 
 
 def test_two_organisations_land_in_one_database_and_one_revoked_leaves_the_other(meetq, sim, second_org):
-    add_settings(meetq, f"""
+    meetq.add_settings(f"""
 [[accounts]]
 name = "emea"
 client_id = "emea-client"
@@ -138,7 +133,7 @@ def test_a_personal_token_is_checked_at_start_and_expires_cleanly(meetq, sim):
     assert "not-a-real-token" not in bogus.stdout + bogus.stderr
 
     token = sim.issue_tokens(sim.config.client_id, "admin-person", "")["access_token"]
-    add_settings(meetq, "[webex]\npersonal_token_hours = 0.0008")  # about 3 seconds, from its first use
+    meetq.add_settings("[webex]\npersonal_token_hours = 0.0008")  # about 3 seconds, from its first use
     env = {"MEETQ_WEBEX_CLIENT_SECRET": ""}
     first = json.loads(meetq("--token", token, "collect", env=env).stdout)
     assert first["outcome"] == "ok" and first["meetings_new"] > 0

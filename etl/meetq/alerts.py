@@ -20,7 +20,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from .clock import iso, parse_iso
-from .digest import when
+from .digest import week_digest, when
 from .logs import get_logger
 from .models import database
 
@@ -190,7 +190,6 @@ def digest_condition(settings, now: datetime) -> list[Condition]:
     subject = f"{year}-W{week:02d}"
     if database.execute_sql("SELECT 1 FROM alerts WHERE rule = 'digest' AND subject = ?", (subject,)).fetchone():
         return []   # this week's is made already: not worth its queries again
-    from .digest import week_digest
     return [Condition("digest", subject, week_digest(settings, now), "/-/dashboards/overview", one_shot=True)]
 
 

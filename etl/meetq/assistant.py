@@ -8,10 +8,9 @@ thread) is the provider's bot module; this one names no vendor.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from . import digest
-from .clock import parse_iso, utcnow
+from .clock import utcnow
 from .digest import link, when
 from .models import database
 
@@ -95,18 +94,8 @@ def week(_: str, __: str, settings) -> str:
 
 
 def status(_: str, __: str, settings) -> str:
-    lines = []
-    for account in settings.accounts():
-        last_ok = database.execute_sql("SELECT max(finished_at) FROM collector_runs WHERE account = ? AND "
-                                       "outcome = 'ok'", (account.account,)).fetchone()[0]
-        login = database.execute_sql("SELECT value FROM account_state WHERE account = ? AND "
-                                     "key = 'auth.reauth_required' AND value IS NOT NULL",
-                                     (account.account,)).fetchone()
-        age = (utcnow() - parse_iso(last_ok)) if last_ok else None
-        state = ("LOGIN NEEDED" if login else "no successful cycle yet" if age is None
-                 else "collecting" if age < timedelta(seconds=2 * settings.interval_seconds) else "behind")
-        lines.append(f"- {account.account}: {state}" + (f", last success {when(last_ok, settings)}" if last_ok else ""))
-    return "The collector:\n" + "\n".join(lines) + "\n" + link(settings, "/-/dashboards/health", "Collector health")
+    return (f"The collector: {digest.collector_line(settings)}. "
+            + link(settings, "/-/dashboards/health", "Collector health"))
 
 
 def help_(_: str, __: str, ___) -> str:

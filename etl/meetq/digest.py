@@ -75,9 +75,7 @@ def week_digest(settings, now: datetime) -> str:
 
 
 def collector_line(settings) -> str:
-    login = [a for (a,) in database.execute_sql(
-        "SELECT account FROM account_state WHERE key = 'auth.reauth_required' AND value IS NOT NULL")]
-    if login:
-        return "LOGIN NEEDED for " + ", ".join(login) + " (`meetq auth login`)"
-    last = database.execute_sql("SELECT max(finished_at) FROM collector_runs WHERE outcome = 'ok'").fetchone()[0]
-    return f"last successful cycle {when(last, settings)}" if last else "no successful cycle yet"
+    """What `meetq health` says, so the digest, the assistant and the probe never disagree."""
+    from .ops import health   # ops imports the providers, whose bot imports this module
+    healthy, message = health(settings)
+    return message if healthy else f"UNHEALTHY: {message}"

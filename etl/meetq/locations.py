@@ -21,7 +21,10 @@ import ipaddress
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
 
+from . import store
 from .errors import MeetqError
+from .models import database
+from .rows import SESSION_WRITE_COLUMNS
 
 COLUMNS = ("NetworkIP", "NetworkName", "NetworkRange", "BuildingName", "OwnershipType", "BuildingType",
            "BuildingOfficeType", "City", "ZipCode", "Country", "State", "Region", "InsideCorp", "ExpressRoute", "VPN")
@@ -298,7 +301,6 @@ def places_of(locator: Locator, sessions: list, addresses: list | None = None, i
     the full ones the vendor sent, before masking) or else from the addresses in the rows. With
     privacy.ip_addresses = none, an unmapped session keeps its status but not its /24: the range
     of a building file is the organisation's, the /24 of a home is the person's."""
-    from .rows import SESSION_WRITE_COLUMNS
     local, public = SESSION_WRITE_COLUMNS.index("local_ip"), SESSION_WRITE_COLUMNS.index("public_ip")
     pairs = addresses or [(s.session[local], s.session[public]) if s else None for s in sessions]
     places = {s.id: locator.place(*pair) for s, pair in zip(sessions, pairs) if s}
@@ -312,13 +314,11 @@ def places_of(locator: Locator, sessions: list, addresses: list | None = None, i
 def active_locator() -> Locator:
     """The active building file's ranges (no file: no ranges, and every session is outside or
     unmapped, as CQD counts everything Outside without a building file)."""
-    from .models import database
     found = database.execute_sql("SELECT id FROM location_files WHERE active = 1").fetchone()
     return locator_of(found[0]) if found else Locator([], None)
 
 
 def locator_of(file_id: int) -> Locator:
-    from .models import database
     cursor = database.execute_sql(f"SELECT {', '.join(RANGE_FIELDS)} FROM location_ranges WHERE file_id = ?",
                                   (file_id,))
     return Locator([Range(*row) for row in cursor.fetchall()], file_id)
@@ -328,8 +328,6 @@ def place_stored_sessions(locator: Locator, only_stale: bool = False) -> dict[st
     """Place sessions from the addresses stored with them (masked ones too), in batches; with
     `only_stale`, only those not placed by this locator's file yet. Returns how many sessions got
     each status."""
-    from . import store
-    from .models import database
     query = ("SELECT id, local_ip, public_ip FROM media_sessions WHERE id > ?"
              + (" AND id NOT IN (SELECT session_id FROM session_locations WHERE file_id IS ?)" if only_stale else "")
              + " ORDER BY id LIMIT 5000")
@@ -352,7 +350,6 @@ def place_stored_sessions(locator: Locator, only_stale: bool = False) -> dict[st
 def place_stale_sessions() -> dict[str, int]:
     """Sessions the active file has not placed: stored before locations existed, or left when an
     import's re-placing was interrupted. Cheap when there are none (two counts)."""
-    from .models import database
     with database.connection_context():
         locator = active_locator()
         placed = database.execute_sql("SELECT count(*) FROM session_locations WHERE file_id IS ?",
@@ -365,15 +362,12 @@ def place_stale_sessions() -> dict[str, int]:
 def import_building_file(data: bytes, source: str, now, dry_run: bool = False) -> dict:
     """Check a building file whole; unless `dry_run`, make it the active mapping and place every
     stored session again by it. Returns what changed (and, for a dry run, what would)."""
-    from .models import database
     ranges = parse_building_file(data, source)
     with database.connection_context():
         return _import(ranges, data, source, now, dry_run)
 
 
 def _import(ranges: list[Range], data: bytes, source: str, now, dry_run: bool) -> dict:
-    from . import store
-    from .models import database
     digest = hashlib.sha256(data).hexdigest()
     before = active_locator()
     old = {r.cidr: r for r in before.ranges()}
@@ -395,7 +389,6 @@ def _details(each: Range) -> tuple:
 
 def missing_subnets(limit: int = 50) -> list[dict]:
     """CQD's missing-subnet report: the busiest /24s (IPv6 /48s) no range holds, by sessions."""
-    from .models import database
     cursor = database.execute_sql(
         "SELECT l.subnet, l.status, count(*) AS sessions, sum(s.verdict = 'poor') AS poor, "
         "count(DISTINCT s.user_email) AS people FROM session_locations l JOIN media_sessions s ON s.id = l.session_id "
@@ -415,7 +408,6 @@ def read_building_file(path) -> bytes:
 
 
 def imports() -> list[dict]:
-    from .models import database
     cursor = database.execute_sql("SELECT id, imported_at, source, ranges, active, sha256 FROM location_files "
                                   "ORDER BY id DESC")
     return [dict(zip(("file_id", "imported_at", "source", "ranges", "active", "sha256"), row))

@@ -7,11 +7,11 @@ select a('/meetq/user_history?email=' || q(s.user_email), coalesce(s.user_name, 
   h(coalesce(s.client_type, '') || coalesce(' ' || s.client_version, '')) as client,
   h(coalesce(s.os_type, '') || coalesce(' ' || s.os_version, '')) as os, h(s.hardware_type) as hardware,
   h(s.network_type) as network,
-  (select a('/-/dashboards/places?building=' || q(l.building), l.building) || ' · '
-          || case l.inside_corp when 1 then 'inside' else 'outside' end || ' the corporate network'
-     from session_locations l where l.session_id = s.id and l.building is not null) as building,
-  (select h(l.subnet || ' (' || l.status || ', by the ' || l.address_from || ' address)')
-     from session_locations l where l.session_id = s.id) as subnet,
+  -- One column, so the card stays readable: the building (a link) and how it was found.
+  (select coalesce(a('/-/dashboards/places?building=' || q(l.building), l.building) || ' ('
+                   || case l.inside_corp when 1 then 'inside' else 'outside' end || '), ', '')
+          || h(nullif(l.subnet, '') || ' ' || l.status || ' by the ' || l.address_from || ' address')
+     from session_locations l where l.session_id = s.id) as building_and_subnet,
   h(coalesce(s.server_region, s.location)) as region_or_location,
   h(coalesce(s.masked_local_ip, s.local_ip)) as local_ip, h(coalesce(s.masked_public_ip, s.public_ip)) as public_ip,
   s.provider as vendor, h(s.account) as account

@@ -43,10 +43,12 @@ def report() -> str:
                   f"{ingest_['meetings']:,} meetings, {ingest_['sessions']:,} sessions, {ingest_['samples']:,} samples.", "",
                   f"Measured {ingest_['machine']['date']}.", "",
                   "| writer | seconds | samples/s | meetq load ÷ this |", "|---|---|---|---|",
-                  f"| `meetq load`: files read and parsed, transform in a worker process, raw bodies, rows, "
+                  "| `meetq load` (median of the runs): files read and parsed, transform in a worker process, "
+                  "compressed raw bodies, packed rows, "
                   f"summaries, grouped commits | {ingest_['seconds']['meetq_load']} | {r['meetq_load']:,} | 1 |",
                   f"| sqlite3 executemany, rows prebuilt (ceiling) | {ingest_['seconds']['ceiling']} | {r['ceiling']:,} | "
-                  f"{ingest_['meetq_vs_ceiling']}× |",
+                  f"{ingest_['meetq_vs_ceiling']}× (min / median / max of {len(ingest_['runs']['ceiling'])} paired runs: "
+                  f"{spread_text(ingest_['meetq_vs_ceiling_runs'])}) |",
                   f"| sqlite-utils insert_all, rows prebuilt | {ingest_['seconds']['sqlite_utils']} | {r['sqlite_utils']:,} | "
                   f"{ingest_['meetq_vs_sqlite_utils']}× |",
                   f"| the collector's path: transform, raw body, rows, summaries, queue; one process, a commit "
@@ -67,12 +69,13 @@ def report() -> str:
                   f"(database / raw JSON = {storage['database_vs_raw_json']}).",
                   f"- Bytes per sample: {storage['bytes_per_sample_all_tables']} with everything, "
                   f"{storage['bytes_per_sample_normalised']} for the normalised tables, "
-                  f"{storage['bytes_per_sample_media_samples_table']} in `media_samples` alone.",
+                  f"{storage['bytes_per_sample_media_samples_table']} for the samples themselves (`stream_series`, "
+                  "which the `media_samples` view shows a row per sample).",
                   f"- The raw table's share: {storage['raw_table_share'] * 100:.1f} % "
                   "(`retention.raw_days` reclaims it).", "",
                   "| table | bytes |", "|---|---|"]
         lines += [f"| {k} | {v:,} |" for k, v in sorted(storage["bytes_by_table"].items(), key=lambda kv: -kv[1])]
-        lines += [""]
+        lines += [""] + [f"- Target {k}: **{v}**" for k, v in storage.get("targets", {}).items()] + [""]
     if backlog_:
         lines += ["## 2. Backlog", "",
                   f"Measured {backlog_['machine']['date']}. Simulated Webex answering in "
@@ -88,15 +91,7 @@ def report() -> str:
                   f"peak RSS large / small: {backlog_['peak_rss_ratio_large_vs_small']}.", ""]
         lines += [f"- Target {k}: **{v}**" for k, v in backlog_["targets"].items()] + [""]
     if viewer:
-        lines += ["## 3. Viewer", "",
-                  f"Measured {viewer['machine']['date']}. A synthetic {viewer['days']}-day year for {viewer['people']:,} people: {viewer['meetings']:,} meetings, "
-                  f"{viewer['samples']:,} samples, {viewer['database_bytes'] / 2**30:.2f} GiB, built through meetq's own "
-                  f"load path at {viewer['build_samples_per_second']:,} samples/s. Each query run {viewer['repeats']} "
-                  "times through Datasette's own query path with its 1-second limit.", "",
-                  "| query | p50 ms | p95 ms |", "|---|---|---|"]
-        lines += [f"| {k} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in viewer["queries"].items()]
-        lines += ["", f"Worst: `{viewer['worst']['query']}` at p95 {viewer['worst']['p95_ms']} ms.", ""]
-        lines += [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]
+        lines += viewer_section(viewer)
     if places:
         lines += ["## 5. Locations", "", f"Measured {places['machine']['date']}: a building file of "
                   f"{places['ranges']:,} ranges ({places['file_bytes']:,} bytes), {places['sessions_placed']:,} "
@@ -120,3 +115,32 @@ def report() -> str:
 
 if __name__ == "__main__":
     main()
+
+
+def _year_text(y: dict) -> str:
+    return (f"{y['people']:,} people, {y['days']} days: {y['meetings']:,} meetings, {y['samples']:,} samples, "
+            f"{y['database_bytes'] / 2**30:.2f} GiB ({y['bytes_per_sample']} bytes a sample, everything included), "
+            f"built through meetq's own load path at {y['build_samples_per_second']:,} samples/s")
+
+
+def viewer_section(viewer: dict) -> list[str]:
+    years = [viewer] + ([viewer["large"]] if viewer.get("large") else [])
+    lines = ["## 3. Viewer", "", f"Measured {viewer['machine']['date']}. Synthetic years ending today, each query run "
+             f"{viewer['repeats']} times through Datasette's own query path with its 1-second limit:", ""]
+    lines += [f"- {_year_text(y)}." for y in years] + [""]
+    header = " | ".join(f"{y['people']:,}: p50 ms | p95 ms" for y in years)
+    lines += [f"| query | {header} |", "|---|" + "---|---|" * len(years)]
+    for name in viewer["queries"]:
+        cells = " | ".join(f"{y['queries'][name]['p50_ms']} | {y['queries'][name]['p95_ms']}" for y in years)
+        lines.append(f"| {name} | {cells} |")
+    lines += [""] + [f"Worst at {y['people']:,} people: `{y['worst']['query']}` at p95 {y['worst']['p95_ms']} ms."
+                     for y in years] + [""]
+    m = viewer.get("migration")
+    if m:
+        lines += ["### Migration from the previous release's layout", "",
+                  f"The {viewer['people']:,}-person year turned back into the previous layout (a row per sample, "
+                  f"bodies as text: {m['bytes_before']:,} bytes), then `meetq migrate --vacuum` in its own process: "
+                  f"{m['seconds']} s, peak RSS {m['peak_rss_mb']} MB, {m['bytes_after']:,} bytes after "
+                  f"({m['bytes_after'] / m['bytes_before']:.2f} of before), integrity_check {m['integrity_check']}, "
+                  f"exit status {m['exit_status']}.", ""]
+    return lines + [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from meetq import packing
 from meetq.simulator import SimConfig, Simulator
 from meetq.simulator.org import BUILDING_FILE
 
@@ -126,11 +127,21 @@ class Meetq:
         return consent
 
     def sql(self, query, *params):
-        with sqlite3.connect(self.database) as db:
+        with packing.connect(self.database) as db:
             return db.execute(query, params).fetchall()
 
     def scalar(self, query, *params):
         return self.sql(query, *params)[0][0]
+
+    def everything_stored(self) -> bytes:
+        """The database's files byte for byte, then every compressed value in them decompressed:
+        what a search for a secret or an address must read (compression hides text from a byte
+        search)."""
+        files = b"".join(p.read_bytes() for p in self.workdir.glob("meetq.db*"))
+        packed = self.sql("select body from raw_responses union all select packed from stream_series "
+                          "union all select packed from cpu_series")
+        assert all(isinstance(value, bytes) for (value,) in packed), "every body and series is compressed"
+        return files + "\n".join(packing.unpack_text(value) for (value,) in packed).encode()
 
 
 class Child(subprocess.Popen):

@@ -1,13 +1,13 @@
 """Ordinary mistakes get one clear line and an exit code, never a traceback (the real CLI, real
 files). `meetq serve` never writes the database."""
 
-import sqlite3
 import stat
 import time
 
 import pytest
 
 from conftest import free_port, wait_for, _answers
+from meetq import packing
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +62,7 @@ def test_serve_refuses_a_missing_file_and_creates_nothing(meetq):
 def test_serve_says_when_the_schema_is_older_and_never_writes(meetq, sim):
     meetq.login()
     meetq("collect")
-    with sqlite3.connect(meetq.database) as db:
+    with packing.connect(meetq.database) as db:
         db.execute("PRAGMA user_version = 5")
     before = meetq.database.read_bytes()
     port = free_port()
@@ -71,7 +71,7 @@ def test_serve_says_when_the_schema_is_older_and_never_writes(meetq, sim):
     viewer.terminate()
     _, err = viewer.communicate(timeout=10)
     assert "has schema version 5" in err and "upgrades it" in err
-    with sqlite3.connect(meetq.database) as db:
+    with packing.connect(meetq.database) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 5
     assert meetq.database.read_bytes() == before
 
@@ -90,7 +90,7 @@ def test_collect_under_a_missing_folder_without_credentials_creates_nothing(meet
 def test_status_on_a_file_that_is_not_meetqs(meetq, content, words):
     other = meetq.workdir / "other.db"
     if content is None:
-        with sqlite3.connect(other) as db:
+        with packing.connect(other) as db:
             db.execute("CREATE TABLE recipes (name TEXT)")
     else:
         other.write_bytes(content)

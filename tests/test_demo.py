@@ -4,7 +4,6 @@ answers when spoken to, and Ctrl-C (SIGTERM) stops it all cleanly."""
 
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 import requests
 
 from conftest import free_port, wait_for
+from meetq import packing
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +33,7 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
 
         wait_for(lambda: any(t.startswith("🔴") for t in texts()) and any("the week to" in t for t in texts()),
                  timeout=90)
-        database = sqlite3.connect(tmp_path / "meetq.db")
+        database = packing.connect(tmp_path / "meetq.db")
         placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())
         assert {"Frankfurt HQ", "VPN"} <= set(placed)
         person = database.execute("select user_email from media_sessions where provider = 'webex' "

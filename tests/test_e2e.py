@@ -181,8 +181,8 @@ def test_pagination_across_windows_with_dropped_filters(meetq, sim):
     assert stored == visible and result["meetings_listed"] == len(visible)
     listing_pages = sim_stats(sim)["calls"]["/v1/meetings"]
     assert listing_pages > 13  # 13 windows over 7 days, several pages each
-    assert meetq.scalar("select count(*) from raw_responses where endpoint = 'meetings'") == listing_pages
-    raw = "".join(r[0] for r in meetq.sql("select body from raw_responses where endpoint = 'meetings'"))
+    assert meetq.scalar("select count(*) from raw_bodies where endpoint = 'meetings'") == listing_pages
+    raw = "".join(r[0] for r in meetq.sql("select body from raw_bodies where endpoint = 'meetings'"))
     assert '"password"' not in raw and '"hostKey"' not in raw
     # Long meetings are filed under their start; the lookback still finds them on later runs.
     assert any((m.end - m.start).total_seconds() >= 4 * 3600 for m in sim.visible_meetings() if m.id in stored)
@@ -193,7 +193,7 @@ def test_restart_is_idempotent(meetq, sim):
     meetq("collect")
     dump = meetq.sql("select * from media_samples order by stream_id, idx")
     # Re-ingesting every stored page changes nothing.
-    bodies = meetq.sql("select meeting_id, body from raw_responses where endpoint = 'qualities' and status = 200")
+    bodies = meetq.sql("select meeting_id, body from raw_bodies where endpoint = 'qualities' and status = 200")
     for meeting_id, body in bodies[:5]:
         path = meetq.workdir / "page.json"
         path.write_text(body)

@@ -115,10 +115,10 @@ def test_google_meet_lands_beside_webex_without_duplicates(meetq, sim, google):
     # Masked by default, raw bodies included; the key never reaches the database.
     assert meetq.scalar("select count(*) from media_sessions where provider = 'google' and public_ip "
                         "not like '%*'") == 0
-    raw = "".join(r[0] for r in meetq.sql("select body from raw_responses where endpoint = 'meet_activities'"))
+    raw = "".join(r[0] for r in meetq.sql("select body from raw_bodies where endpoint = 'meet_activities'"))
     assert "203.0.113." in raw and '"203.0.113.1' not in raw
     private_key_line = json.loads(key.read_text())["private_key"].splitlines()[1]
-    assert private_key_line not in meetq.database.read_bytes().decode("latin-1")
+    assert private_key_line.encode() not in meetq.everything_stored()
     assert private_key_line not in "".join(meetq.logs)
 
 
@@ -288,7 +288,7 @@ def test_a_refused_meet_rest_answer_is_kept_like_any_refusal(meetq, google):
                                        "body": '{"error": {"code": 403, "message": "The caller does not have permission"}}'}])
     report = json.loads(meetq("collect", check=False).stdout)
     assert report["outcome"] == "partial" and "does not have permission" in report["messages"][0]
-    kept = meetq.sql("select endpoint, status, body from raw_responses where status = 403")
+    kept = meetq.sql("select endpoint, status, body from raw_bodies where status = 403")
     assert kept == [("conferenceRecords", 403, '{"error": {"code": 403, "message": "The caller does not have permission"}}')]
 
 

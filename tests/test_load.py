@@ -1,9 +1,9 @@
 """`meetq load` over many saved responses: worker processes, grouped commits, bad files skipped."""
 
 import json
-import sqlite3
 
 from conftest import expected_quality, stored_quality
+from meetq import packing
 
 NORMALISED = ("media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries")
 
@@ -17,7 +17,7 @@ def save_responses(sim, folder):
 
 def normalised(path):
     """Every normalised row but the time it was fetched."""
-    with sqlite3.connect(path) as db:
+    with packing.connect(path) as db:
         columns = {t: ", ".join(r[1] for r in db.execute(f"pragma table_info({t})") if r[1] != "fetched_at")
                    for t in NORMALISED}
         return {t: db.execute(f"select {columns[t]} from {t} order by 1, 2").fetchall() for t in NORMALISED}
@@ -62,7 +62,7 @@ def test_load_reads_stdin_and_masks_addresses_by_default(meetq, sim):
                             capture_output=True, text=True, cwd=meetq.workdir, timeout=60)
     assert result.returncode == 0, result.stderr
     assert f"Stored {len(items)} new or changed sessions" in result.stdout
-    stored = "".join(r[0] for r in meetq.sql("select body from raw_responses"))
+    stored = "".join(r[0] for r in meetq.sql("select body from raw_bodies"))
     assert public not in stored and public not in str(meetq.sql("select * from media_sessions"))
 
 
@@ -81,7 +81,7 @@ def test_groups_commit_every_few_files_and_lose_none(sim, tmp_path, monkeypatch)
         models.close_database()
     files = len(list(saved.glob("*.json")))
     assert report.files == files and not report.failed and len(commits) == files // 4 + 1
-    with sqlite3.connect(tmp_path / "grouped.db") as db:
+    with packing.connect(tmp_path / "grouped.db") as db:
         assert db.execute("select count(*) from media_samples").fetchone()[0] == \
             sum(samples for _, samples in expected_quality(sim).values())
 
@@ -103,7 +103,7 @@ def test_raw_export_then_load_into_an_empty_database_gives_the_same_rows(meetq, 
     rebuilt = tmp_path / "rebuilt.db"
     loaded = meetq("load", str(tmp_path / "out" / "default" / "qualities"), env={"MEETQ_DATABASE": str(rebuilt)})
     assert f"from {pages} files" in loaded.stdout, loaded.stdout + loaded.stderr
-    with sqlite3.connect(meetq.database) as original, sqlite3.connect(rebuilt) as copy:
+    with packing.connect(meetq.database) as original, packing.connect(rebuilt) as copy:
         for table, columns in ROW_TABLES.items():
             query = f"select {columns} from {table} order by 1, 2, 3"
             assert original.execute(query).fetchall() == copy.execute(query).fetchall(), table

@@ -3,12 +3,12 @@
 summary cells. The file format and its sample row: tests/data/SOURCES.md."""
 
 import json
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
+from meetq import packing
 from meetq.locations import BuildingFileInvalid, Locator, building_file_text, parse_building_file
 from meetq.simulator.org import BUILDING_FILE
 
@@ -184,7 +184,7 @@ def test_sessions_stored_before_locations_existed_are_placed_by_the_next_cycle(m
     meetq.login()
     meetq("collect")
     total = meetq.scalar("select count(*) from media_sessions")
-    with sqlite3.connect(meetq.database) as db:   # as a database from before migration 8 has it
+    with packing.connect(meetq.database) as db:   # as a database from before migration 8 has it
         db.execute("delete from session_locations")
     meetq("collect")
     assert meetq.scalar("select count(*) from session_locations") == total > 0

@@ -4,7 +4,6 @@ commands run natively (no Docker engine on the development machines)."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 import yaml
 
 from conftest import free_port, wait_for
+from meetq import packing
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -81,7 +81,7 @@ def test_backup_while_the_daemon_writes_is_consistent(meetq, sim):
         daemon.send_signal(signal.SIGTERM)
         daemon.communicate(timeout=60)
     for copy in copies:
-        with sqlite3.connect(copy) as db:
+        with packing.connect(copy) as db:
             assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
             assert db.execute("pragma journal_mode").fetchone()[0] == "delete"  # one self-contained file
             assert db.execute("select count(*) from meetings").fetchone()[0] > 0

@@ -169,13 +169,13 @@ def test_no_secret_in_any_log_traceback_database_or_viewer_answer(meetq, sim):
     try:
         wait_for(lambda: _up(base), timeout=30)
         served = [requests.get(f"{base}/meetq/{table}.json", params={"_size": "max"}, timeout=10).text
-                  for table in ("collector_runs", "collector_state", "raw_responses", "meetings")]
+                  for table in ("collector_runs", "collector_state", "raw_bodies", "meetings")]
         served.append(requests.get(f"{base}/-/dashboards/health", timeout=10).text)
     finally:
         viewer.terminate()
         out, err = viewer.communicate(timeout=10)
     haystack = "\n".join(meetq.logs + served + [out, err])
-    database = b"".join(p.read_bytes() for p in meetq.workdir.glob("meetq.db*"))
+    database = meetq.everything_stored()
     assert '"token_refresh"' in haystack and "reauth_required" in haystack  # we did look at real logs
     for secret in secrets:
         assert secret not in haystack
@@ -185,13 +185,13 @@ def test_no_secret_in_any_log_traceback_database_or_viewer_answer(meetq, sim):
 def test_ip_addresses_are_masked_before_anything_is_stored(meetq, sim):
     meetq.login()
     meetq("collect")
-    database = b"".join(p.read_bytes() for p in meetq.workdir.glob("meetq.db*"))
+    database = meetq.everything_stored()
     # A /24 is what masking keeps ("203.0.113.*", or as a network "203.0.113.0/24"); a host address is not.
     host = rb"(?!0/24)\d"
     assert re.search(rb"203\.0\.113\." + host, database) is None
     assert re.search(rb"192\.168\.\d+\." + host, database) is None
     assert meetq.scalar("select count(*) from media_sessions where public_ip = '203.0.113.*'") > 0
-    raw = meetq.scalar("select body from raw_responses where endpoint = 'qualities' and status = 200 limit 1")
+    raw = meetq.scalar("select body from raw_bodies where endpoint = 'qualities' and status = 200 limit 1")
     assert '"publicIP": "203.0.113.*"' in raw
 
 
@@ -200,7 +200,7 @@ def test_no_ip_addresses_at_all_when_asked(meetq, sim):
     meetq("collect", env={"MEETQ_IP_ADDRESSES": "none"})
     assert meetq.scalar("select count(*) from media_sessions where coalesce(local_ip, public_ip, masked_local_ip, "
                         "masked_public_ip) is not null") == 0
-    assert "203.0.113." not in "".join(r[0] for r in meetq.sql("select body from raw_responses"))
+    assert "203.0.113." not in "".join(r[0] for r in meetq.sql("select body from raw_bodies"))
     # Where sessions were is kept, but not the /24 of an address no building file maps.
     assert meetq.sql("select distinct subnet from session_locations where status != 'mapped'") in ([("",)], [])
 

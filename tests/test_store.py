@@ -1,13 +1,12 @@
 """The schema on real SQLite files: migrations, idempotent writes, the queue's order."""
 
 import json
-import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from meetq import models, store
+from meetq import models, packing, store
 from meetq.models import database, open_database
 from meetq.providers.webex.collect import save_listed_meetings, save_quality_items
 
@@ -21,7 +20,7 @@ def db(tmp_path):
 
 
 def dump(path):
-    with sqlite3.connect(path) as c:
+    with packing.connect(path) as c:
         return {t: c.execute(f"select * from {t} order by 1").fetchall()
                 for t in ("meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples")}
 
@@ -60,7 +59,7 @@ def test_a_single_account_database_gains_the_account_column(tmp_path):
     path = tmp_path / "v1.db"
     open_database(path)
     models.close_database()
-    with sqlite3.connect(path) as old:  # the shape before several accounts: no account column, no view on it
+    with packing.connect(path) as old:  # the shape before several accounts: no account column, no view on it
         for (view,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
             old.execute(f"DROP VIEW {view}")
         old.execute("DROP INDEX meetings_account")
@@ -98,7 +97,7 @@ def test_a_changed_session_is_replaced_whole(db, tmp_path):
     for metric in ("packetLoss", "latency", "jitter", "mediaBitRate"):
         corrected[metric] = corrected[metric][:1]  # a shorter, corrected series
     assert save_quality_items(meeting, items, "t2") == (1, 3)
-    with sqlite3.connect(tmp_path / "meetq.db") as c:
+    with packing.connect(tmp_path / "meetq.db") as c:
         assert c.execute("select count(*) from media_samples").fetchone()[0] == 13 + 1 + 2
         assert c.execute("select count(*) from media_sessions").fetchone()[0] == 2
 

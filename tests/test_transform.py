@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from meetq.packing import unpack_rows
 from meetq.providers.webex.transform import meeting_row, session_rows
 from meetq.rows import SUMMARY_COLUMNS, stable_id
 
@@ -52,7 +53,7 @@ def test_spec_example_streams_and_ragged_samples():
     video_in = next(s for s in rows.streams if (s["kind"], s["direction"]) == ("video", "in"))
     # videoIn has frameRate [25.940001] and jitter [170]: one interval, everything else absent.
     assert [s for s in rows.samples if s[0] == video_in["id"]] == [
-        (video_in["id"], 0, "2020-04-10T17:00:00.000Z", None, None, 170.0, None, None, 25.940001)]
+        (video_in["id"], 0, None, None, 170.0, None, None, 25.940001)]
     assert rows.cpu == []  # the example's resources arrays are all empty
 
 
@@ -60,15 +61,24 @@ def test_two_sessions_exact_samples_and_cpu():
     first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
     audio_in = next(s for s in first.streams if (s["kind"], s["direction"]) == ("audio", "in"))
     assert [s for s in first.samples if s[0] == audio_in["id"]] == [
-        (audio_in["id"], 0, "2026-04-10T17:00:04.000Z", 0.0, 38.0, 2.0, 41200.0, None, None),
-        (audio_in["id"], 1, "2026-04-10T17:01:04.000Z", 1.3, 120.0, 31.0, 39800.0, None, None),
-        (audio_in["id"], 2, "2026-04-10T17:02:04.000Z", 0.4, 41.0, 6.0, 40100.0, None, None),
+        (audio_in["id"], 0, 0.0, 38.0, 2.0, 41200.0, None, None),
+        (audio_in["id"], 1, 1.3, 120.0, 31.0, 39800.0, None, None),
+        (audio_in["id"], 2, 0.4, 41.0, 6.0, 40100.0, None, None),
     ]
+    # As stored: the stream's clock as integers, its rows packed exactly as sent.
+    series = next(s for s in first.series if s[0] == audio_in["id"])
+    start_ms = 1775840404000   # 2026-04-10T17:00:04.000Z
+    assert series[1:4] == (start_ms, 60_000, 3)
+    assert unpack_rows(series[4]) == [[0.0, 38.0, 2.0, 41200.0, None, None], [1.3, 120.0, 31.0, 39800.0, None, None],
+                                      [0.4, 41.0, 6.0, 40100.0, None, None]]
     # CPU has no clock of its own: it is aligned on the session's earliest stream.
+    assert [row[:4] for row in first.cpu_series] == [(first.session["id"], start_ms, 60_000, 3)]
+    assert unpack_rows(first.cpu_series[0][4]) == [[[6.0, 14.0, 19.0, 27.0], [8.0, 15.0, 21.0, 36.0],
+                                                    [6.0, 14.0, 18.0, 30.0]]]
     assert first.cpu == [
-        (first.session["id"], 0, 0, "2026-04-10T17:00:04.000Z", 6.0, 14.0, 19.0, 27.0),
-        (first.session["id"], 0, 1, "2026-04-10T17:01:04.000Z", 8.0, 15.0, 21.0, 36.0),
-        (first.session["id"], 0, 2, "2026-04-10T17:02:04.000Z", 6.0, 14.0, 18.0, 30.0),
+        (first.session["id"], 0, 0, 6.0, 14.0, 19.0, 27.0),
+        (first.session["id"], 0, 1, 8.0, 15.0, 21.0, 36.0),
+        (first.session["id"], 0, 2, 6.0, 14.0, 18.0, 30.0),
     ]
     # The second item omits optional fields: they become NULL, nothing fails.
     assert second.session["speaker"] is None and second.session["local_ip"] is None
@@ -97,12 +107,12 @@ def test_legacy_names_unknown_enums_and_junk_values():
     stream_id = rows.streams[0]["id"]
     assert rows.streams[0]["transport_type"] == "QUIC"
     assert rows.samples == [
-        (stream_id, 0, "2026-01-01T10:00:00.000Z", 1.5, 10.0, None, None, None, None),
-        (stream_id, 1, "2026-01-01T10:01:00.000Z", None, None, None, None, None, None),
-        (stream_id, 2, "2026-01-01T10:02:00.000Z", None, None, None, None, None, None),
-        (stream_id, 3, "2026-01-01T10:03:00.000Z", None, None, None, None, None, None),
+        (stream_id, 0, 1.5, 10.0, None, None, None, None),
+        (stream_id, 1, None, None, None, None, None, None),
+        (stream_id, 2, None, None, None, None, None, None),
+        (stream_id, 3, None, None, None, None, None, None),
     ]
-    assert rows.cpu == [(rows.session["id"], 0, 0, "2026-01-01T10:00:00.000Z", None, None, None, 99.0)]
+    assert rows.cpu == [(rows.session["id"], 0, 0, None, None, None, 99.0)]
 
 
 def test_item_without_any_meeting_id_is_skipped_unless_the_caller_knows_it():

@@ -16,8 +16,8 @@ SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def export_raw(db, folder: Path, account: str | None = None, meeting_id: str | None = None,
                since: str | None = None, until: str | None = None, endpoints: tuple[str, ...] = ()) -> dict:
-    """Write every successful raw body that matches, read through `db` (a read-only sqlite3
-    connection: exporting never writes the database). Returns {endpoint: files written}."""
+    """Write every successful raw body that matches, read through `db` (ops.read_only: exporting
+    never writes the database). Returns {endpoint: files written}."""
     conditions, params = ["status BETWEEN 200 AND 299"], []
     for column, value, operator in (("account", account, "="), ("meeting_id", meeting_id, "="),
                                     ("fetched_at", since, ">="), ("fetched_at", until, "<")):
@@ -31,7 +31,7 @@ def export_raw(db, folder: Path, account: str | None = None, meeting_id: str | N
     last = 0
     while True:   # in batches by rowid: a year of bodies never sits in memory at once
         rows = db.execute(
-            "SELECT rowid, account, endpoint, meeting_id, offset, body_sha256, body FROM raw_responses "
+            "SELECT rowid, account, endpoint, meeting_id, offset, body_sha256, meetq_text(body) FROM raw_responses "
             f"WHERE rowid > ? AND {' AND '.join(conditions)} ORDER BY rowid LIMIT 500", [last, *params]).fetchall()
         if not rows:
             return written

@@ -260,6 +260,22 @@ def prune(ctx, samples_days, raw_days):
 
 
 @cli.command()
+@click.option("--vacuum", is_flag=True, help="Then rebuild the file without the pages the move freed.")
+@click.pass_context
+def migrate(ctx, vacuum):
+    """Bring the database to this release's schema, with progress (every command does it on
+    opening; a kill loses nothing and the next start carries on)."""
+    from .compact import pending
+    from .ops import vacuum as vacuum_database
+    settings = settings_from(ctx)
+    open_db(settings)
+    click.echo(f"Schema up to date; nothing left to move: {json.dumps(pending())}.")
+    if vacuum:
+        before, after = vacuum_database(settings)
+        click.echo(f"Vacuumed: {before:,} bytes before, {after:,} after.")
+
+
+@cli.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def backup(ctx, path):

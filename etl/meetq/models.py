@@ -5,10 +5,12 @@ Tables (names fixed, the viewer and outside SQL rely on them); every vendor writ
   media_sessions   one row per participant's session on one device, with its verdict
   media_streams    one row per media stream of a session (kind, direction), where the vendor
                    reports intervals (Webex: each element of audioIn/…/shareOut)
-  media_samples    one row per sampling interval of a stream
-  cpu_samples      one row per interval of a session's CPU, where the vendor reports it
+  stream_series    a stream's sampling intervals, packed in one row (packing.py); the view
+                   media_samples shows one row per interval, as people query them
+  cpu_series       a session's CPU intervals, packed; the view cpu_samples, one row per interval
   media_summaries  per session, kind and direction: averages, extremes, verdict and reason
-  raw_responses    every API body as received (secrets removed, IPs as the privacy setting says)
+  raw_responses    every API body as received (secrets removed, IPs as the privacy setting says),
+                   compressed; the view raw_bodies shows them as text
   meet_attendance  Google Meet REST attendance (who was in a conference when)
   collector_runs   the collector's own run log
   collector_state  small key/value facts: watermarks, token expiry (never the tokens); read it
@@ -23,14 +25,18 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from peewee import (SQL, BigIntegerField, CompositeKey, FloatField, IntegerField, Model, SqliteDatabase,
+from peewee import (SQL, AutoField, BigIntegerField, BlobField, CompositeKey, FloatField, IntegerField, Model, SqliteDatabase,
                     TextField)
 
+from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
+from .rows import CPU_METRICS, SAMPLE_METRICS
 
 # IMMEDIATE: a write transaction takes the write lock at BEGIN, so it never fails half-way
 # on "database is locked" when it upgrades from read to write.
 database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
+# Every connection reads packed samples and compressed bodies (the views use it).
+database.register_function(packing.unpack_text, "meetq_text", 1, deterministic=True)
 
 DEFAULT_ACCOUNT = "default"
 DEFAULT_PROVIDER = "webex"   # what rows of databases older than the provider column came from
@@ -152,37 +158,32 @@ class MediaStream(BaseModel):
         table_name = "media_streams"
 
 
-class MediaSample(BaseModel):
-    stream_id = BigIntegerField(constraints=_fk("media_streams(id)"))
-    idx = IntegerField()
-    ts = TextField(null=True)
-    packet_loss = FloatField(null=True)
-    latency = FloatField(null=True)
-    jitter = FloatField(null=True)
-    bit_rate = FloatField(null=True)
-    resolution_height = FloatField(null=True)
-    frame_rate = FloatField(null=True)
+class StreamSeries(BaseModel):
+    """A stream's samples, packed (packing.py): read them as rows through the media_samples view.
+    Keyed by a rowid in insertion order, not by the stream's id: ids are hashes, and rows of a few
+    hundred bytes inserted at random keys leave a fifth of every page empty (3 bytes a sample);
+    the index on stream_id costs under one."""
+    id = AutoField()
+    stream_id = BigIntegerField(unique=True, constraints=_fk("media_streams(id)"))
+    start_ms = BigIntegerField(null=True)   # epoch ms of sample 0
+    step_ms = IntegerField(null=True)       # ms per sample
+    samples = IntegerField()
+    packed = BlobField()
 
     class Meta:
-        table_name = "media_samples"
-        primary_key = CompositeKey("stream_id", "idx")
-        without_rowid = True
+        table_name = "stream_series"
 
 
-class CpuSample(BaseModel):
-    session_id = BigIntegerField(constraints=_fk("media_sessions(id)"))
-    seq = IntegerField()
-    idx = IntegerField()
-    ts = TextField(null=True)
-    process_avg_cpu = FloatField(null=True)
-    process_max_cpu = FloatField(null=True)
-    system_avg_cpu = FloatField(null=True)
-    system_max_cpu = FloatField(null=True)
+class CpuSeries(BaseModel):
+    """A session's CPU samples, packed, one array per resources element: the cpu_samples view."""
+    session_id = BigIntegerField(primary_key=True, constraints=_fk("media_sessions(id)"))
+    start_ms = BigIntegerField(null=True)
+    step_ms = IntegerField(null=True)
+    samples = IntegerField()
+    packed = BlobField()
 
     class Meta:
-        table_name = "cpu_samples"
-        primary_key = CompositeKey("session_id", "seq", "idx")
-        without_rowid = True
+        table_name = "cpu_series"
 
 
 class MediaSummary(BaseModel):
@@ -345,7 +346,7 @@ class SessionLocation(BaseModel):
         table_name = "session_locations"
 
 
-TABLES = [Meeting, MediaSession, MediaStream, MediaSample, CpuSample, MediaSummary, RawResponse, CollectorRun, CollectorState]
+TABLES = [Meeting, MediaSession, MediaStream, StreamSeries, CpuSeries, MediaSummary, RawResponse, CollectorRun, CollectorState]
 
 INDEXES = [
     # Collector state per account: the first account keeps the bare keys older databases used,
@@ -478,6 +479,8 @@ def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
     """Give each of `provider`'s sessions the id `session_id_of_row(row)` says, moving its
     children along. Two rows that now share an id were one session stored twice: one stays."""
     columns = [row[1] for row in db.execute_sql("PRAGMA table_info(media_sessions)")]
+    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    children = [t for t in ("media_summaries", "media_streams", "cpu_samples", "cpu_series") if t in tables]
     cursor = db.execute_sql(f"SELECT {', '.join(columns)} FROM media_sessions WHERE provider = ?", (provider,))
     moved = 0
     for row in [dict(zip(columns, values)) for values in cursor.fetchall()]:
@@ -488,7 +491,7 @@ def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
             rest = [c for c in columns if c != "id"]
             db.execute_sql(f"INSERT INTO media_sessions (id, {', '.join(rest)}) "
                            f"SELECT ?, {', '.join(rest)} FROM media_sessions WHERE id = ?", (new, old))
-            for child in ("media_summaries", "media_streams", "cpu_samples"):
+            for child in children:
                 db.execute_sql(f"UPDATE {child} SET session_id = ? WHERE session_id = ?", (new, old))
         db.execute_sql("DELETE FROM media_sessions WHERE id = ?", (old,))
         moved += 1
@@ -520,9 +523,53 @@ def _migration_9(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(rule, subject) WHERE resolved_at IS NULL")
 
 
+def _migration_10(db: SqliteDatabase) -> None:
+    """Compact storage: samples packed a stream to a row, raw bodies compressed. The row-per-sample
+    tables are renamed legacy_*; `compact.compact_legacy` moves their rows over in batches after
+    this (resumably: each batch is its own transaction) and drops them; until then the views
+    show both."""
+    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for name in ("media_samples", "cpu_samples"):
+        if name in tables:
+            db.execute_sql(f"ALTER TABLE {name} RENAME TO legacy_{name}")
+    db.create_tables([StreamSeries, CpuSeries], safe=True)
+    if db.execute_sql("SELECT 1 FROM raw_responses LIMIT 1").fetchone() or "media_samples" in tables:
+        db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (COMPACTING,))
+
+
+COMPACTING = "storage.compacting"   # in collector_state while compact.compact_legacy has work left
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8, _migration_9]
+              _migration_8, _migration_9, _migration_10]
+
+# The packed samples as rows (packing.py): a sample's time is its stream's clock, its values the
+# elements of its row. `legacy` adds the rows a migration has not packed yet.
+TIME_OF = "strftime('%Y-%m-%dT%H:%M:%fZ', ({0}.start_ms + {1}.key * {0}.step_ms) / 1000.0, 'unixepoch')"
+SAMPLE_VIEW = ("CREATE VIEW IF NOT EXISTS media_samples AS SELECT s.stream_id, r.key AS idx, "
+               + TIME_OF.format("s", "r") + " AS ts, "
+               + ", ".join(f"json_extract(r.value, '$[{i}]') AS {name}" for i, name in enumerate(SAMPLE_METRICS))
+               + " FROM stream_series s, json_each(meetq_text(s.packed)) r")
+CPU_VIEW = ("CREATE VIEW IF NOT EXISTS cpu_samples AS SELECT c.session_id, r.key AS seq, x.key AS idx, "
+            + TIME_OF.format("c", "x") + " AS ts, "
+            + ", ".join(f"json_extract(x.value, '$[{i}]') AS {name}" for i, name in enumerate(CPU_METRICS))
+            + " FROM cpu_series c, json_each(meetq_text(c.packed)) r, json_each(r.value) x")
+RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
+    SELECT id, account, endpoint, meeting_id, offset, url, status, tracking_id, content_type, fetched_at,
+           meetq_text(body) AS body, body_sha256, error
+    FROM raw_responses"""
+
+
+def _sample_views(db: SqliteDatabase) -> list[str]:
+    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    views = [SAMPLE_VIEW, CPU_VIEW, RAW_VIEW]
+    for index, name in ((0, "media_samples"), (1, "cpu_samples")):
+        if f"legacy_{name}" in tables:
+            columns = ("stream_id", "idx", "ts", *SAMPLE_METRICS) if index == 0 else \
+                ("session_id", "seq", "idx", "ts", *CPU_METRICS)
+            views[index] += f" UNION ALL SELECT {', '.join(columns)} FROM legacy_{name}"
+    return views
 
 
 def schema_version(db: SqliteDatabase = database) -> int:
@@ -553,7 +600,7 @@ def _drop_views(db: SqliteDatabase) -> None:
 def ensure_db_shape(db: SqliteDatabase = database) -> None:
     """Indexes and views on top of the tables; idempotent."""
     with db.atomic():
-        for statement in INDEXES:
+        for statement in INDEXES + _sample_views(db):
             db.execute_sql(statement)
 
 
@@ -566,6 +613,8 @@ def open_database(path: Path | str) -> SqliteDatabase:
     database.connect(reuse_if_open=True)
     migrate(database)
     ensure_db_shape(database)
+    from .compact import compact_legacy   # it writes through store, which imports this module
+    compact_legacy(database)
     return database
 
 

@@ -11,9 +11,13 @@ from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from peewee import fn
+
+from . import packing
 from .clock import iso, parse_iso, utcnow
 from .errors import DatabaseMissing, DatabaseUnusable
-from .models import schema_version_of, CpuSample, MediaSample, MediaSession, MediaStream, Meeting, RawResponse, database
+from .models import (CpuSeries, MediaSession, MediaStream, Meeting, RawResponse, StreamSeries, database,
+                     schema_version_of)
 from .providers import provider_of
 from .store import account_key
 
@@ -25,7 +29,7 @@ def read_only(path: Path):
     if not Path(path).exists():
         raise DatabaseMissing(f"no database at {path}: has the collector run yet?")
     schema_version_of(path)   # a clear line for a file that is not SQLite, or not meetq's
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
+    with closing(packing.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
         yield connection
 
 
@@ -125,8 +129,8 @@ def prune(settings, now=None) -> dict:
                     sessions = MediaSession.select(MediaSession.id).where(
                         MediaSession.meeting_id.in_(old[start:start + PRUNE_BATCH]))
                     streams = MediaStream.select(MediaStream.id).where(MediaStream.session_id.in_(sessions))
-                    counts["media_samples"] += MediaSample.delete().where(MediaSample.stream_id.in_(streams)).execute()
-                    counts["cpu_samples"] += CpuSample.delete().where(CpuSample.session_id.in_(sessions)).execute()
+                    counts["media_samples"] += _delete_series(StreamSeries, StreamSeries.stream_id.in_(streams))
+                    counts["cpu_samples"] += _delete_series(CpuSeries, CpuSeries.session_id.in_(sessions))
         if settings.raw_days:
             cutoff = iso(now - timedelta(days=settings.raw_days))
             with database.atomic():
@@ -134,6 +138,23 @@ def prune(settings, now=None) -> dict:
         # executescript steps the pragma to completion; a cursor frees one page per step.
         database.connection().executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
     return counts
+
+
+def _delete_series(model, condition) -> int:
+    """Delete packed series; returns how many samples they held."""
+    held = model.select(fn.COALESCE(fn.SUM(model.samples), 0)).where(condition).scalar()
+    model.delete().where(condition).execute()
+    return held
+
+
+def vacuum(settings) -> tuple[int, int]:
+    """Rebuild the file without its free pages (after a migration freed them); (bytes before,
+    after). Needs as much free disk as the database and takes the write lock while it runs."""
+    before = Path(settings.database).stat().st_size
+    with database.connection_context():
+        database.execute_sql("VACUUM")
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return before, Path(settings.database).stat().st_size
 
 
 def backup(settings, target: Path) -> int:

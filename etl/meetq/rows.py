@@ -12,6 +12,8 @@ import math
 from array import array
 from dataclasses import dataclass
 
+from .packing import pack_rows
+
 SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id", "user_name", "user_email",
                    "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
                    "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
@@ -19,10 +21,14 @@ SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id
                    "video_mesh_server", "legacy_fields", "location", "content_sha256")
 STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
                   "codec", "transport_type", "sample_count")
-SAMPLE_COLUMNS = ("stream_id", "idx", "ts", "packet_loss", "latency", "jitter", "bit_rate",
-                  "resolution_height", "frame_rate")
-CPU_COLUMNS = ("session_id", "seq", "idx", "ts", "process_avg_cpu", "process_max_cpu",
-               "system_avg_cpu", "system_max_cpu")
+# A sample as judged and as the `media_samples` view shows it (the view adds `ts`, the time).
+SAMPLE_METRICS = ("packet_loss", "latency", "jitter", "bit_rate", "resolution_height", "frame_rate")
+SAMPLE_COLUMNS = ("stream_id", "idx") + SAMPLE_METRICS
+CPU_METRICS = ("process_avg_cpu", "process_max_cpu", "system_avg_cpu", "system_max_cpu")
+CPU_COLUMNS = ("session_id", "seq", "idx") + CPU_METRICS
+# How samples are stored (packing.py): one row per stream, one per session's CPU.
+SERIES_COLUMNS = ("stream_id", "start_ms", "step_ms", "samples", "packed")
+CPU_SERIES_COLUMNS = ("session_id", "start_ms", "step_ms", "samples", "packed")
 # A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
 SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
                                            "verdict_metric", "fetched_at")
@@ -42,6 +48,23 @@ def summary_row(session_id: int, kind: str, direction: str, samples: int, figure
             verdict.level, verdict.reason, verdict.metric, seconds)
 
 
+def series_clock(start, step: float | None) -> tuple | None:
+    """A stream's clock as stored: (epoch ms of its first sample, ms per sample), from its start
+    (a datetime) and sampling interval in seconds; None when either is missing."""
+    if start is None or step is None:
+        return None
+    step_ms = step * 1000
+    return round(start.timestamp() * 1000), int(step_ms) if float(step_ms).is_integer() else step_ms
+
+
+def series_row(key: int, clock: tuple | None, rows: list, samples: int | None = None) -> tuple:
+    """A stream's (or a session's CPU) samples as stored: its clock as integers (epoch ms of the
+    first sample, ms per sample; NULL when the vendor sent none), how many samples (`rows`, unless
+    they are nested), and the rows, packed."""
+    start_ms, step_ms = clock or (None, None)
+    return key, start_ms, step_ms, len(rows) if samples is None else samples, pack_rows(rows)
+
+
 @dataclass
 class PreparedSession:
     """One session's rows, ready to write: plain tuples, cheap to send between processes."""
@@ -51,12 +74,9 @@ class PreparedSession:
     session: tuple     # SESSION_WRITE_COLUMNS order
     summaries: list    # SUMMARY_COLUMNS order
     streams: list      # STREAM_COLUMNS order
-    samples: list      # SAMPLE_COLUMNS order
-    cpu: list          # CPU_COLUMNS order
-
-    @property
-    def sample_count(self) -> int:
-        return len(self.samples)
+    series: list       # SERIES_COLUMNS order: each stream's samples, packed
+    cpu_series: list   # CPU_SERIES_COLUMNS order: none or one
+    sample_count: int = 0
 
 
 

@@ -12,7 +12,9 @@ from datetime import timedelta
 from .clock import iso, parse_iso
 from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, MeetAttendance, Meeting, database
 from .raw import RawRecord, body_digest
-from .rows import CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS, PreparedSession
+from .packing import pack_text
+from .rows import (CPU_SERIES_COLUMNS, SERIES_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
+                   PreparedSession)
 
 OPEN_STATES = ("pending", "partial", "recheck")
 # Descriptive columns a later listing may update; the queue columns are never overwritten.
@@ -34,8 +36,8 @@ UPSERT_SESSION = _insert("media_sessions", SESSION_WRITE_COLUMNS + ("account", "
                              f"{c} = excluded.{c}" for c in SESSION_WRITE_COLUMNS if c != "id"))
 INSERT_STREAM = _insert("media_streams", STREAM_COLUMNS)
 INSERT_SUMMARY = _insert("media_summaries", SUMMARY_COLUMNS)
-INSERT_SAMPLE = _insert("media_samples", SAMPLE_COLUMNS)
-INSERT_CPU = _insert("cpu_samples", CPU_COLUMNS)
+INSERT_SERIES = _insert("stream_series", SERIES_COLUMNS)
+INSERT_CPU_SERIES = _insert("cpu_series", CPU_SERIES_COLUMNS)
 PLACE_COLUMNS = ("session_id", "file_id", "status", "address_from", "subnet", "building", "network_name", "city",
                  "country", "region", "inside_corp", "vpn")
 UPSERT_PLACE = _insert("session_locations", PLACE_COLUMNS).replace("INSERT", "INSERT OR REPLACE", 1)
@@ -133,7 +135,7 @@ def save_raw(record: RawRecord, endpoint: str, meeting_id: str | None = None, of
     Returns False when the very same response was already stored."""
     return database.execute_sql(INSERT_RAW, (
         endpoint, meeting_id, offset, record.url, record.status, record.tracking_id, record.content_type,
-        record.fetched_at, record.body, body_sha256 or body_digest(record.body), record.error,
+        record.fetched_at, pack_text(record.body), body_sha256 or body_digest(record.body), record.error,
         account)).rowcount > 0
 
 
@@ -153,14 +155,14 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None], acco
         if session.meeting_id != meeting_id:
             ensure_meeting(session.meeting_id, account, provider)
         if found:  # a changed session: its children are replaced whole
-            for child in ("media_streams", "cpu_samples", "media_summaries"):
+            for child in ("media_streams", "cpu_series", "media_summaries"):  # streams take their series
                 cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (session.id,))
         # The hot path: prepared tuples through executemany, no generated SQL per row.
         cursor.execute(UPSERT_SESSION, (*session.session, account, provider))
         cursor.executemany(INSERT_SUMMARY, session.summaries)
         cursor.executemany(INSERT_STREAM, session.streams)
-        cursor.executemany(INSERT_SAMPLE, session.samples)
-        cursor.executemany(INSERT_CPU, session.cpu)
+        cursor.executemany(INSERT_SERIES, session.series)
+        cursor.executemany(INSERT_CPU_SERIES, session.cpu_series)
         sessions += 1
         samples += session.sample_count
     return sessions, samples

@@ -15,6 +15,8 @@ title would run as script.
   tz_name()          the zone's name, for the pages to say
   palette(i)         the i-th of ten distinct colours: a participant's colour, the same in every chart
   threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
+  meetq_text(value)  compressed samples or a raw body as text (the views media_samples,
+                     cpu_samples and raw_bodies read through it; meetq/packing.py)
 
 A column named *_page (a path in the viewer) is shown as a link on Datasette's own table and
 query pages.
@@ -27,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datasette import Response, hookimpl
 from markupsafe import Markup
+from meetq import packing
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -89,6 +92,7 @@ def prepare_connection(conn, datasette):
     conn.create_function("tz_shift", 0, tz_shift, deterministic=True)
     conn.create_function("tz_name", 0, lambda: name, deterministic=True)
     conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
+    packing.register(conn)
 
 
 @hookimpl

@@ -116,7 +116,7 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
     }
     prepared = PreparedSession(id=session_id, meeting_id=meeting, fingerprint=session["content_sha256"],
                                session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
-                               streams=[], samples=[], cpu=[])
+                               streams=[], series=[], cpu_series=[])
     code = meeting_code(params.get("meeting_code"))
     meeting_row = {"id": meeting, "title": f"Meet {code}" if code else "Google Meet call",
                    "host_email": text(params.get("organizer_email")), "start": iso(joined), "end": iso(left)}

@@ -9,7 +9,6 @@ tenth of the intervals reach, not the mean.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -19,8 +18,8 @@ from itertools import zip_longest
 
 from ...clock import UTC, iso, normalise_iso, parse_iso
 from ...privacy import mask_ip
-from ...rows import (SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession, content_fingerprint,
-                     content_hash, number, stable_id, summary_row, text)
+from ...rows import (CPU_COLUMNS, SAMPLE_COLUMNS, SAMPLE_METRICS as ROW_METRICS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession, content_fingerprint,
+                     content_hash, number, series_clock, series_row, stable_id, summary_row, text)
 from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
 
 # Array key -> (media kind, direction). "in" is what the participant received.
@@ -45,8 +44,10 @@ CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "system
 class SessionRows:
     session: dict
     streams: list[dict] = field(default_factory=list)
-    samples: list[tuple] = field(default_factory=list)  # SAMPLE_COLUMNS order
-    cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order
+    samples: list[tuple] = field(default_factory=list)  # SAMPLE_COLUMNS order, for judging
+    cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order, for judging
+    series: list[tuple] = field(default_factory=list)   # SERIES_COLUMNS order, as stored
+    cpu_series: list[tuple] = field(default_factory=list)
 
 
 
@@ -141,10 +142,11 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
     rows = SessionRows(session)
     for key, (kind, direction) in MEDIA_ARRAYS.items():
         for seq, interval in enumerate(_objects(item.get(key))):
-            stream, samples = stream_rows(session_id, kind, direction, seq, interval)
+            stream, samples, series = stream_rows(session_id, kind, direction, seq, interval)
             rows.streams.append(stream)
             rows.samples.extend(samples)
-    rows.cpu = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.streams))
+            rows.series.append(series)
+    rows.cpu, rows.cpu_series = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.series))
     return rows
 
 
@@ -160,57 +162,44 @@ def prepare_session(item: dict, meeting_id: str, fetched_at: str,
     return PreparedSession(
         id=session["id"], meeting_id=session["meeting_id"], fingerprint=session["content_sha256"],
         session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
-        streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams], samples=rows.samples, cpu=rows.cpu)
+        streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams], series=rows.series,
+        cpu_series=rows.cpu_series, sample_count=len(rows.samples))
 
 
-def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list[tuple]]:
-    """A `media_streams` row and its `media_samples` tuples. Sample i covers
-    [startTime + i*samplingInterval, +samplingInterval); arrays may differ in length."""
+def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list, tuple]:
+    """A `media_streams` row, its samples as judged (SAMPLE_COLUMNS) and as stored (a packed
+    series). Sample i covers [startTime + i*samplingInterval, +samplingInterval); arrays may
+    differ in length (the shorter ones end in NULLs)."""
     stream_id = stable_id(session_id, kind, direction, seq)
     start = parse_iso(text(interval.get("startTime")))
     step = number(interval.get("samplingInterval"))
-    arrays = [_numbers(interval.get(metric)) for metric in SAMPLE_METRICS]
-    count = max((len(a) for a in arrays), default=0)
-    if start is not None and step is not None:
-        origin, step_ms = round(start.timestamp() * 1000), step * 1000
-        samples = [(stream_id, idx, _iso_ms(origin + round(idx * step_ms)), *values)
-                   for idx, values in enumerate(zip_longest(*arrays))]
-    else:
-        samples = [(stream_id, idx, None, *values) for idx, values in enumerate(zip_longest(*arrays))]
+    values = list(zip_longest(*(_numbers(interval.get(metric)) for metric in SAMPLE_METRICS)))
     stream = {
         "id": stream_id, "session_id": session_id, "kind": kind, "direction": direction, "seq": seq,
         "start_time": iso(start), "end_time": normalise_iso(text(interval.get("endTime"))),
         "sampling_interval": step, "codec": text(interval.get("codec")),
-        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": count,
+        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": len(values),
     }
-    return stream, samples
+    clock = series_clock(start, step)
+    samples = [(stream_id, idx, *row) for idx, row in enumerate(values)]
+    return stream, samples, series_row(stream_id, clock, values)
 
 
-@functools.lru_cache(maxsize=8192)
-def _iso_ms(epoch_ms: int) -> str:
-    """A sample's time. Cached: a session's streams share their clock, so most are repeats."""
-    return iso(datetime.fromtimestamp(epoch_ms / 1000, UTC))
+def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> tuple[list, list]:
+    """CPU samples as judged (CPU_COLUMNS) and as stored (none or one packed series). Resources
+    carry no times of their own; their clock is the session's earliest media stream's (start,
+    sampling interval), and there is none without one."""
+    per_resource = [list(zip_longest(*(_numbers(resource.get(metric)) for metric in CPU_METRICS)))
+                    for resource in resources]
+    rows = [(session_id, seq, idx, *values) for seq, values in enumerate(per_resource)
+            for idx, values in enumerate(values)]
+    return rows, [series_row(session_id, clock, per_resource, len(rows))] if rows else []
 
 
-def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> list[tuple]:
-    """`cpu_samples` tuples. Resources carry no times of their own; `ts` is estimated from the
-    session's earliest media stream (start, sampling interval) and is NULL without one."""
-    rows = []
-    for seq, resource in enumerate(resources):
-        arrays = [_numbers(resource.get(metric)) for metric in CPU_METRICS]
-        count = max((len(a) for a in arrays), default=0)
-        times = [_iso_ms(clock[0] + round(idx * clock[1])) for idx in range(count)] if clock else [None] * count
-        rows.extend((session_id, seq, idx, ts, *values)
-                    for idx, (ts, *values) in enumerate(zip_longest(times, *arrays)))
-    return rows
-
-
-def _cpu_clock(streams: list[dict]) -> tuple | None:
-    timed = [(s["start_time"], s["sampling_interval"]) for s in streams if s["start_time"] and s["sampling_interval"]]
-    if not timed:
-        return None
-    start, step = min(timed)
-    return round(parse_iso(start).timestamp() * 1000), step * 1000  # epoch ms, ms per sample
+def _cpu_clock(streams: list[tuple]) -> tuple | None:
+    """The earliest clock among a session's streams (series rows: id, start_ms, step_ms, ...)."""
+    timed = [(start_ms, step_ms) for _, start_ms, step_ms, *_ in streams if start_ms is not None]
+    return min(timed) if timed else None
 
 
 def _objects(value) -> list[dict]:
@@ -251,7 +240,7 @@ CHECKS = [
           ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
 ]
 SAMPLE_AT = {name: i for i, name in enumerate(SAMPLE_COLUMNS)}
-SYSTEM_AVG_CPU = 6  # position of system_avg_cpu in a CPU_COLUMNS tuple
+SYSTEM_AVG_CPU = CPU_COLUMNS.index("system_avg_cpu")
 
 
 def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tuple[list[tuple], dict]:
@@ -301,7 +290,7 @@ def _judged_frame_rate(samples: list[tuple], interval_of: dict, session_seconds:
 def _figures(samples: list[tuple]) -> dict:
     transposed = list(zip(*samples))  # one pass in C instead of one generator per metric
     column = {name: sorted([v for v in transposed[i] if v is not None]) if transposed else []
-              for i, name in enumerate(SAMPLE_COLUMNS) if i >= 3}
+              for i, name in enumerate(SAMPLE_COLUMNS) if name in ROW_METRICS}
     loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {
         "avg_packet_loss": mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),

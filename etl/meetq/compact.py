@@ -1,0 +1,143 @@
+"""A database made before compact storage, moved onto it in place (schema migration 10).
+
+Migration 10 renames the row-per-sample tables legacy_media_samples and legacy_cpu_samples;
+this moves their rows into packed series a batch at a time, and compresses the raw bodies still
+stored as text. Each batch is one transaction that writes the new rows and deletes (or
+rewrites) the old ones, so a kill at any moment loses nothing and the next start carries on
+where the last committed batch ended. Meanwhile the views show old and new rows together. When
+both legacy tables are empty they are dropped; `meetq migrate --vacuum` then gives the freed
+pages back to the file system.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from .clock import parse_iso
+from .logs import get_logger
+from .models import COMPACTING, _drop_views, database, ensure_db_shape
+from .packing import pack_text
+from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
+from .store import INSERT_CPU_SERIES, INSERT_SERIES
+
+log = get_logger("meetq.compact")
+STREAMS_PER_BATCH = 2_000    # about 60,000 samples: a batch holds a few MB in memory
+BODIES_PER_BATCH = 200
+
+
+def pending(db=database) -> dict:
+    """What is left to move: legacy rows and raw bodies still stored as text."""
+    tables = _tables(db)
+    left = {name: db.execute_sql(f"SELECT count(*) FROM legacy_{name}").fetchone()[0]
+            for name in ("media_samples", "cpu_samples") if f"legacy_{name}" in tables}
+    left["raw_bodies"] = db.execute_sql("SELECT count(*) FROM raw_responses WHERE typeof(body) = 'text'").fetchone()[0]
+    return left
+
+
+def needed(db=database) -> bool:
+    """Whether migration 10 left work (a flag: counting would read every raw body at each start)."""
+    return db.execute_sql("SELECT 1 FROM collector_state WHERE key = ?", (COMPACTING,)).fetchone() is not None
+
+
+def compact_legacy(db=database, progress=None) -> dict:
+    """Move everything `pending` counts; returns how much was moved. `progress(what, done, total)`
+    is called after each batch (and each batch is logged)."""
+    progress = progress or (lambda what, done, total: log.info("compacting", what=what, done=done, total=total))
+    if not needed(db):
+        return {}
+    left = pending(db)
+    moved = {what: 0 for what in left}
+    for what, step in (("media_samples", _pack_streams), ("cpu_samples", _pack_cpu), ("raw_bodies", _compress_bodies)):
+        while left.get(what):
+            with db.atomic():
+                done = step(db)
+            if not done:
+                break
+            moved[what] += done
+            progress(what, moved[what], left[what])
+    _drop_empty_legacy(db)
+    if not any(pending(db).values()):
+        with db.atomic():
+            db.execute_sql("DELETE FROM collector_state WHERE key = ?", (COMPACTING,))
+    return moved
+
+
+def _pack_streams(db) -> int:
+    """One batch of streams: their legacy rows become series. Returns the samples moved."""
+    first_last = db.execute_sql(
+        "SELECT min(stream_id), max(stream_id) FROM (SELECT DISTINCT stream_id FROM legacy_media_samples "
+        f"ORDER BY stream_id LIMIT {STREAMS_PER_BATCH})").fetchone()
+    if first_last[0] is None:
+        return 0
+    rows = db.execute_sql(f"SELECT stream_id, idx, {', '.join(SAMPLE_METRICS)} FROM legacy_media_samples "
+                          "WHERE stream_id BETWEEN ? AND ? ORDER BY stream_id, idx", first_last).fetchall()
+    clocks = dict(_stream_clocks(db, "id BETWEEN ? AND ?", first_last))
+    series = [series_row(stream_id, clocks.get(stream_id), _by_index(samples, 1))
+              for stream_id, samples in groupby(rows, key=lambda r: r[0])]
+    db.cursor().executemany(INSERT_SERIES.replace("INSERT", "INSERT OR REPLACE", 1), series)
+    db.execute_sql("DELETE FROM legacy_media_samples WHERE stream_id BETWEEN ? AND ?", first_last)
+    return len(rows)
+
+
+def _pack_cpu(db) -> int:
+    """One batch of sessions' CPU rows. Their clock is the session's earliest stream's, as the
+    transform gives it."""
+    first_last = db.execute_sql(
+        "SELECT min(session_id), max(session_id) FROM (SELECT DISTINCT session_id FROM legacy_cpu_samples "
+        f"ORDER BY session_id LIMIT {STREAMS_PER_BATCH})").fetchone()
+    if first_last[0] is None:
+        return 0
+    rows = db.execute_sql(f"SELECT session_id, seq, idx, {', '.join(CPU_METRICS)} FROM legacy_cpu_samples "
+                          "WHERE session_id BETWEEN ? AND ? ORDER BY session_id, seq, idx", first_last).fetchall()
+    clocks: dict[int, tuple] = {}
+    for session_id, clock in _stream_clocks(db, "session_id BETWEEN ? AND ?", first_last, key="session_id"):
+        if clock and (session_id not in clocks or clock < clocks[session_id]):
+            clocks[session_id] = clock
+    series = []
+    for session_id, samples in groupby(rows, key=lambda r: r[0]):
+        per_resource = [_by_index(resource, 2) for _, resource in groupby(samples, key=lambda r: r[1])]
+        series.append(series_row(session_id, clocks.get(session_id), per_resource, sum(map(len, per_resource))))
+    db.cursor().executemany(INSERT_CPU_SERIES.replace("INSERT", "INSERT OR REPLACE", 1), series)
+    db.execute_sql("DELETE FROM legacy_cpu_samples WHERE session_id BETWEEN ? AND ?", first_last)
+    return len(rows)
+
+
+def _by_index(rows, index_at: int) -> list[list]:
+    """Rows of (keys…, idx, values…) as a list indexed by idx; a gap becomes a row of NULLs."""
+    values: list[list] = []
+    for row in rows:
+        while len(values) < row[index_at]:
+            values.append([None] * (len(row) - index_at - 1))
+        values.append(list(row[index_at + 1:]))
+    return values
+
+
+def _stream_clocks(db, condition: str, params, key: str = "id"):
+    """(key, (epoch ms, ms per sample) or None) of media_streams rows, as the transform computes them."""
+    for owner, start, step in db.execute_sql(
+            f"SELECT {key}, start_time, sampling_interval FROM media_streams WHERE {condition}", params):
+        yield owner, series_clock(parse_iso(start), step)
+
+
+def _compress_bodies(db) -> int:
+    rows = db.execute_sql("SELECT id, body FROM raw_responses WHERE typeof(body) = 'text' ORDER BY id "
+                          f"LIMIT {BODIES_PER_BATCH}").fetchall()
+    db.cursor().executemany("UPDATE raw_responses SET body = ? WHERE id = ?",
+                            [(pack_text(body), row_id) for row_id, body in rows])
+    return len(rows)
+
+
+def _drop_empty_legacy(db) -> None:
+    """Legacy tables go once empty; the views are made again without them."""
+    empty = [name for name in ("legacy_media_samples", "legacy_cpu_samples") if name in _tables(db)
+             and db.execute_sql(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None]
+    if empty:
+        _drop_views(db)
+        with db.atomic():
+            for name in empty:
+                db.execute_sql(f"DROP TABLE {name}")
+        ensure_db_shape(db)
+
+
+def _tables(db) -> set[str]:
+    return {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -1,0 +1,142 @@
+"""Compact storage: packed samples read back exactly as the vendor sent them, and a database made
+by the previous release moved onto the new layout in place, surviving a kill half-way."""
+
+import gzip
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from meetq import packing
+from meetq.clock import iso
+
+DATA = Path(__file__).parent / "data"
+RECORDED = ["qualities_spec_example.json", "qualities_two_sessions.json", "qualities_shared_uplink.json",
+            "qualities_cpu_saturated.json"]
+SAMPLE_KEYS = {"packetLoss": "packet_loss", "latency": "latency", "jitter": "jitter", "mediaBitRate": "bit_rate",
+               "resolutionHeight": "resolution_height", "frameRate": "frame_rate"}
+CPU_KEYS = {"processAverageCPU": "process_avg_cpu", "processMaxCPU": "process_max_cpu",
+            "systemAverageCPU": "system_avg_cpu", "systemMaxCPU": "system_max_cpu"}
+SAMPLES = "select * from media_samples order by stream_id, idx"
+CPU = "select * from cpu_samples order by session_id, seq, idx"
+
+
+def test_recorded_payloads_read_back_value_for_value(meetq, tmp_path):
+    """Every number of the recorded payloads, as the media_samples and cpu_samples views show it,
+    equals the number in the file (stored losslessly: no unit conversion, no rounding), and every
+    time is the stream's start plus its index times the sampling interval."""
+    compared = 0
+    for name in RECORDED:   # a database each: some files describe the same participants
+        database = tmp_path / f"{name}.db"
+        meetq("load", str(DATA / name), env={"MEETQ_DATABASE": str(database)})
+        samples, cpu = expected_rows(json.loads((DATA / name).read_text())["items"])
+        with packing.connect(database) as db:
+            stored = db.execute(f"select ts, {', '.join(SAMPLE_KEYS.values())} from media_samples").fetchall()
+            assert sorted(stored, key=repr) == sorted(samples, key=repr)
+            stored_cpu = db.execute(f"select {', '.join(CPU_KEYS.values())} from cpu_samples").fetchall()
+            assert sorted(stored_cpu, key=repr) == sorted(cpu, key=repr)
+            if name == "qualities_spec_example.json":   # Webex's own float32 artefact, as sent
+                assert db.execute("select count(*) from media_samples where frame_rate = 25.940001").fetchone()[0]
+        compared += len(samples) + len(cpu)
+    assert compared > 500
+
+
+def expected_rows(items: list[dict]) -> tuple[list, list]:
+    """What the views should show for these Meeting Qualities items, computed from them directly."""
+    samples, cpu = [], []
+    for item in items:
+        for array in ("audioIn", "audioOut", "videoIn", "videoOut", "shareIn", "shareOut"):
+            for interval in item.get(array, []):
+                start = datetime.fromisoformat(interval["startTime"].replace("Z", "+00:00"))
+                step = timedelta(seconds=interval["samplingInterval"])
+                length = max(len(interval.get(key, [])) for key in SAMPLE_KEYS)
+                samples += [(iso(start + i * step),) + tuple(_at(interval.get(key), i) for key in SAMPLE_KEYS)
+                            for i in range(length)]
+        for resource in item.get("resources", []):
+            length = max(len(resource.get(key, [])) for key in CPU_KEYS)
+            cpu += [tuple(_at(resource.get(key), i) for key in CPU_KEYS) for i in range(length)]
+    return samples, cpu
+
+
+def _at(values, i):
+    return float(values[i]) if values and i < len(values) and values[i] is not None else None
+
+
+def test_times_match_the_transform_to_the_millisecond():
+    """The views compute a sample's time in SQL from its stream's integer clock; it must be the
+    text the transform wrote before, for odd starts and fractional intervals too."""
+    db = sqlite3.connect(":memory:")
+    rng = random.Random(7)
+    for _ in range(2000):
+        start_ms, step_ms, idx = rng.randrange(1_500_000_000_000, 1_900_000_000_000), rng.choice(
+            [60_000, 1_000, 500, 2_500, 30_000]), rng.randrange(0, 1500)
+        expected = iso(datetime.fromtimestamp((start_ms + idx * step_ms) / 1000, timezone.utc))
+        shown = db.execute("select strftime('%Y-%m-%dT%H:%M:%fZ', (? + ? * ?) / 1000.0, 'unixepoch')",
+                           (start_ms, idx, step_ms)).fetchone()[0]
+        assert shown == expected, (start_ms, step_ms, idx)
+
+
+def test_a_previous_release_database_moves_over_in_place_even_when_killed(meetq, tmp_path):
+    """tests/data/previous-release.db.gz was written by the release before compact storage (schema
+    9, a row per sample, text bodies). A kill inside a batch loses nothing; the next start carries
+    on; afterwards every row reads back as before and the file passes integrity_check."""
+    meetq.database.write_bytes(gzip.decompress((DATA / "previous-release.db.gz").read_bytes()))
+    with sqlite3.connect(meetq.database) as old:
+        before = {"samples": old.execute(SAMPLES).fetchall(), "cpu": old.execute(CPU).fetchall(),
+                  "bodies": old.execute("select id, body from raw_responses order by id").fetchall(),
+                  "sessions": old.execute("select * from media_sessions order by id").fetchall(),
+                  "version": old.execute("pragma user_version").fetchone()[0]}
+    assert before["version"] == 9 and len(before["samples"]) > 3000 and len(before["cpu"]) > 500
+
+    # A collector that dies (SIGKILL) inside its third batch of streams, after writing series.
+    crash = subprocess.run([sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database)], env=meetq.env,
+                           capture_output=True, text=True, timeout=120)
+    assert crash.returncode == -9, crash.stderr
+    assert crash.stderr.count('"what": "media_samples"') == 2     # two batches committed, as logged
+    with packing.connect(meetq.database) as half:
+        assert half.execute("pragma user_version").fetchone()[0] == 10
+        assert half.execute("select count(*) from stream_series").fetchone()[0] == 20
+        assert half.execute("select count(*) from legacy_media_samples").fetchone()[0] > 0
+        # Half-way, the views already show every sample once: packed ones and those still waiting.
+        assert half.execute(SAMPLES).fetchall() == before["samples"]
+
+    result = meetq("migrate", "--vacuum")
+    assert "nothing left to move" in result.stdout and "Vacuumed:" in result.stdout
+    assert '"what": "raw_bodies"' in result.stderr                 # progress, batch by batch
+    with packing.connect(meetq.database) as new:
+        assert new.execute(SAMPLES).fetchall() == before["samples"]
+        assert new.execute(CPU).fetchall() == before["cpu"]
+        assert new.execute("select id, body from raw_bodies order by id").fetchall() == before["bodies"]
+        assert new.execute("select * from media_sessions order by id").fetchall() == before["sessions"]
+        assert new.execute("select count(*) from raw_responses where typeof(body) != 'blob'").fetchone()[0] == 0
+        assert new.execute("select sum(samples) from stream_series").fetchone()[0] == len(before["samples"])
+        assert new.execute("select sum(samples) from cpu_series").fetchone()[0] == len(before["cpu"])
+        assert new.execute("pragma integrity_check").fetchone()[0] == "ok"
+        tables = {row[0] for row in new.execute("select name from sqlite_master where type = 'table'")}
+        assert not {"legacy_media_samples", "legacy_cpu_samples"} & tables
+        assert new.execute("select count(*) from collector_state where key = 'storage.compacting'").fetchone()[0] == 0
+    again = meetq("migrate")
+    assert '"what"' not in again.stderr                             # nothing moved twice
+
+
+KILLED_MID_BATCH = """
+import os, signal, sys
+from meetq import compact, logs, models
+logs.configure("info", "json")
+compact.STREAMS_PER_BATCH = 10
+calls = []
+original = compact._pack_streams
+
+def dies_in_third_batch(db):
+    moved = original(db)
+    calls.append(moved)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)   # inside the batch's transaction: nothing of it lands
+    return moved
+
+compact._pack_streams = dies_in_third_batch
+models.open_database(sys.argv[1])
+"""

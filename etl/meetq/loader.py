@@ -26,6 +26,7 @@ from .locations import active_locator, places_of
 from .logs import get_logger
 from .models import database
 from .providers import PROVIDERS, feature_of
+from .packing import pack_text
 from .raw import RawRecord, body_digest
 from .rows import PreparedSession
 from .verdicts import with_defaults
@@ -43,7 +44,7 @@ LOAD_CACHE_KIB = 256 * 1024  # page cache while loading: 5 % faster than 64 MB; 
 class PreparedFile:
     source: str
     fetched_at: str = ""
-    body: str = ""       # as stored in raw_responses: IP addresses already dealt with
+    body: bytes = b""    # as stored in raw_responses: IP addresses dealt with, then compressed
     body_sha256: str = ""
     meetings: list[tuple[str, list[PreparedSession]]] = field(default_factory=list)
     error: str | None = None
@@ -93,7 +94,7 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
     except ValueError as error:
         return PreparedFile(source, error=str(error))
     body = reader.private_body(text, ip_mode)
-    return PreparedFile(source, fetched_at, body, body_digest(body), meetings)
+    return PreparedFile(source, fetched_at, pack_text(body), body_digest(body), meetings)
 
 
 def _prepare_in_worker(args: tuple) -> bytes:
@@ -177,9 +178,11 @@ def _write_group(files, report: LoadReport, settings) -> bool:
 
 
 def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> None:
-    record = RawRecord(url=f"file:{prepared_file.source}", body=prepared_file.body, fetched_at=prepared_file.fetched_at)
+    # The body came from the worker already compressed (and digested): `packed` below.
+    record = RawRecord(url=f"file:{prepared_file.source}", body="", fetched_at=prepared_file.fetched_at)
     for owner, sessions in prepared_file.meetings:
-        store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256)
+        store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256,
+                       packed=prepared_file.body)
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
         store.save_places(places_of(report.locator, sessions, ip_mode=settings.ip_addresses), report.locator.file_id)
         shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))

@@ -130,12 +130,13 @@ def save_attendance(rows: list[dict]) -> int:
 # -- raw responses --------------------------------------------------------------------------
 
 def save_raw(record: RawRecord, endpoint: str, meeting_id: str | None = None, offset: int | None = None,
-             account: str = DEFAULT_ACCOUNT, body_sha256: str | None = None) -> bool:
-    """`body_sha256`, when given, is `body_digest(record.body)` computed elsewhere (a load worker).
-    Returns False when the very same response was already stored."""
+             account: str = DEFAULT_ACCOUNT, body_sha256: str | None = None, packed: bytes | None = None) -> bool:
+    """`body_sha256` and `packed`, when given, are `body_digest(record.body)` and
+    `pack_text(record.body)` computed elsewhere (a load worker). Returns False when the very same
+    response was already stored."""
     return database.execute_sql(INSERT_RAW, (
         endpoint, meeting_id, offset, record.url, record.status, record.tracking_id, record.content_type,
-        record.fetched_at, pack_text(record.body), body_sha256 or body_digest(record.body), record.error,
+        record.fetched_at, packed or pack_text(record.body), body_sha256 or body_digest(record.body), record.error,
         account)).rowcount > 0
 
 

@@ -4,13 +4,15 @@ by the previous release moved onto the new layout in place, surviving a kill hal
 import gzip
 import json
 import random
+import re
 import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from meetq import packing
+import meetq_viewer
+from meetq import models, packing
 from meetq.clock import iso
 
 DATA = Path(__file__).parent / "data"
@@ -140,3 +142,45 @@ def dies_in_third_batch(db):
 compact._pack_streams = dies_in_third_batch
 models.open_database(sys.argv[1])
 """
+
+
+# Indexes the viewer's pages do not use, and the collector's query each one serves.
+COLLECTOR_QUERIES = {
+    "collector_runs_started": "SELECT min(started_at) FROM collector_runs WHERE account = ?",
+    "raw_responses_meeting": "SELECT rowid FROM raw_responses WHERE rowid > ? AND meeting_id = ? ORDER BY rowid",
+    "meet_attendance_meeting": "SELECT * FROM meet_attendance_quality WHERE meeting_id = ?",
+}
+
+
+def test_every_index_serves_a_query(tmp_path):
+    """An index costs bytes on every row written: each one must be the plan SQLite chooses for a
+    dashboard chart, a canned query, or one of the collector's queries (a unique one enforces a
+    constraint instead)."""
+    models.close_database()
+    models.open_database(tmp_path / "plans.db")
+    models.close_database()
+    db = packing.connect(tmp_path / "plans.db")
+    for name in ("h", "q", "palette", "local", "wall", "threshold"):   # the viewer's functions, as stand-ins
+        db.create_function(name, 1, lambda value: value)
+    db.create_function("a", 2, lambda path, text: text)
+    db.create_function("tz_shift", 0, lambda: "+0 minutes")
+    db.create_function("tz_name", 0, lambda: "UTC")
+    metadata = meetq_viewer.metadata()
+    sql = [q["sql"] for q in metadata["databases"][meetq_viewer.DATABASE]["queries"].values()]
+    for dashboard in metadata["plugins"]["datasette-dashboards"].values():
+        for chart in dashboard["charts"].values():
+            sql += [re.sub(r"\[\[.*?\]\]", "", chart["query"], flags=re.S),      # as the page opens
+                    re.sub(r"\[\[(.*?)\]\]", r"\1", chart["query"], flags=re.S)]  # every filter set
+    used = set()
+    for query in sql:
+        params = {name: "x" for name in re.findall(r"(?<!:):(\w+)", query)}
+        plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query, params))
+        used |= set(re.findall(r"INDEX (\w+)", plan))
+    for index, query in COLLECTOR_QUERIES.items():
+        plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query, (1,) * query.count("?")))
+        assert f"INDEX {index} " in plan + " ", (index, plan)
+        used.add(index)
+    indexes = {name for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+                                            "AND sql NOT LIKE 'CREATE UNIQUE%'")}
+    assert indexes - used == set()
+    assert {"media_sessions_join_time", "stream_series_stream_id", "session_locations_building"} <= used

@@ -357,7 +357,6 @@ INDEXES = [
               CASE WHEN instr(key, '/') > 0 THEN substr(key, instr(key, '/') + 1) ELSE key END AS key,
               value, updated_at
        FROM collector_state""",
-    "CREATE INDEX IF NOT EXISTS media_sessions_metric ON media_sessions(verdict, verdict_metric, join_time)",
     # Where a person starts in Datasette's own tables: who, when and the verdict first, ids last.
     """CREATE VIEW IF NOT EXISTS sessions AS
        SELECT s.user_name AS name, s.user_email AS email, s.join_time AS joined, s.leave_time AS "left",
@@ -396,8 +395,6 @@ INDEXES = [
     "CREATE INDEX IF NOT EXISTS media_sessions_join_time ON media_sessions(join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS media_sessions_verdict ON media_sessions(verdict, join_time)",
     "CREATE INDEX IF NOT EXISTS meetings_site ON meetings(site_url, start)",
-    # "People with the most poor sessions" reads this index alone, already grouped.
-    "CREATE INDEX IF NOT EXISTS media_sessions_person ON media_sessions(user_email, verdict, network_type)",
     "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
     "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
     "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",
@@ -533,6 +530,8 @@ def _migration_10(db: SqliteDatabase) -> None:
         if name in tables:
             db.execute_sql(f"ALTER TABLE {name} RENAME TO legacy_{name}")
     db.create_tables([StreamSeries, CpuSeries], safe=True)
+    for index in ("media_sessions_metric", "media_sessions_person"):   # no query used them any more
+        db.execute_sql(f"DROP INDEX IF EXISTS {index}")
     if db.execute_sql("SELECT 1 FROM raw_responses LIMIT 1").fetchone() or "media_samples" in tables:
         db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (COMPACTING,))
 

@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .models import database
+from .rows import CPU_METRICS, SAMPLE_METRICS
 
 CALL = "call"        # the one bucket of a session reported as per-call means
 MIN_RECEIVERS = 2    # "several participants"
 MIN_OVERLAP = 0.5    # a receiver's loss must cover half of the sender's bad minutes
+# A packed sample's minute: its series' clock (see packing.py), {0} the series, {1} its json_each.
+MINUTE = "CAST(({0}.start_ms + {1}.key * {0}.step_ms) / 60000 AS INTEGER)"
+LOSS_AT, CPU_AT = SAMPLE_METRICS.index("packet_loss"), CPU_METRICS.index("system_avg_cpu")
 
 
 @dataclass
@@ -78,18 +82,21 @@ def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
              "share": thresholds["video_loss_fair_pct"]}
     participants = {sid: Participant(label or f"participant {str(sid)[-4:]}") for sid, label in database.execute_sql(
         "SELECT id, coalesce(user_name, user_email) FROM media_sessions WHERE meeting_id = ?", (meeting_id,))}
-    # Minutes where loss was past the fair line, per session and direction (interval vendors); only
-    # those come back from SQL, usually a handful of a meeting's thousands.
+    # Minutes (epoch minutes, from the packed series' integer clocks: no time is printed) where loss
+    # was past the fair line, per session and direction (interval vendors); only those come back
+    # from SQL, usually a handful of a meeting's thousands.
     for sid, direction, minute in database.execute_sql(
-            "SELECT s.id, t.direction, substr(x.ts, 1, 16) FROM media_sessions s "
-            "JOIN media_streams t ON t.session_id = s.id JOIN media_samples x ON x.stream_id = t.id "
-            "WHERE s.meeting_id = ? AND x.ts IS NOT NULL "
-            "AND x.packet_loss > CASE t.kind WHEN 'audio' THEN ? ELSE ? END "
-            "GROUP BY s.id, t.direction, substr(x.ts, 1, 16)", (meeting_id, limit["audio"], limit["video"])):
+            f"SELECT s.id, t.direction, {MINUTE.format('x', 'r')} FROM media_sessions s "
+            "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id, "
+            "json_each(meetq_text(x.packed)) r WHERE s.meeting_id = ? AND x.step_ms IS NOT NULL "
+            f"AND json_extract(r.value, '$[{LOSS_AT}]') > CASE t.kind WHEN 'audio' THEN ? ELSE ? END GROUP BY 1, 2, 3",
+            (meeting_id, limit["audio"], limit["video"])):
         _mark(participants[sid], direction, minute)
     for sid, minute in database.execute_sql(
-            "SELECT c.session_id, substr(c.ts, 1, 16) FROM cpu_samples c JOIN media_sessions s ON s.id = c.session_id "
-            "WHERE s.meeting_id = ? AND c.ts IS NOT NULL AND c.system_avg_cpu > ?", (meeting_id, thresholds["cpu_poor_pct"])):
+            f"SELECT c.session_id, {MINUTE.format('c', 'x')} FROM media_sessions s JOIN cpu_series c "
+            "ON c.session_id = s.id, json_each(meetq_text(c.packed)) r, json_each(r.value) x "
+            f"WHERE s.meeting_id = ? AND c.step_ms IS NOT NULL AND json_extract(x.value, '$[{CPU_AT}]') > ?",
+            (meeting_id, thresholds["cpu_poor_pct"])):
         participants[sid].cpu.add(minute)
     # Sessions with no intervals: their per-call means, as one bucket.
     for sid, kind, direction, loss in database.execute_sql(

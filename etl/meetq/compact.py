@@ -64,31 +64,24 @@ def compact_legacy(db=database, progress=None) -> dict:
 
 def _pack_streams(db) -> int:
     """One batch of streams: their legacy rows become series. Returns the samples moved."""
-    first_last = db.execute_sql(
-        "SELECT min(stream_id), max(stream_id) FROM (SELECT DISTINCT stream_id FROM legacy_media_samples "
-        f"ORDER BY stream_id LIMIT {STREAMS_PER_BATCH})").fetchone()
-    if first_last[0] is None:
+    batch = _legacy_batch(db, "legacy_media_samples", "stream_id", ("idx",), SAMPLE_METRICS)
+    if batch is None:
         return 0
-    rows = db.execute_sql(f"SELECT stream_id, idx, {', '.join(SAMPLE_METRICS)} FROM legacy_media_samples "
-                          "WHERE stream_id BETWEEN ? AND ? ORDER BY stream_id, idx", first_last).fetchall()
+    first_last, rows = batch
     clocks = dict(_stream_clocks(db, "id BETWEEN ? AND ?", first_last))
     series = [series_row(stream_id, clocks.get(stream_id), _by_index(samples, 1))
               for stream_id, samples in groupby(rows, key=lambda r: r[0])]
-    db.cursor().executemany(INSERT_SERIES.replace("INSERT", "INSERT OR REPLACE", 1), series)
-    db.execute_sql("DELETE FROM legacy_media_samples WHERE stream_id BETWEEN ? AND ?", first_last)
+    _replace(db, "legacy_media_samples", "stream_id", first_last, INSERT_SERIES, series)
     return len(rows)
 
 
 def _pack_cpu(db) -> int:
     """One batch of sessions' CPU rows. Their clock is the session's earliest stream's, as the
     transform gives it."""
-    first_last = db.execute_sql(
-        "SELECT min(session_id), max(session_id) FROM (SELECT DISTINCT session_id FROM legacy_cpu_samples "
-        f"ORDER BY session_id LIMIT {STREAMS_PER_BATCH})").fetchone()
-    if first_last[0] is None:
+    batch = _legacy_batch(db, "legacy_cpu_samples", "session_id", ("seq", "idx"), CPU_METRICS)
+    if batch is None:
         return 0
-    rows = db.execute_sql(f"SELECT session_id, seq, idx, {', '.join(CPU_METRICS)} FROM legacy_cpu_samples "
-                          "WHERE session_id BETWEEN ? AND ? ORDER BY session_id, seq, idx", first_last).fetchall()
+    first_last, rows = batch
     clocks: dict[int, tuple] = {}
     for session_id, clock in _stream_clocks(db, "session_id BETWEEN ? AND ?", first_last, key="session_id"):
         if clock and (session_id not in clocks or clock < clocks[session_id]):
@@ -97,9 +90,27 @@ def _pack_cpu(db) -> int:
     for session_id, samples in groupby(rows, key=lambda r: r[0]):
         per_resource = [_by_index(resource, 2) for _, resource in groupby(samples, key=lambda r: r[1])]
         series.append(series_row(session_id, clocks.get(session_id), per_resource, sum(map(len, per_resource))))
-    db.cursor().executemany(INSERT_CPU_SERIES.replace("INSERT", "INSERT OR REPLACE", 1), series)
-    db.execute_sql("DELETE FROM legacy_cpu_samples WHERE session_id BETWEEN ? AND ?", first_last)
+    _replace(db, "legacy_cpu_samples", "session_id", first_last, INSERT_CPU_SERIES, series)
     return len(rows)
+
+
+def _legacy_batch(db, table: str, key: str, order: tuple, metrics: tuple):
+    """The next STREAMS_PER_BATCH keys of a legacy table: ((first key, last key), their rows as
+    key, *order, *metrics, in that order), or None when it is empty."""
+    first_last = db.execute_sql(f"SELECT min({key}), max({key}) FROM (SELECT DISTINCT {key} FROM {table} "
+                                f"ORDER BY {key} LIMIT {STREAMS_PER_BATCH})").fetchone()
+    if first_last[0] is None:
+        return None
+    columns = ", ".join((key, *order))
+    return first_last, db.execute_sql(f"SELECT {columns}, {', '.join(metrics)} FROM {table} "
+                                      f"WHERE {key} BETWEEN ? AND ? ORDER BY {columns}", first_last).fetchall()
+
+
+def _replace(db, table: str, key: str, first_last: tuple, insert: str, series: list) -> None:
+    """The batch's series written (replacing any of the same stream: one series each), its legacy rows
+    deleted."""
+    db.cursor().executemany(insert.replace("INSERT", "INSERT OR REPLACE", 1), series)
+    db.execute_sql(f"DELETE FROM {table} WHERE {key} BETWEEN ? AND ?", first_last)
 
 
 def _by_index(rows, index_at: int) -> list[list]:

@@ -204,3 +204,23 @@ def test_a_revoked_second_account_shows_on_the_health_dashboard_and_in_status(se
     assert status["accounts"]["gmeet"]["provider"] == "google"
     health = served("health", check=False)
     assert health.returncode == 1 and "account emea" in health.stdout and "--account emea" in health.stdout
+
+
+def test_sample_times_read_in_the_display_zone_on_pages_and_as_utc_in_json(served):
+    """The samples views keep ISO UTC in JSON and CSV; their HTML pages show the display zone."""
+    rows = get_json(served, "/meetq/media_samples.json", _shape="array", _size="3")
+    assert rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["ts"]) for r in rows)
+    page = requests.get(f"{served.viewer_url}/meetq/media_samples", params={"_size": "3"}, timeout=10).text
+    assert f"<small>({rows[0]['ts']})</small>" in page
+
+
+def test_a_sample_time_is_shown_in_the_configured_zone():
+    from meetq_viewer.plugins.meetq_sql_functions import render_cell
+
+    class Viewer:
+        def plugin_config(self, name):
+            return {"timezone": "Europe/Berlin"}
+
+    shown = render_cell("2026-07-01T10:04:25.908Z", "ts", "cpu_samples", Viewer())
+    assert str(shown) == "2026-07-01 12:04:25 CEST <small>(2026-07-01T10:04:25.908Z)</small>"
+    assert render_cell("2026-07-01T10:04:25.908Z", "ts", "meetings", Viewer()) is None   # other tables as stored

@@ -101,9 +101,21 @@ def register_routes():
     return [(r"^/$", lambda: Response.redirect("/-/dashboards/overview"))]
 
 
+# Views whose `ts` (ISO UTC, as stored and as JSON and CSV give it) is shown in the display zone.
+LOCAL_TIME_TABLES = {"media_samples", "cpu_samples"}
+
+
 @hookimpl
-def render_cell(value, column):
-    """A column named *_page holds a path in the viewer: shown as a link on table and query pages."""
+def render_cell(value, column, table, datasette):
+    """A column named *_page holds a path in the viewer: shown as a link on table and query pages.
+    A sample's time is shown in the display zone, the UTC text beside it."""
     if isinstance(value, str) and column.endswith("_page") and value.startswith("/"):
         return Markup(f'<a href="{html.escape(value)}">{html.escape(column.removesuffix("_page"))}</a>')
+    if isinstance(value, str) and column == "ts" and table in LOCAL_TIME_TABLES:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        shown = moment.astimezone(_zone(datasette)[1]).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return Markup(f'{html.escape(shown)} <small>({html.escape(value)})</small>')
     return None

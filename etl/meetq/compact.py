@@ -15,7 +15,7 @@ from itertools import groupby
 
 from .clock import parse_iso
 from .logs import get_logger
-from .models import COMPACTING, _drop_views, database, ensure_db_shape
+from .models import COMPACTING, drop_views, database, ensure_db_shape, table_names
 from .packing import pack_text
 from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES
@@ -27,7 +27,7 @@ BODIES_PER_BATCH = 200
 
 def pending(db=database) -> dict:
     """What is left to move: legacy rows and raw bodies still stored as text."""
-    tables = _tables(db)
+    tables = table_names(db)
     left = {name: db.execute_sql(f"SELECT count(*) FROM legacy_{name}").fetchone()[0]
             for name in ("media_samples", "cpu_samples") if f"legacy_{name}" in tables}
     left["raw_bodies"] = db.execute_sql("SELECT count(*) FROM raw_responses WHERE typeof(body) = 'text'").fetchone()[0]
@@ -140,15 +140,11 @@ def _compress_bodies(db) -> int:
 
 def _drop_empty_legacy(db) -> None:
     """Legacy tables go once empty; the views are made again without them."""
-    empty = [name for name in ("legacy_media_samples", "legacy_cpu_samples") if name in _tables(db)
+    empty = [name for name in ("legacy_media_samples", "legacy_cpu_samples") if name in table_names(db)
              and db.execute_sql(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None]
     if empty:
-        _drop_views(db)
+        drop_views(db)
         with db.atomic():
             for name in empty:
                 db.execute_sql(f"DROP TABLE {name}")
         ensure_db_shape(db)
-
-
-def _tables(db) -> set[str]:
-    return {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}

@@ -25,8 +25,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from peewee import (SQL, AutoField, BigIntegerField, BlobField, CompositeKey, FloatField, IntegerField, Model, SqliteDatabase,
-                    TextField)
+from peewee import (SQL, AutoField, BigIntegerField, BlobField, CompositeKey, FloatField, IntegerField, Model,
+                    SqliteDatabase, TextField)
 
 from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
@@ -435,6 +435,10 @@ def _migration_3(db: SqliteDatabase) -> None:
         _add_column_if_missing(db, model._meta.table_name, definition)
 
 
+def table_names(db: SqliteDatabase) -> set[str]:
+    return {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def _add_column_if_missing(db: SqliteDatabase, table: str, definition: str) -> None:
     """Migration 1 creates today's tables, so a new database has every column already."""
     if definition.split()[0] not in {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")}:
@@ -476,7 +480,7 @@ def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
     """Give each of `provider`'s sessions the id `session_id_of_row(row)` says, moving its
     children along. Two rows that now share an id were one session stored twice: one stays."""
     columns = [row[1] for row in db.execute_sql("PRAGMA table_info(media_sessions)")]
-    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = table_names(db)
     children = [t for t in ("media_summaries", "media_streams", "cpu_samples", "cpu_series") if t in tables]
     cursor = db.execute_sql(f"SELECT {', '.join(columns)} FROM media_sessions WHERE provider = ?", (provider,))
     moved = 0
@@ -525,7 +529,7 @@ def _migration_10(db: SqliteDatabase) -> None:
     tables are renamed legacy_*; `compact.compact_legacy` moves their rows over in batches after
     this (resumably: each batch is its own transaction) and drops them; until then the views
     show both."""
-    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = table_names(db)
     for name in ("media_samples", "cpu_samples"):
         if name in tables:
             db.execute_sql(f"ALTER TABLE {name} RENAME TO legacy_{name}")
@@ -561,7 +565,7 @@ RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
 
 
 def _sample_views(db: SqliteDatabase) -> list[str]:
-    tables = {row[0] for row in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = table_names(db)
     views = [SAMPLE_VIEW, CPU_VIEW, RAW_VIEW]
     for index, name in ((0, "media_samples"), (1, "cpu_samples")):
         if f"legacy_{name}" in tables:
@@ -580,7 +584,7 @@ def migrate(db: SqliteDatabase = database, migrations=None) -> int:
     migrations = MIGRATIONS if migrations is None else migrations
     version = schema_version(db)
     if version < len(migrations):
-        _drop_views(db)   # derived, recreated by ensure_db_shape: a migration never trips on one
+        drop_views(db)   # derived, recreated by ensure_db_shape: a migration never trips on one
     for number in range(version, len(migrations)):
         with db.atomic():
             migrations[number](db)
@@ -588,7 +592,7 @@ def migrate(db: SqliteDatabase = database, migrations=None) -> int:
     return schema_version(db)
 
 
-def _drop_views(db: SqliteDatabase) -> None:
+def drop_views(db: SqliteDatabase) -> None:
     """Views are derived: dropped before migrations, created again by ensure_db_shape. To change a
     view's definition, change it in INDEXES and append a migration (even an empty one)."""
     with db.atomic():

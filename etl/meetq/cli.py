@@ -318,7 +318,7 @@ def serve(ctx, host, port, wait_seconds, public):
     version, current = wait_for_database(settings.database, wait_seconds)
     if version < current:
         click.echo(f"meetq: {settings.database} has schema version {version}, this meetq writes {current}: "
-                   "serving it as it is; `meetq run` or `meetq collect` upgrades it", err=True)
+                   "serving it as it is; `meetq migrate` (or the collector's next start) upgrades it", err=True)
     serve_viewer(settings)
 
 

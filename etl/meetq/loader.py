@@ -25,8 +25,8 @@ from .clock import iso, utcnow
 from .locations import active_locator, places_of
 from .logs import get_logger
 from .models import database
-from .providers import PROVIDERS, feature_of
 from .packing import pack_text
+from .providers import PROVIDERS, feature_of
 from .raw import RawRecord, body_digest
 from .rows import PreparedSession
 from .verdicts import with_defaults

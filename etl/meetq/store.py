@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from .clock import iso, parse_iso
 from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, MeetAttendance, Meeting, database
-from .raw import RawRecord, body_digest
 from .packing import pack_text
+from .raw import RawRecord, body_digest
 from .rows import (CPU_SERIES_COLUMNS, SERIES_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
                    PreparedSession)
 

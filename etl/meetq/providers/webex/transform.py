@@ -13,13 +13,14 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import zip_longest
 
-from ...clock import UTC, iso, normalise_iso, parse_iso
+from ...clock import iso, normalise_iso, parse_iso
 from ...privacy import mask_ip
-from ...rows import (CPU_COLUMNS, SAMPLE_COLUMNS, SAMPLE_METRICS as ROW_METRICS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession, content_fingerprint,
-                     content_hash, number, series_clock, series_row, stable_id, summary_row, text)
+from ...rows import SAMPLE_METRICS as ROW_METRICS  # the column names; SAMPLE_METRICS here are Webex's
+from ...rows import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession,
+                     content_fingerprint, content_hash, number, series_clock, series_row, stable_id, summary_row,
+                     text)
 from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
 
 # Array key -> (media kind, direction). "in" is what the participant received.
@@ -191,8 +192,8 @@ def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> tup
     sampling interval), and there is none without one."""
     per_resource = [list(zip_longest(*(_numbers(resource.get(metric)) for metric in CPU_METRICS)))
                     for resource in resources]
-    rows = [(session_id, seq, idx, *values) for seq, values in enumerate(per_resource)
-            for idx, values in enumerate(values)]
+    rows = [(session_id, seq, idx, *values) for seq, resource_rows in enumerate(per_resource)
+            for idx, values in enumerate(resource_rows)]
     return rows, [series_row(session_id, clock, per_resource, len(rows))] if rows else []
 
 

@@ -524,6 +524,9 @@ def _migration_9(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(rule, subject) WHERE resolved_at IS NULL")
 
 
+COMPACTING = "storage.compacting"   # in collector_state while compact.compact_legacy has work left
+
+
 def _migration_10(db: SqliteDatabase) -> None:
     """Compact storage: samples packed a stream to a row, raw bodies compressed. The row-per-sample
     tables are renamed legacy_*; `compact.compact_legacy` moves their rows over in batches after
@@ -540,15 +543,12 @@ def _migration_10(db: SqliteDatabase) -> None:
         db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (COMPACTING,))
 
 
-COMPACTING = "storage.compacting"   # in collector_state while compact.compact_legacy has work left
-
-
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
 MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
               _migration_8, _migration_9, _migration_10]
 
 # The packed samples as rows (packing.py): a sample's time is its stream's clock, its values the
-# elements of its row. `legacy` adds the rows a migration has not packed yet.
+# elements of its row.
 TIME_OF = "strftime('%Y-%m-%dT%H:%M:%fZ', ({0}.start_ms + {1}.key * {0}.step_ms) / 1000.0, 'unixepoch')"
 SAMPLE_VIEW = ("CREATE VIEW IF NOT EXISTS media_samples AS SELECT s.stream_id, r.key AS idx, "
                + TIME_OF.format("s", "r") + " AS ts, "
@@ -564,15 +564,20 @@ RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
     FROM raw_responses"""
 
 
+# The columns of the row-per-sample tables a migration has not emptied yet (compact.py).
+LEGACY_COLUMNS = {"media_samples": ("stream_id", "idx", "ts", *SAMPLE_METRICS),
+                  "cpu_samples": ("session_id", "seq", "idx", "ts", *CPU_METRICS)}
+
+
 def _sample_views(db: SqliteDatabase) -> list[str]:
+    """The views on packed samples and bodies; while legacy tables remain, their rows too."""
     tables = table_names(db)
-    views = [SAMPLE_VIEW, CPU_VIEW, RAW_VIEW]
-    for index, name in ((0, "media_samples"), (1, "cpu_samples")):
+    views = []
+    for name, view in (("media_samples", SAMPLE_VIEW), ("cpu_samples", CPU_VIEW)):
         if f"legacy_{name}" in tables:
-            columns = ("stream_id", "idx", "ts", *SAMPLE_METRICS) if index == 0 else \
-                ("session_id", "seq", "idx", "ts", *CPU_METRICS)
-            views[index] += f" UNION ALL SELECT {', '.join(columns)} FROM legacy_{name}"
-    return views
+            view += f" UNION ALL SELECT {', '.join(LEGACY_COLUMNS[name])} FROM legacy_{name}"
+        views.append(view)
+    return views + [RAW_VIEW]
 
 
 def schema_version(db: SqliteDatabase = database) -> int:

@@ -212,6 +212,10 @@ def test_sample_times_read_in_the_display_zone_on_pages_and_as_utc_in_json(serve
     assert rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["ts"]) for r in rows)
     page = requests.get(f"{served.viewer_url}/meetq/media_samples", params={"_size": "3"}, timeout=10).text
     assert f"<small>({rows[0]['ts']})</small>" in page
+    # No dead end: a view has no foreign keys, so the stream is linked by the viewer itself.
+    stream = f"/meetq/media_streams/{rows[0]['stream_id']}"
+    assert f'href="{stream}"' in page
+    assert requests.get(f"{served.viewer_url}{stream}.json", timeout=10).json()["rows"]
 
 
 def test_a_sample_time_is_shown_in_the_configured_zone():
@@ -224,3 +228,5 @@ def test_a_sample_time_is_shown_in_the_configured_zone():
     shown = render_cell("2026-07-01T10:04:25.908Z", "ts", "cpu_samples", Viewer())
     assert str(shown) == "2026-07-01 12:04:25 CEST <small>(2026-07-01T10:04:25.908Z)</small>"
     assert render_cell("2026-07-01T10:04:25.908Z", "ts", "meetings", Viewer()) is None   # other tables as stored
+    assert str(render_cell(42, "session_id", "cpu_samples", Viewer())) == \
+        '<a href="/-/dashboards/session?session=42">42</a>'

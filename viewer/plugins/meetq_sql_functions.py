@@ -103,14 +103,20 @@ def register_routes():
 
 # Views whose `ts` (ISO UTC, as stored and as JSON and CSV give it) is shown in the display zone.
 LOCAL_TIME_TABLES = {"media_samples", "cpu_samples"}
+# Where a sample's owner is read: a view has no foreign keys for Datasette to link, so these do.
+OWNER_LINKS = {("media_samples", "stream_id"): "/meetq/media_streams/{}",
+               ("cpu_samples", "session_id"): "/-/dashboards/session?session={}"}
 
 
 @hookimpl
 def render_cell(value, column, table, datasette):
     """A column named *_page holds a path in the viewer: shown as a link on table and query pages.
-    A sample's time is shown in the display zone, the UTC text beside it."""
+    On the samples views, a sample's owner links to it and its time is shown in the display zone,
+    the UTC text beside it."""
     if isinstance(value, str) and column.endswith("_page") and value.startswith("/"):
         return Markup(f'<a href="{html.escape(value)}">{html.escape(column.removesuffix("_page"))}</a>')
+    if isinstance(value, int) and (table, column) in OWNER_LINKS:
+        return Markup(link(OWNER_LINKS[table, column].format(value), value))
     if isinstance(value, str) and column == "ts" and table in LOCAL_TIME_TABLES:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -115,6 +115,20 @@ def test_legacy_names_unknown_enums_and_junk_values():
     assert rows.cpu == [(rows.session["id"], 0, 0, None, None, None, 99.0)]
 
 
+def test_numbers_that_are_no_measurement_become_null_whatever_else_the_array_holds():
+    """Whole arrays of numbers are converted in one step; any value that is not a finite number
+    (a boolean, NaN or Infinity as Python's json reads them, an int past a double) still reads as
+    NULL alone, and its neighbours keep their values."""
+    arrays = {
+        "[1, 2.5, true]": [1.0, 2.5, None], "[NaN, 1]": [None, 1.0], "[Infinity, -1e308]": [None, -1e308],
+        "[1e308, 1e308]": [1e308, 1e308], f"[{10 ** 400}, 3]": [None, 3.0], "[25.940001, 0]": [25.940001, 0.0],
+    }
+    for text, expected in arrays.items():
+        rows = session_rows({"meetingInstanceId": "m", "participantId": "p",
+                             "audioIn": [{"samplingInterval": 60, "packetLoss": json.loads(text)}]})
+        assert [sample[2] for sample in rows.samples] == expected, text
+
+
 def test_item_without_any_meeting_id_is_skipped_unless_the_caller_knows_it():
     assert session_rows({"webexUserName": "x"}) is None
     assert session_rows({"webexUserName": "x"}, fallback_meeting_id="m").session["meeting_id"] == "m"

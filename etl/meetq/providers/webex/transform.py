@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from array import array
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import chain
 
 from ...clock import iso, normalise_iso, parse_iso
 from ...privacy import mask_ip
 from ...rows import SAMPLE_METRICS as ROW_METRICS  # the column names; SAMPLE_METRICS here are Webex's
-from ...rows import (CPU_COLUMNS, SAMPLE_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession,
+from ...rows import (SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession,
                      content_fingerprint, content_hash, number, series_clock, series_row, stable_id, summary_row,
                      text)
 from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
@@ -38,18 +39,38 @@ LEGACY_NAMES = {
 MEETING_SECRET_KEYS = frozenset({"password", "phoneAndVideoSystemPassword", "panelistPassword",
                                  "phoneAndVideoSystemPanelistPassword", "hostKey"})
 SAMPLE_METRICS = ("packetLoss", "latency", "jitter", "mediaBitRate", "resolutionHeight", "frameRate")
+NUMBER_TYPES = frozenset({float, int})   # not bool: True is no measurement
 CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "systemMaxCPU")
 
 
 @dataclass
 class SessionRows:
+    """One session's rows. Samples are kept as the vendor sends them, a column per metric (judging
+    sorts columns; a tuple per sample would be built only to be taken apart again)."""
     session: dict
     streams: list[dict] = field(default_factory=list)
-    samples: list[tuple] = field(default_factory=list)  # SAMPLE_COLUMNS order, for judging
-    cpu: list[tuple] = field(default_factory=list)      # CPU_COLUMNS order, for judging
+    columns: dict = field(default_factory=dict)      # stream id -> SAMPLE_METRICS columns, of equal length
+    cpu_columns: list = field(default_factory=list)  # a resource's CPU_METRICS columns, of equal length
     series: list[tuple] = field(default_factory=list)   # SERIES_COLUMNS order, as stored
     cpu_series: list[tuple] = field(default_factory=list)
 
+    @property
+    def samples(self) -> list[tuple]:
+        """SAMPLE_COLUMNS tuples: the rows the `media_samples` view shows, less their time."""
+        return [(stream_id, idx, *values) for stream_id, columns in self.columns.items()
+                for idx, values in enumerate(zip(*columns))]
+
+    @property
+    def cpu(self) -> list[tuple]:
+        """CPU_COLUMNS tuples: the rows the `cpu_samples` view shows, less their time."""
+        return [(self.session["id"], seq, idx, *values) for seq, columns in enumerate(self.cpu_columns)
+                for idx, values in enumerate(zip(*columns))]
+
+    @classmethod
+    def from_stored(cls, session: dict, streams: list[dict], samples: list[tuple], cpu: list[tuple]) -> "SessionRows":
+        """From stored rows (SAMPLE_COLUMNS and CPU_COLUMNS tuples, in index order)."""
+        return cls(session, streams, _transposed(samples, key=0, values_from=2),
+                   list(_transposed(cpu, key=1, values_from=3).values()))
 
 
 def field_of(item: dict, name: str, used_legacy: list[str] | None = None):
@@ -143,13 +164,12 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
     rows = SessionRows(session)
     for key, (kind, direction) in MEDIA_ARRAYS.items():
         for seq, interval in enumerate(_objects(item.get(key))):
-            stream, samples, series = stream_rows(session_id, kind, direction, seq, interval)
+            stream, columns, series = stream_rows(session_id, kind, direction, seq, interval)
             rows.streams.append(stream)
-            rows.samples.extend(samples)
+            rows.columns[stream["id"]] = columns
             rows.series.append(series)
-    rows.cpu, rows.cpu_series = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.series))
+    rows.cpu_columns, rows.cpu_series = cpu_rows(session_id, _objects(item.get("resources")), _cpu_clock(rows.series))
     return rows
-
 
 
 def prepare_session(item: dict, meeting_id: str, fetched_at: str,
@@ -164,37 +184,34 @@ def prepare_session(item: dict, meeting_id: str, fetched_at: str,
         id=session["id"], meeting_id=session["meeting_id"], fingerprint=session["content_sha256"],
         session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
         streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams], series=rows.series,
-        cpu_series=rows.cpu_series, sample_count=len(rows.samples))
+        cpu_series=rows.cpu_series, sample_count=sum(s[3] for s in rows.series))
 
 
 def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list, tuple]:
-    """A `media_streams` row, its samples as judged (SAMPLE_COLUMNS) and as stored (a packed
-    series). Sample i covers [startTime + i*samplingInterval, +samplingInterval); arrays may
-    differ in length (the shorter ones end in NULLs)."""
+    """A `media_streams` row, its samples as judged (SAMPLE_METRICS columns) and as stored (a
+    packed series). Sample i covers [startTime + i*samplingInterval, +samplingInterval); arrays
+    may differ in length (the shorter ones end in NULLs)."""
     stream_id = stable_id(session_id, kind, direction, seq)
     start = parse_iso(text(interval.get("startTime")))
     step = number(interval.get("samplingInterval"))
-    values = list(zip_longest(*(_numbers(interval.get(metric)) for metric in SAMPLE_METRICS)))
+    columns = _padded([_numbers(interval.get(metric)) for metric in SAMPLE_METRICS])
     stream = {
         "id": stream_id, "session_id": session_id, "kind": kind, "direction": direction, "seq": seq,
         "start_time": iso(start), "end_time": normalise_iso(text(interval.get("endTime"))),
         "sampling_interval": step, "codec": text(interval.get("codec")),
-        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": len(values),
+        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": len(columns[0]),
     }
-    clock = series_clock(start, step)
-    samples = [(stream_id, idx, *row) for idx, row in enumerate(values)]
-    return stream, samples, series_row(stream_id, clock, values)
+    return stream, columns, series_row(stream_id, series_clock(start, step), list(zip(*columns)))
 
 
 def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> tuple[list, list]:
-    """CPU samples as judged (CPU_COLUMNS) and as stored (none or one packed series). Resources
-    carry no times of their own; their clock is the session's earliest media stream's (start,
-    sampling interval), and there is none without one."""
-    per_resource = [list(zip_longest(*(_numbers(resource.get(metric)) for metric in CPU_METRICS)))
-                    for resource in resources]
-    rows = [(session_id, seq, idx, *values) for seq, resource_rows in enumerate(per_resource)
-            for idx, values in enumerate(resource_rows)]
-    return rows, [series_row(session_id, clock, per_resource, len(rows))] if rows else []
+    """CPU samples as judged (each resource's CPU_METRICS columns) and as stored (none or one
+    packed series). Resources carry no times of their own; their clock is the session's earliest
+    media stream's (start, sampling interval), and there is none without one."""
+    per_resource = [_padded([_numbers(resource.get(metric)) for metric in CPU_METRICS]) for resource in resources]
+    rows = [list(zip(*columns)) for columns in per_resource]
+    samples = sum(map(len, rows))
+    return per_resource, [series_row(session_id, clock, rows, samples)] if samples else []
 
 
 def _cpu_clock(streams: list[tuple]) -> tuple | None:
@@ -207,12 +224,33 @@ def _objects(value) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _padded(columns: list[list]) -> list[list]:
+    """Columns of equal length: the shorter ones end in None."""
+    longest = max(map(len, columns))
+    return columns if all(len(c) == longest for c in columns) else [c + [None] * (longest - len(c)) for c in columns]
+
+
+def _transposed(rows: list[tuple], key: int, values_from: int) -> dict:
+    """{row[key]: the columns of row[values_from:]}, for rows in index order."""
+    grouped: dict = {}
+    for row in rows:
+        grouped.setdefault(row[key], []).append(row[values_from:])
+    return {k: [list(column) for column in zip(*values)] for k, values in grouped.items()}
+
+
 def _numbers(value) -> list[float | None]:
     if not isinstance(value, list):
         return []
-    # Nearly every value is already a finite float or an int; only the others take the slow path.
-    return [v if type(v) is float and -math.inf < v < math.inf else float(v) if type(v) is int else number(v)
-            for v in value]
+    # Nearly every array is finite numbers only: checked and converted in C rather than value by
+    # value (an int too large for a double, or a sum that overflows, takes the slow path).
+    if set(map(type, value)) <= NUMBER_TYPES:
+        try:
+            converted = array("d", value)
+        except OverflowError:
+            converted = None
+        if converted is not None and math.isfinite(sum(converted)):
+            return converted.tolist()
+    return [number(v) for v in value]
 
 
 def _lower(value: str | None) -> str | None:
@@ -240,58 +278,65 @@ CHECKS = [
     Check("judged_frame_rate", "frame rate fell to", "fps", False,
           ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
 ]
-SAMPLE_AT = {name: i for i, name in enumerate(SAMPLE_COLUMNS)}
-SYSTEM_AVG_CPU = CPU_COLUMNS.index("system_avg_cpu")
+HEIGHT_AT, FPS_AT = ROW_METRICS.index("resolution_height"), ROW_METRICS.index("frame_rate")
+SYSTEM_AVG_CPU = CPU_METRICS.index("systemAverageCPU")
 
 
 def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tuple[list[tuple], dict]:
     """Per kind and direction: averages and extremes, and a verdict with its reasons in words.
     Returns the `media_summaries` tuples and the session's own verdict columns."""
     thresholds = with_defaults(thresholds)
-    interval_of = {s["id"]: s["sampling_interval"] or 60.0 for s in rows.streams}
-    group_of = {s["id"]: (s["kind"], s["direction"]) for s in rows.streams}
-    grouped: dict[tuple, list[tuple]] = {}
-    for sample in rows.samples:
-        grouped.setdefault(group_of[sample[0]], []).append(sample)
-    session_seconds = _session_seconds(rows.session, grouped, interval_of)
+    grouped: dict[tuple, list[tuple]] = {}   # (kind, direction) -> [(a stream's columns, its interval)]
+    for stream in rows.streams:
+        columns = rows.columns.get(stream["id"])
+        if columns and columns[0]:
+            grouped.setdefault((stream["kind"], stream["direction"]), []).append(
+                (columns, stream["sampling_interval"] or 60.0))
+    session_seconds = _session_seconds(rows.session, grouped)
     summaries, verdicts = [], []
-    for (kind, direction), samples in sorted(grouped.items()):
-        figures = _figures(samples)
-        seconds = sum(interval_of[sample[0]] for sample in samples)
-        figures["judged_frame_rate"] = _judged_frame_rate(samples, interval_of, session_seconds, thresholds)
+    for (kind, direction), streams in sorted(grouped.items(), key=lambda group: group[0]):
+        figures = _figures([list(chain.from_iterable(c[i] for c, _ in streams)) for i in range(len(ROW_METRICS))])
+        figures["judged_frame_rate"] = _judged_frame_rate(streams, session_seconds, thresholds)
+        seconds = _seconds(streams)
         found = judge(f"{kind} {direction}", kind, direction, figures, thresholds, CHECKS, seconds)
         verdicts += found
-        summaries.append(summary_row(rows.session["id"], kind, direction, len(samples), figures,
-                                     stream_verdict(found), seconds))
-    system_cpu = sorted(c[SYSTEM_AVG_CPU] for c in rows.cpu if c[SYSTEM_AVG_CPU] is not None)
+        summaries.append(summary_row(rows.session["id"], kind, direction, sum(len(c[0]) for c, _ in streams),
+                                     figures, stream_verdict(found), seconds))
+    system_cpu = sorted(v for columns in rows.cpu_columns for v in columns[SYSTEM_AVG_CPU] if v is not None)
     cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": _last(system_cpu)}
     verdicts += judge_cpu(_peak(system_cpu), thresholds)
     return summaries, {**cpu, **session_verdict(verdicts, "no media samples")}
 
 
-def _session_seconds(session: dict, grouped: dict, interval_of: dict) -> float:
+def _seconds(streams: list[tuple]) -> float:
+    """How long a group of streams covers: each sample is one sampling interval."""
+    return sum(interval * len(columns[0]) for columns, interval in streams)
+
+
+def _session_seconds(session: dict, grouped: dict) -> float:
     """How long the participant was there: join to leave, else the longest stream group."""
     joined, left = parse_iso(session.get("join_time")), parse_iso(session.get("leave_time"))
     if joined and left and left > joined:
         return (left - joined).total_seconds()
-    return max((sum(interval_of[x[0]] for x in samples) for samples in grouped.values()), default=0.0)
+    return max(map(_seconds, grouped.values()), default=0.0)
 
 
-def _judged_frame_rate(samples: list[tuple], interval_of: dict, session_seconds: float, thresholds: dict):
+def _judged_frame_rate(streams: list[tuple], session_seconds: float, thresholds: dict):
     """The low frame rate of the intervals shown at a real resolution, when those cover a real
     share of the session; None otherwise (a thumbnail, a few seconds of someone's camera)."""
-    height, fps = SAMPLE_AT["resolution_height"], SAMPLE_AT["frame_rate"]
-    real = [x for x in samples if x[fps] is not None and (x[height] or 0) >= thresholds["video_min_height_px"]]
-    real_seconds = sum(interval_of[x[0]] for x in real)
+    minimum, real, real_seconds = thresholds["video_min_height_px"], [], 0.0
+    for columns, interval in streams:
+        shown = [fps for height, fps in zip(columns[HEIGHT_AT], columns[FPS_AT])
+                 if fps is not None and (height or 0) >= minimum]
+        real += shown
+        real_seconds += interval * len(shown)
     if not real or real_seconds < session_seconds * thresholds["video_min_share_pct"] / 100:
         return None
-    return _peak(sorted(x[fps] for x in real), low=True)
+    return _peak(sorted(real), low=True)
 
 
-def _figures(samples: list[tuple]) -> dict:
-    transposed = list(zip(*samples))  # one pass in C instead of one generator per metric
-    column = {name: sorted([v for v in transposed[i] if v is not None]) if transposed else []
-              for i, name in enumerate(SAMPLE_COLUMNS) if name in ROW_METRICS}
+def _figures(columns: list[list]) -> dict:
+    column = {name: sorted([v for v in values if v is not None]) for name, values in zip(ROW_METRICS, columns)}
     loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {
         "avg_packet_loss": mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),
@@ -320,7 +365,7 @@ def _last(ordered: list[float]) -> float | None:
 def rejudge_session(stored, thresholds: dict) -> tuple[list[tuple], dict]:
     """Judge a stored session again (a rejudge.StoredSession) from its streams, samples and CPU."""
     session = {"id": stored.id, "join_time": stored.join_time, "leave_time": stored.leave_time}
-    return summarise_session(SessionRows(session, stored.streams, stored.samples, stored.cpu), thresholds)
+    return summarise_session(SessionRows.from_stored(session, stored.streams, stored.samples, stored.cpu), thresholds)
 
 
 # -- privacy -----------------------------------------------------------------------------------

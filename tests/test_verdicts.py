@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from meetq import models
+from meetq import models, shared_cause
 from meetq.config import load_settings
-from meetq.loader import load_files
+from meetq.loader import load_files, prepare_file
 from meetq.models import database, open_database
 from meetq.providers.google.transform import prepare_activity
 from meetq.providers.webex.transform import session_rows, summarise_session
 from meetq.rejudge import rejudge
 from meetq.rows import SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS
+from meetq.verdicts import with_defaults
 
 DATA = Path(__file__).parent / "data"
 
@@ -102,6 +103,37 @@ def test_one_senders_uplink_loss_at_three_receivers_names_that_sender_on_all_fou
     assert cause == ("Sam Sender's uplink likely hurt 3 others (Rita Receiver, Rolf Receiver, Ruth Receiver) "
                      "in the same minutes (8 minutes of trouble)")
     assert found["Quinn Quiet"] == (None, None)   # its loss covered two of the eight minutes only
+
+
+@pytest.mark.parametrize("files", ["one file", "a file per participant"])
+def test_the_shared_cause_found_in_load_workers_is_the_one_the_store_gives(tmp_path, files):
+    """With the whole meeting in one file, `meetq load`'s worker processes work its shared cause
+    out; spread over files, the writer works it out from the store. Both give the same answer as
+    analysing the stored meeting again."""
+    meeting = items("qualities_shared_uplink.json")
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for n, part in enumerate([meeting] if files == "one file" else [[item] for item in meeting]):
+        (folder / f"{n}.json").write_text(json.dumps({"items": part}))
+    if files == "one file":   # what the worker hands the writer: the four sessions named
+        prepared = prepare_file(str(folder / "0.json"), None, None, "masked", {}, "t", "webex")
+        assert [len(found) for found in prepared.findings.values()] == [4]
+    settings = load_settings(overrides={"database": str(tmp_path / "meetq.db")}, environ={})
+    open_database(settings.database)
+    try:
+        report = load_files([str(folder)], settings, workers=2)
+        assert report.sessions == 5 and not report.failed
+        loaded = causes()
+        assert loaded["Ruth Receiver"][1] == loaded["Sam Sender"][1] == "Sam Sender"
+        assert loaded["Quinn Quiet"] == (None, None)
+        with database.connection_context():
+            meeting_id = database.execute_sql("SELECT id FROM meetings").fetchone()[0]
+            with database.atomic():
+                database.execute_sql("UPDATE media_sessions SET shared_cause = NULL, shared_cause_session = NULL")
+                assert shared_cause.analyse_meeting(meeting_id, with_defaults({})) == 4
+        assert causes() == loaded
+    finally:
+        models.close_database()
 
 
 def test_rejudge_applies_new_thresholds_to_stored_sessions_without_fetching(loaded):

@@ -34,8 +34,8 @@ from .verdicts import with_defaults
 log = get_logger("meetq.loader")
 SESSION_FIELDS = tuple(f.name for f in fields(PreparedSession))
 
-GROUP_FILES = 256          # files per commit
-GROUP_SAMPLES = 250_000    # or fewer, when files are large: bounds the transaction and memory
+GROUP_FILES = 512          # files per commit
+GROUP_SAMPLES = 500_000    # or fewer, when files are large: bounds the transaction and memory
 IN_FLIGHT_PER_WORKER = 4   # prepared files waiting for the writer: bounds memory when it lags
 LOAD_CACHE_KIB = 256 * 1024  # page cache while loading: 5 % faster than 64 MB; freed when the command ends
 
@@ -47,6 +47,7 @@ class PreparedFile:
     body: bytes = b""    # as stored in raw_responses: IP addresses dealt with, then compressed
     body_sha256: str = ""
     meetings: list[tuple[str, list[PreparedSession]]] = field(default_factory=list)
+    findings: dict = field(default_factory=dict)   # meeting id -> shared_cause.find of its sessions here
     error: str | None = None
 
     @property
@@ -57,14 +58,15 @@ class PreparedFile:
         """For the trip from a worker: marshal reads plain tuples back twice as fast as pickle."""
         meetings = [(owner, [None if s is None else tuple(getattr(s, f) for f in SESSION_FIELDS) for s in sessions])
                     for owner, sessions in self.meetings]
-        return marshal.dumps((self.source, self.fetched_at, self.body, self.body_sha256, meetings, self.error))
+        return marshal.dumps((self.source, self.fetched_at, self.body, self.body_sha256, meetings, self.findings,
+                              self.error))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "PreparedFile":
-        source, fetched_at, body, body_sha256, meetings, error = marshal.loads(data)
+        source, fetched_at, body, body_sha256, meetings, findings, error = marshal.loads(data)
         meetings = [(owner, [None if s is None else PreparedSession(*s) for s in sessions])
                     for owner, sessions in meetings]
-        return cls(source, fetched_at, body, body_sha256, meetings, error)
+        return cls(source, fetched_at, body, body_sha256, meetings, findings, error)
 
 
 @dataclass
@@ -94,7 +96,12 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
     except ValueError as error:
         return PreparedFile(source, error=str(error))
     body = reader.private_body(text, ip_mode)
-    return PreparedFile(source, fetched_at, pack_text(body), body_digest(body), meetings)
+    # Each meeting's shared cause from this file's sessions, here in the worker: the writer keeps
+    # it when the file turns out to hold every session of the meeting (see _shared_cause).
+    findings = {owner: shared_cause.find(shared_cause.participants_of(list(filter(None, sessions)),
+                                                                      with_defaults(thresholds)))
+                for owner, sessions in meetings}
+    return PreparedFile(source, fetched_at, pack_text(body), body_digest(body), meetings, findings)
 
 
 def _prepare_in_worker(args: tuple) -> bytes:
@@ -129,8 +136,10 @@ def load_files(sources: list[str], settings, meeting_id: str | None = None, work
 
 
 def default_workers(files: int) -> int:
-    """One core writes; the others transform. A single file is not worth a process."""
-    return 0 if files < 2 else max(1, min((os.cpu_count() or 2) - 1, files // 2))
+    """A worker per core: the writer spends much of its time inside SQLite, and on 2 cores two
+    workers beside it load faster than one (bench/RESULTS.md, section 1). A single file is not
+    worth a process."""
+    return 0 if files < 2 else max(1, min(os.cpu_count() or 2, files // 2))
 
 
 def _prepared(jobs: list[tuple], workers: int):
@@ -152,7 +161,7 @@ def _prepared(jobs: list[tuple], workers: int):
 
 def _write_in_groups(prepared, report: LoadReport, settings) -> None:
     """Each file is written as soon as it is ready, so the workers never wait on a whole group;
-    a commit closes every group. A group takes well under a second, far inside the busy
+    a commit closes every group. A group takes a few seconds, inside the 10-second busy
     timeout of a collector writing to the same file."""
     files = iter(prepared)
     more = True
@@ -185,6 +194,17 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
                        packed=prepared_file.body)
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
         store.save_places(places_of(report.locator, sessions, ip_mode=settings.ip_addresses), report.locator.file_id)
-        shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))
+        _shared_cause(owner, sessions, prepared_file.findings.get(owner), settings)
         report.sessions, report.samples = report.sessions + written[0], report.samples + written[1]
     report.files += 1
+
+
+def _shared_cause(owner: str, sessions: list[PreparedSession | None], found: dict | None, settings) -> None:
+    """The worker's finding stands when the meeting's stored sessions are exactly this file's;
+    a meeting spread over several files (or stored before) is worked out again from the store."""
+    ids = {s.id for s in sessions if s}
+    if (found is not None and all(s.meeting_id == owner for s in sessions if s)
+            and store.session_count(owner) == len(ids)):
+        shared_cause.write_findings(owner, found)
+    else:
+        shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))

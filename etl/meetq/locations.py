@@ -19,7 +19,7 @@ import hashlib
 import io
 import ipaddress
 from dataclasses import dataclass, fields, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from . import store
 from .errors import MeetqError
@@ -277,6 +277,7 @@ class Locator:
         return Place(status, source, str(block))
 
 
+@lru_cache(maxsize=65_536)   # a masked address (a /24) recurs across an office's sessions
 def _parsed(value: str | None):
     """(network, was it masked, is it private) of an address as meetq stores it, or None."""
     if not isinstance(value, str) or not value or value == "*":

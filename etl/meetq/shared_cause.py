@@ -14,14 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .models import database
-from .rows import CPU_METRICS, SAMPLE_METRICS
+from .packing import unpack_rows
+from .rows import CPU_METRICS, SAMPLE_METRICS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, PreparedSession
 
 CALL = "call"        # the one bucket of a session reported as per-call means
 MIN_RECEIVERS = 2    # "several participants"
 MIN_OVERLAP = 0.5    # a receiver's loss must cover half of the sender's bad minutes
-# A packed sample's minute: its series' clock (see packing.py), {0} the series, {1} its json_each.
-MINUTE = "CAST(({0}.start_ms + {1}.key * {0}.step_ms) / 60000 AS INTEGER)"
 LOSS_AT, CPU_AT = SAMPLE_METRICS.index("packet_loss"), CPU_METRICS.index("system_avg_cpu")
+USER_NAME_AT, USER_EMAIL_AT = SESSION_WRITE_COLUMNS.index("user_name"), SESSION_WRITE_COLUMNS.index("user_email")
+AVG_LOSS_AT = SUMMARY_COLUMNS.index("avg_packet_loss")
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Participant:
 def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
     """{session id: (what to say, the sender's session id)} for the one most harmful sender."""
     best = None
-    for sender_id, sender in participants.items():
+    for sender_id, sender in sorted(participants.items()):   # in id order: a tie goes the same way, read from anywhere
         trouble = sender.sent | sender.cpu
         if not trouble:
             continue
@@ -67,8 +68,11 @@ def _hurt_by(receiver: Participant, trouble: set) -> bool:
 def analyse_meeting(meeting_id: str, thresholds: dict) -> int:
     """Find the meeting's shared cause from what is stored and write it on the sessions involved
     (and clear it on the others). Returns how many sessions it names. Call inside a transaction."""
-    participants = _participants(meeting_id, thresholds)
-    found = find(participants)
+    return write_findings(meeting_id, find(_participants(meeting_id, thresholds)))
+
+
+def write_findings(meeting_id: str, found: dict[int, tuple[str, int]]) -> int:
+    """Write what `find` said of a meeting's sessions, and clear it on the others."""
     database.execute_sql("UPDATE media_sessions SET shared_cause = NULL, shared_cause_session = NULL "
                          "WHERE meeting_id = ? AND shared_cause IS NOT NULL", (meeting_id,))
     for session_id, (text, sender) in found.items():
@@ -77,35 +81,83 @@ def analyse_meeting(meeting_id: str, thresholds: dict) -> int:
     return len(found)
 
 
-def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
-    limit = {"audio": thresholds["loss_fair_pct"], "video": thresholds["video_loss_fair_pct"],
-             "share": thresholds["video_loss_fair_pct"]}
-    participants = {sid: Participant(label or f"participant {str(sid)[-4:]}") for sid, label in database.execute_sql(
-        "SELECT id, coalesce(user_name, user_email) FROM media_sessions WHERE meeting_id = ?", (meeting_id,))}
-    # Minutes (epoch minutes, from the packed series' integer clocks: no time is printed) where loss
-    # was past the fair line, per session and direction (interval vendors); only those come back
-    # from SQL, usually a handful of a meeting's thousands.
-    for sid, direction, minute in database.execute_sql(
-            f"SELECT s.id, t.direction, {MINUTE.format('x', 'r')} FROM media_sessions s "
-            "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id, "
-            "json_each(meetq_text(x.packed)) r WHERE s.meeting_id = ? AND x.step_ms IS NOT NULL "
-            f"AND json_extract(r.value, '$[{LOSS_AT}]') > CASE t.kind WHEN 'audio' THEN ? ELSE ? END GROUP BY 1, 2, 3",
-            (meeting_id, limit["audio"], limit["video"])):
-        _mark(participants[sid], direction, minute)
-    for sid, minute in database.execute_sql(
-            f"SELECT c.session_id, {MINUTE.format('c', 'x')} FROM media_sessions s JOIN cpu_series c "
-            "ON c.session_id = s.id, json_each(meetq_text(c.packed)) r, json_each(r.value) x "
-            f"WHERE s.meeting_id = ? AND c.step_ms IS NOT NULL AND json_extract(x.value, '$[{CPU_AT}]') > ?",
-            (meeting_id, thresholds["cpu_poor_pct"])):
-        participants[sid].cpu.add(minute)
-    # Sessions with no intervals: their per-call means, as one bucket.
-    for sid, kind, direction, loss in database.execute_sql(
-            "SELECT m.session_id, m.kind, m.direction, m.avg_packet_loss FROM media_summaries m "
-            "JOIN media_sessions s ON s.id = m.session_id WHERE s.meeting_id = ? AND m.avg_packet_loss IS NOT NULL "
-            "AND NOT EXISTS (SELECT 1 FROM media_streams t WHERE t.session_id = s.id)", (meeting_id,)):
-        if loss > limit[kind]:
-            _mark(participants[sid], direction, CALL)
+def participants_of(sessions: list[PreparedSession], thresholds: dict) -> dict[int, Participant]:
+    """The same evidence as `_participants`, from sessions about to be written (all of a meeting's):
+    what `meetq load` works out in its worker processes instead of reading it back."""
+    marker = _Marker(thresholds)
+    participants = {}
+    for session in sessions:
+        participant = participants[session.id] = Participant(
+            session.session[USER_NAME_AT] or session.session[USER_EMAIL_AT] or _unnamed(session.id))
+        kinds = {stream[0]: (stream[2], stream[3]) for stream in session.streams}
+        for stream_id, start_ms, step_ms, _, packed in session.series:
+            marker.stream(participant, *kinds[stream_id], start_ms, step_ms, packed)
+        for _, start_ms, step_ms, _, packed in session.cpu_series:
+            marker.cpu(participant, start_ms, step_ms, packed)
+        for summary in session.summaries if not session.streams else ():
+            marker.call(participant, summary[1], summary[2], summary[AVG_LOSS_AT])
     return participants
+
+
+def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
+    marker, read = _Marker(thresholds), database.execute_sql
+    participants = {sid: Participant(label or _unnamed(sid)) for sid, label in read(
+        "SELECT id, coalesce(user_name, user_email) FROM media_sessions WHERE meeting_id = ?", (meeting_id,))}
+    for sid, kind, direction, start_ms, step_ms, packed in read(
+            "SELECT s.id, t.kind, t.direction, x.start_ms, x.step_ms, x.packed FROM media_sessions s "
+            "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id "
+            "WHERE s.meeting_id = ?", (meeting_id,)):
+        marker.stream(participants[sid], kind, direction, start_ms, step_ms, packed)
+    for sid, start_ms, step_ms, packed in read(
+            "SELECT c.session_id, c.start_ms, c.step_ms, c.packed FROM media_sessions s "
+            "JOIN cpu_series c ON c.session_id = s.id WHERE s.meeting_id = ?", (meeting_id,)):
+        marker.cpu(participants[sid], start_ms, step_ms, packed)
+    for sid, kind, direction, loss in read(
+            "SELECT m.session_id, m.kind, m.direction, m.avg_packet_loss FROM media_summaries m "
+            "JOIN media_sessions s ON s.id = m.session_id WHERE s.meeting_id = ? "
+            "AND NOT EXISTS (SELECT 1 FROM media_streams t WHERE t.session_id = s.id)", (meeting_id,)):
+        marker.call(participants[sid], kind, direction, loss)
+    return participants
+
+
+class _Marker:
+    """Marks a participant's buckets from its packed series: the minutes (epoch minutes of each
+    sample's time, from the series' integer clock) where loss was past the fair line, or the CPU
+    past the poor one; sessions with no intervals (per-call means) mark one bucket, the call."""
+
+    def __init__(self, thresholds: dict):
+        self.limit = {"audio": thresholds["loss_fair_pct"], "video": thresholds["video_loss_fair_pct"],
+                      "share": thresholds["video_loss_fair_pct"]}
+        self.cpu_limit = thresholds["cpu_poor_pct"]
+
+    def stream(self, participant: Participant, kind: str, direction: str, start_ms, step_ms, packed) -> None:
+        if step_ms is None:
+            return
+        limit = self.limit.get(kind, self.limit["video"])
+        for idx, row in enumerate(unpack_rows(packed)):
+            loss = row[LOSS_AT]
+            if loss is not None and loss > limit:
+                _mark(participant, direction, _minute(start_ms, step_ms, idx))
+
+    def cpu(self, participant: Participant, start_ms, step_ms, packed) -> None:
+        if step_ms is None:
+            return
+        for resource in unpack_rows(packed):
+            participant.cpu.update(_minute(start_ms, step_ms, idx) for idx, row in enumerate(resource)
+                                   if row[CPU_AT] is not None and row[CPU_AT] > self.cpu_limit)
+
+    def call(self, participant: Participant, kind: str, direction: str, loss) -> None:
+        if loss is not None and loss > self.limit.get(kind, self.limit["video"]):
+            _mark(participant, direction, CALL)
+
+
+def _minute(start_ms: int, step_ms: float, idx: int) -> int:
+    """A sample's epoch minute, as the views compute its time (packing.py)."""
+    return int((start_ms + idx * step_ms) // 60000)
+
+
+def _unnamed(session_id: int) -> str:
+    return f"participant {str(session_id)[-4:]}"
 
 
 def _mark(participant: Participant, direction: str, bucket: str) -> None:

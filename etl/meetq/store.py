@@ -147,26 +147,36 @@ def write_sessions(meeting_id: str, prepared: list[PreparedSession | None], acco
     """Write prepared sessions. One whose content is unchanged is left alone; a changed one is
     replaced whole. Returns (sessions written, samples written)."""
     ensure_meeting(meeting_id, account, provider)
-    sessions = samples = 0
     cursor = database.cursor()
-    for session in filter(None, prepared):
-        found = cursor.execute("SELECT content_sha256 FROM media_sessions WHERE id = ?", (session.id,)).fetchone()
-        if found and found[0] == session.fingerprint:
-            continue
-        if session.meeting_id != meeting_id:
-            ensure_meeting(session.meeting_id, account, provider)
-        if found:  # a changed session: its children are replaced whole
-            for child in ("media_streams", "cpu_series", "media_summaries"):  # streams take their series
-                cursor.execute(f"DELETE FROM {child} WHERE session_id = ?", (session.id,))
-        # The hot path: prepared tuples through executemany, no generated SQL per row.
-        cursor.execute(UPSERT_SESSION, (*session.session, account, provider))
-        cursor.executemany(INSERT_SUMMARY, session.summaries)
-        cursor.executemany(INSERT_STREAM, session.streams)
-        cursor.executemany(INSERT_SERIES, session.series)
-        cursor.executemany(INSERT_CPU_SERIES, session.cpu_series)
-        sessions += 1
-        samples += session.sample_count
-    return sessions, samples
+    latest = {s.id: s for s in prepared if s}   # a session sent twice: its last version
+    stored = _fingerprints(cursor, list(latest))
+    changed = [s for s in latest.values() if stored.get(s.id) != s.fingerprint]
+    for other in {s.meeting_id for s in changed} - {meeting_id}:
+        ensure_meeting(other, account, provider)
+    # A changed session's children are replaced whole (streams take their series with them).
+    replaced = [(s.id,) for s in changed if s.id in stored]
+    for child in ("media_streams", "cpu_series", "media_summaries") if replaced else ():
+        cursor.executemany(f"DELETE FROM {child} WHERE session_id = ?", replaced)
+    # The hot path: prepared tuples through executemany, a statement per table and meeting.
+    cursor.executemany(UPSERT_SESSION, [(*s.session, account, provider) for s in changed])
+    for sql, part in ((INSERT_SUMMARY, "summaries"), (INSERT_STREAM, "streams"), (INSERT_SERIES, "series"),
+                      (INSERT_CPU_SERIES, "cpu_series")):
+        cursor.executemany(sql, [row for s in changed for row in getattr(s, part)])
+    return len(changed), sum(s.sample_count for s in changed)
+
+
+def _fingerprints(cursor, ids: list[int], chunk: int = 500) -> dict[int, str]:
+    """{id: content_sha256} of the sessions already stored among `ids`, a lookup per 500."""
+    found = {}
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        found.update(cursor.execute(f"SELECT id, content_sha256 FROM media_sessions WHERE id IN "
+                                    f"({', '.join('?' * len(part))})", part).fetchall())
+    return found
+
+
+def session_count(meeting_id: str) -> int:
+    return database.execute_sql("SELECT count(*) FROM media_sessions WHERE meeting_id = ?", (meeting_id,)).fetchone()[0]
 
 
 VERDICT_COLUMNS = ("verdict", "verdict_reason", "verdict_metric", "avg_system_cpu", "max_system_cpu")

@@ -36,7 +36,8 @@ class Participant:
 def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
     """{session id: (what to say, the sender's session id)} for the one most harmful sender."""
     best = None
-    for sender_id, sender in sorted(participants.items()):   # in id order: a tie goes the same way, read from anywhere
+    # In session-id order, so a tie goes the same way whether the evidence came from the store or a load worker.
+    for sender_id, sender in sorted(participants.items()):
         trouble = sender.sent | sender.cpu
         if not trouble:
             continue

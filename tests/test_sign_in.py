@@ -213,3 +213,176 @@ def test_serve_refuses_an_open_viewer_on_the_network(served, tmp_path):
     result = subprocess.run([*served_cli(), "serve", "--port", str(free_port())], capture_output=True, text=True,
                             env={**env, "MEETQ_VIEWER_AUTH": "webex"}, timeout=60)
     assert result.returncode == 2 and "viewer.sign_in_orgs" in result.stderr
+
+
+# -- under attack -------------------------------------------------------------------------------
+
+HOSTILE_NEXT = ["/\t/evil.test/x", "/%09/evil.test/x", "/\n/evil.test/x", "/%0a/evil.test/x", "/\r\n/evil.test",
+                "//evil.test/x", "/\\evil.test/x", "/%5Cevil.test/x", "/%5C/evil.test/x", "/%2F/evil.test/x",
+                "/%2f%2fevil.test", "/%252F/evil.test/x", "/%2509/evil.test/x", "https://evil.test/x",
+                "javascript:alert(1)", " /\t/evil.test", "/\x00/evil.test", "/\u2028/evil.test", "evil.test/x"]
+LOCAL_NEXT = "/-/dashboards/places?building=London%20HQ"
+
+
+def local(location: str) -> bool:
+    """A Location a browser keeps on this site: one slash, then no slash, backslash or control."""
+    return (location.startswith("/") and location[1:2] not in ("/", "\\")
+            and not any(ord(c) < 33 or c == "\\" for c in location))
+
+
+def sign_in_form(session, url):
+    """The sign-in page's CSRF token (its cookie is now in `session`)."""
+    form = session.get(f"{url}/-/sign-in", timeout=10).text
+    return form.split('name="csrftoken" value="')[1].split('"')[0]
+
+
+def post_sign_in(session, url, token, password=PASSWORD, **extra):
+    return session.post(f"{url}/-/sign-in", data={"csrftoken": token, "username": "alice", "password": password,
+                                                  **extra}, allow_redirects=False, timeout=60)
+
+
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+
+def peak_from_now(pid: int) -> int:
+    """The resident size now, with the peak (VmHWM) reset to it: VmHWM then tells how far what
+    follows took the process (Linux: 5 in clear_refs resets the peak)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as refs:
+        refs.write("5")
+    return rss_kib(pid)
+
+
+def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
+    """100 sign-ins at once for one user, the right password at a random place among them: at most
+    ten passwords are ever checked (so never a session once ten failures are on record), the rest
+    get 429, and the viewer's memory stays within a bound (two Argon2 checks at a time)."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password") as child:
+        session = requests.Session()
+        token = sign_in_form(session, child.url)
+        cookies = session.cookies.get_dict()
+        right = random.randrange(100)
+        before = peak_from_now(child.pid)
+
+        def attempt(n):
+            return requests.post(f"{child.url}/-/sign-in", cookies=cookies, allow_redirects=False, timeout=120,
+                                 data={"csrftoken": token, "username": "alice",
+                                       "password": PASSWORD if n == right else f"guess {n}"}).status_code
+        with ThreadPoolExecutor(100) as pool:
+            answers = list(pool.map(attempt, range(100)))
+        growth = (rss_kib(child.pid, "VmHWM") - before) / 1024
+        print(f"100 parallel sign-ins, the right one at #{right}: {answers.count(403)} x 403, "
+              f"{answers.count(302)} x 302, {answers.count(429)} x 429; viewer peak memory +{growth:.0f} MB")
+        checked = answers.count(403) + answers.count(302)
+        assert set(answers) <= {302, 403, 429} and checked <= 10 and answers.count(429) >= 90
+        assert answers.count(302) == 0 or answers.count(403) < 10
+        assert growth < 400
+        assert post_sign_in(session, child.url, token).status_code == 429   # ten failures on record now
+
+
+def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(served, tmp_path):
+    """Ten failures lock out the address they came from, not the user: the owner signs in from
+    another address (another loopback address here)."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password") as child:
+        port = urlsplit(child.url).port
+
+        def from_address(address, password):
+            session = requests.Session()
+            token = sign_in_form(session, child.url)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(address, 0))
+            body = urlencode({"csrftoken": token, "username": "alice", "password": password})
+            connection.request("POST", "/-/sign-in", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items())})
+            status = connection.getresponse().status
+            connection.close()
+            return status
+        assert [from_address("127.0.0.2", f"guess {n}") for n in range(11)] == [403] * 10 + [429]
+        assert from_address("127.0.0.2", PASSWORD) == 429
+        assert from_address("127.0.0.3", PASSWORD) == 302
+
+
+@pytest.mark.parametrize("mode", ["password", "proxy", "webex"])
+def test_after_signing_in_only_a_local_path(served, tmp_path, mode):
+    add_user(served, tmp_path)
+    settings = {"auth": mode, "sign_in_orgs": served.sim.org.org_id, "allowed_people": "@example.com"}
+    with viewer(served, tmp_path, **settings) as child:
+        for wanted in HOSTILE_NEXT + [LOCAL_NEXT]:
+            location = landing(served, child.url, mode, wanted)
+            assert local(location), (wanted, location)
+            assert location == (LOCAL_NEXT if wanted == LOCAL_NEXT else "/"), (wanted, location)
+
+
+def landing(served, url, mode, wanted) -> str:
+    """Where the viewer sends a browser after signing in with `next` = `wanted`."""
+    session = requests.Session()
+    if mode == "password":
+        token = sign_in_form(session, url)
+        return post_sign_in(session, url, token, next=wanted).headers["Location"]
+    if mode == "proxy":
+        return session.get(f"{url}/-/sign-in", params={"next": wanted}, allow_redirects=False, timeout=10,
+                           headers={"X-Forwarded-Email": "dana@example.com"}).headers["Location"]
+    sim_post(served.sim, "/_sim/config", {"consent_as": served.sim.org.people[3].email})
+    answer = session.get(f"{url}/-/sign-in/webex", params={"next": wanted}, allow_redirects=False, timeout=10)
+    while not answer.headers["Location"].startswith(url + "/-/sign-in/webex/callback"):   # the vendor's consent
+        answer = session.get(answer.headers["Location"], allow_redirects=False, timeout=10)
+    callback = session.get(answer.headers["Location"], allow_redirects=False, timeout=30)
+    sim_post(served.sim, "/_sim/config", {"consent_as": ""})
+    assert callback.status_code == 302 and "ds_actor" in session.cookies
+    return callback.headers["Location"]
+
+
+def test_a_browser_sent_to_another_site_after_signing_in_stays_here(served, browser, tmp_path):
+    with viewer(served, tmp_path, auth="proxy", allowed_people="@example.com") as child:
+        context = browser.new_context(extra_http_headers={"X-Forwarded-Email": "dana@example.com"})
+        page = context.new_page()
+        for wanted in ("/%09/127.0.0.1:9/x", "/%5C127.0.0.1:9/x", "/%2F127.0.0.1:9/x"):
+            page.goto(f"{child.url}/-/sign-in?next={wanted}")
+            assert page.url.startswith(child.url + "/"), page.url
+        context.close()
+
+
+def test_a_sign_in_form_from_another_site_signs_no_one_in(served, tmp_path):
+    """Login CSRF: a form on another site posted to ours carries no cookie of ours (or another
+    Origin); it must not sign the browser in as the attacker's user."""
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password") as child:
+        cookieless = requests.post(f"{child.url}/-/sign-in", allow_redirects=False, timeout=60,
+                                   data={"username": "alice", "password": PASSWORD})
+        assert cookieless.status_code == 403 and "ds_actor" not in cookieless.cookies
+        session = requests.Session()
+        token = sign_in_form(session, child.url)
+        foreign = session.post(
+            f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice", "password": PASSWORD},
+            headers={"Origin": "https://evil.test"}, allow_redirects=False, timeout=60)
+        assert foreign.status_code == 403 and "ds_actor" not in session.cookies
+        own = session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
+                                                           "password": PASSWORD},
+                           headers={"Origin": child.url}, allow_redirects=False, timeout=60)
+        assert own.status_code == 302 and "ds_actor" in session.cookies
+
+
+def test_logging_out_ends_the_session_everywhere(served, tmp_path):
+    """A copy of the session cookie (another tab, a stolen one) opens nothing after log-out."""
+    add_user(served, tmp_path)
+    with viewer(served, tmp_path, auth="password") as child:
+        session = requests.Session()
+        assert post_sign_in(session, child.url, sign_in_form(session, child.url)).status_code == 302
+        copy = session.cookies.get("ds_actor")
+        data = f"{child.url}/meetq/meetings.json"
+        assert requests.get(data, cookies={"ds_actor": copy}, timeout=10).status_code == 200
+        logout_page = session.get(f"{child.url}/-/logout", timeout=10).text
+        token = logout_page.split('name="csrftoken" value="')[1].split('"')[0]
+        out = session.post(f"{child.url}/-/logout", data={"csrftoken": token}, allow_redirects=False, timeout=10)
+        assert out.status_code == 302
+        assert requests.get(data, cookies={"ds_actor": copy}, timeout=10).status_code == 401
+        again = requests.Session()   # signing in again makes a new session, which works
+        assert post_sign_in(again, child.url, sign_in_form(again, child.url)).status_code == 302
+        assert again.get(data, timeout=10).status_code == 200

@@ -105,11 +105,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# What a client may hold of the viewer: its request's headers in HEADER_SECONDS (then the
+# connection is closed: a slow sender holds nothing for long), an idle kept-alive connection for
+# KEEPALIVE_SECONDS, at most MAX_HEADER_BYTES of headers, MAX_CONNECTIONS connections in all.
+HEADER_SECONDS, KEEPALIVE_SECONDS, MAX_HEADER_BYTES, MAX_CONNECTIONS = 10.0, 5, 16_384, 1000
+
+
 def serve(settings) -> None:
     """Serve settings.database until SIGTERM or Ctrl-C. The client address is the peer's own
     (proxy_headers off): the proxy sign-in trusts a header by the address it came from."""
     import uvicorn
+    from meetq.bounded_http import guarded_protocol
     app = datasette(settings.database, settings.timezone, settings.thresholds(), settings)
     asyncio.run(app.invoke_startup())
     uvicorn.run(app.app(), host=settings.host, port=settings.port, log_level="warning", lifespan="on", workers=1,
-                proxy_headers=False, server_header=False)
+                proxy_headers=False, server_header=False,
+                http=guarded_protocol(HEADER_SECONDS, MAX_CONNECTIONS, "viewer_request_refused"),
+                timeout_keep_alive=KEEPALIVE_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES)

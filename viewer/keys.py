@@ -1,5 +1,6 @@
 """The viewer's secrets file (mode 0600, never given to Datasette as data): the key that signs
-session cookies, made on first use, and the password users `meetq users` manages.
+session cookies, made on first use, the password users `meetq users` manages, and the sessions
+ended by logging out.
 
 Passwords are hashed with Argon2id (argon2-cffi: salted, slow and memory-hard, with its
 parameters inside each hash, so stronger defaults later re-hash at the next sign-in).
@@ -11,6 +12,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -75,6 +77,18 @@ class ViewerSecrets:
 
     def has_user(self, name: str) -> bool:
         return name in (self._read().get("users") or {})
+
+    def revoke(self, session_id: str, until: float) -> None:
+        """End a session for good (log-out). Kept until it would have expired anyway."""
+        def change(document):
+            now = time.time()
+            revoked = {k: v for k, v in (document.get("revoked") or {}).items()
+                       if isinstance(v, (int, float)) and v > now}
+            document["revoked"] = {**revoked, session_id: until}
+        self._change(change)
+
+    def is_revoked(self, session_id: str) -> bool:
+        return session_id in (self._read().get("revoked") or {})
 
     def verify(self, name: str, password: str) -> bool:
         hashed = (self._read().get("users") or {}).get(name)

@@ -1,15 +1,17 @@
 """Sign-in for the viewer (`viewer.auth`): with it on, every page, JSON and CSV answer needs a
 signed-in person; only the sign-in pages, static files and /-/healthz are open.
 
-- `password`: users from `meetq users add`, checked against Argon2id hashes (keys.py), failures
-  throttled per address and per name.
+- `password`: users from `meetq users add`, checked against Argon2id hashes (keys.py), a few at
+  a time; failures throttled per address and per name, counted before the check so that
+  requests sent at once cannot outrun the count; the form only from this viewer's own page.
 - `proxy`: a reverse proxy that signs people in (oauth2-proxy, say) names them in a header; the
   header is believed only from `viewer.trusted_proxies`, and ignored from anywhere else.
 - a vendor (`webex`): the OAuth authorization-code flow with PKCE through the provider's
   `sign_in` module; people of `viewer.sign_in_orgs` only, and of `viewer.allowed_people` when set.
 
 The session is Datasette's own `ds_actor` cookie, signed with the key in the viewer's secrets
-file and carrying its expiry, so Datasette shows who is signed in and its "Log out" works. One
+file and carrying its expiry and a session id, so Datasette shows who is signed in; its "Log
+out" deletes the cookie and the gate revokes the id, so a copied cookie ends with it. One
 gate, an ASGI wrapper around all of Datasette, decides before any view runs; the instance-level
 `allow` in the metadata is a second lock behind it.
 """
@@ -26,9 +28,10 @@ import secrets
 import sys
 import threading
 import time
+import unicodedata
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.plugins import pm
@@ -36,6 +39,7 @@ from datasette.utils import await_me_maybe, baseconv
 from datasette.utils.asgi import Request, Response
 from itsdangerous import BadSignature
 
+from meetq.bounded_http import Refused, declared_length, read_body
 from meetq.errors import ConfigError, LoginFailed, MeetqError
 from meetq.logs import get_logger
 from meetq.providers import PROVIDERS
@@ -46,32 +50,70 @@ log = get_logger("meetq.viewer.sign_in")
 
 OPEN_PATHS = ("/-/sign-in", "/-/static/", "/-/static-plugins/", "/-/healthz", "/favicon.ico")
 FLOW_COOKIE, FLOW_SECONDS = "meetq_sign_in", 600
-MAX_FAILURES, FAILURE_WINDOW = 10, 900.0   # per address and per user name, in seconds
+CSRF_COOKIE = "ds_csrftoken"   # Datasette's: it checks the form's token against it when the cookie is sent
+# Failed sign-ins in a sliding window of FAILURE_WINDOW seconds. An address (an IPv6 /64) gets ten:
+# guessing from one place stops there. A name gets a hundred from everywhere together, so that
+# a few wrong passwords from anywhere cannot lock its owner out, while guessing it from many
+# addresses still stops.
+FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_NAME = 900.0, 10, 100
+# Argon2 checks that run at once (each takes 64 MiB for a fraction of a second); the rest wait up
+# to VERIFY_WAIT seconds for a turn, then get 429.
+VERIFYING_AT_ONCE, VERIFY_WAIT = 2, 5.0
+MAX_BODY_BYTES = 4096   # a sign-in form is a few hundred bytes; the viewer takes no other bodies
+BODY_SECONDS = 10.0     # to send one
 
 
 def people_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip().lower() for item in re.split(r"[\s,]+", text or "") if item.strip())
 
 
+def address_key(client: str) -> str:
+    """The throttle's key for a client address: an IPv6 client holds a whole /64."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return f"address:{client}"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        return f"address:{ipaddress.ip_network(f'{address}/64', strict=False)}"
+    return f"address:{address}"
+
+
 @dataclass
 class Throttle:
-    """Failed sign-ins per key (an address, a user name) in a sliding window."""
+    """Failed sign-ins per key (an address, a user name) in a sliding window.
+
+    An attempt takes its place among the failures, under the lock, before its password is
+    checked (`attempt`), and gives it back only when the password was right (`succeeded`). So
+    however many requests arrive at once, no more than the limit are ever checked: the rest are
+    refused as if they had already failed."""
     failures: dict = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def blocked(self, *keys: str) -> bool:
+    def attempt(self, limits: dict[str, int]) -> tuple | None:
+        """A ticket to check one password, or None when any key is at its limit."""
         now = time.monotonic()
         with self.lock:
-            for key in keys:
+            for key in limits:
                 recent = self.failures[key]
                 while recent and recent[0] < now - FAILURE_WINDOW:
                     recent.popleft()
-            return any(len(self.failures[key]) >= MAX_FAILURES for key in keys)
+            if any(len(self.failures[key]) >= limit for key, limit in limits.items()):
+                return None
+            for key in limits:
+                self.failures[key].append(now)
+            return tuple(limits), now
 
-    def failed(self, *keys: str) -> None:
+    def succeeded(self, ticket: tuple) -> None:
+        """The password was right (or was never checked): the attempt is no failure."""
+        keys, stamp = ticket
         with self.lock:
             for key in keys:
-                self.failures[key].append(time.monotonic())
+                try:
+                    self.failures[key].remove(stamp)
+                except ValueError:
+                    pass   # already out of the window
 
 
 class SignIn:
@@ -86,6 +128,7 @@ class SignIn:
         self.orgs = set(people_list(settings.sign_in_orgs))
         self.public_url = (settings.public_url or "").rstrip("/")
         self.throttle = Throttle()
+        self.verifying = asyncio.Semaphore(VERIFYING_AT_ONCE)
         self.trusted = self._networks(settings.trusted_proxies) if self.mode == "proxy" else []
         self.vendor = PROVIDERS[self.mode] if self.mode in PROVIDERS else None
         if self.vendor:
@@ -112,8 +155,10 @@ class SignIn:
         return email in self.allowed or any(item.startswith("@") and email.endswith(item) for item in self.allowed)
 
     def valid(self, actor) -> bool:
-        """Only a session this mode made, for a user who still exists."""
+        """Only a session this mode made, not logged out, for a user who still exists."""
         if not isinstance(actor, dict) or actor.get("via") != self.mode or not actor.get("id"):
+            return False
+        if not isinstance(actor.get("sid"), str) or self.keys.is_revoked(actor["sid"]):
             return False
         return self.keys.has_user(actor["id"]) if self.mode == "password" else True
 
@@ -158,15 +203,56 @@ def asgi_wrapper(datasette):
     def wrap(app):
         async def gate(scope, receive, send):
             config = _config(datasette)
-            if config is None or scope["type"] != "http" or scope["path"].startswith(OPEN_PATHS):
+            if config is None or scope["type"] != "http":
+                return await app(scope, receive, send)
+            try:
+                receive = await bounded_body(scope, receive)
+            except Refused as refused:
+                log.warning("viewer_request_refused", reason=refused.reason, status=refused.status,
+                            client=(scope.get("client") or ("?",))[0], path=scope["path"][:200])
+                return await Response.text(refused.reason, status=refused.status,
+                                           headers={"connection": "close"}).asgi_send(send)
+            if scope["path"].startswith(OPEN_PATHS):
                 return await app(scope, receive, send)
             actor = await signed_in_actor(datasette, config, scope, receive)
-            if actor:
-                sends = send if scope["path"] == "/-/logout" else keep_session_cookie(send)
-                return await app(dict(scope, meetq_actor=actor), receive, sends)
-            await refuse(scope, send)
+            if not actor:
+                return await refuse(scope, send)
+            if scope["path"] == "/-/logout":
+                return await app(dict(scope, meetq_actor=actor), receive, revoke_on_log_out(send, config, actor))
+            await app(dict(scope, meetq_actor=actor), receive, keep_session_cookie(send))
         return gate
     return wrap
+
+
+async def bounded_body(scope, receive):
+    """A request's body read here, within MAX_BODY_BYTES (413 from Content-Length before a byte
+    of it is read) and BODY_SECONDS, and handed on whole: Datasette would read any size."""
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return receive
+    length = declared_length(scope["headers"])
+    if length is not None and length > MAX_BODY_BYTES:
+        raise Refused(413, "too large")
+    body = await read_body(receive, MAX_BODY_BYTES, BODY_SECONDS)
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if sent:
+            return await receive()   # after the body: the client's disconnect, when it comes
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return replay
+
+
+def revoke_on_log_out(send, config: "SignIn", actor: dict):
+    """Datasette's Log out deletes the cookie in this browser; the session itself ends here, so
+    a copy of the cookie kept elsewhere opens nothing either."""
+    async def revoking(message):
+        if message["type"] == "http.response.start" and message["status"] in (301, 302, 303) and actor.get("sid"):
+            config.keys.revoke(actor["sid"], until=time.time() + config.session_seconds)
+            log.info("viewer_signed_out", user=actor["id"], via=actor["via"])
+        await send(message)
+    return revoking
 
 
 def keep_session_cookie(send):
@@ -220,20 +306,35 @@ def register_routes(datasette):
         (r"^/-/sign-in$", sign_in_page),
         (r"^/-/sign-in/(?P<vendor>[a-z]+)$", start_vendor_sign_in),
         (r"^/-/sign-in/(?P<vendor>[a-z]+)/callback$", finish_vendor_sign_in),
-        (r"^/-/healthz$", healthz),
     ]
 
 
-async def healthz():
-    """For load balancers and container health checks: says nothing about the data."""
-    return Response.json({"ok": True})
+NEXT_MAX = 2000
 
 
-def safe_next(value: str | None) -> str:
-    """Only a path on this site: never `//elsewhere` or `https://elsewhere` (an open redirect)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+def safe_next(value) -> str:
+    """Where to go after signing in: a path on this site only, else "/". Browsers drop tabs and
+    line ends from a URL and read a backslash as `/`, so `/<TAB>/host` and `/<backslash>host` go
+    to another site: the value itself must start with one `/` not followed by another or by a
+    backslash, and hold no backslash, control character or white space. Decoded once and twice
+    (a page or a proxy may decode it on the way) it must still start that way and name no scheme
+    or host."""
+    if not isinstance(value, str) or len(value) > NEXT_MAX or not local_start(value):
         return "/"
-    return value
+    if "\\" in value or any(c.isspace() or unicodedata.category(c).startswith("C") for c in value):
+        return "/"
+    once = unquote(value)
+    return value if local_start(once) and local_start(unquote(once)) else "/"
+
+
+def local_start(text: str) -> bool:
+    """`text`, as a browser reads it (tabs, line ends and other controls dropped), is a path here."""
+    seen = _INVISIBLE.sub("", text)
+    parts = urlsplit(seen.replace("\\", "/"))
+    return seen.startswith("/") and seen[1:2] not in ("/", "\\") and not parts.scheme and not parts.netloc
+
+
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 async def sign_in_page(datasette, request):
@@ -255,30 +356,65 @@ async def page(datasette, request, config: SignIn, next_path: str, error: str = 
 
 
 async def password_sign_in(datasette, config: SignIn, request):
+    if config.mode != "password":
+        return Response.text("Not found", status=404)
     form = parse_qs((await request.post_body()).decode("utf-8", "replace"))
     name = (form.get("username") or [""])[0].strip()
     password = (form.get("password") or [""])[0]
     next_path = safe_next((form.get("next") or [""])[0])
     client = (request.scope.get("client") or ("?",))[0]
-    if config.mode != "password":
-        return Response.text("Not found", status=404)
-    keys = (f"address:{client}", f"user:{name.lower()}")
-    if config.throttle.blocked(*keys):
+    if not same_site(config, request):
+        # Datasette checks the form's token against its cookie only when cookies came: a form on
+        # another site, posted without them, would sign this browser in as someone else.
+        log.warning("viewer_sign_in_refused", reason="not from the sign-in page", client=client)
+        return await page(datasette, request, config, next_path, "Sign in from this page: it was reloaded, try "
+                          "again.", status=403)
+    ticket = config.throttle.attempt({address_key(client): MAX_FAILURES_PER_ADDRESS,
+                                      f"user:{name.lower()}": MAX_FAILURES_PER_NAME})
+    if ticket is None:
         log.warning("viewer_sign_in_refused", reason="too many failures", user=name, client=client)
         return await page(datasette, request, config, next_path, "Too many failed sign-ins: wait a few minutes.",
                           status=429)
-    valid = await asyncio.get_running_loop().run_in_executor(None, config.keys.verify, name, password)
+    valid = await verify(config, name, password)
+    if valid is None:
+        config.throttle.succeeded(ticket)   # never checked: no failure
+        log.warning("viewer_sign_in_refused", reason="too many sign-ins at once", user=name, client=client)
+        return await page(datasette, request, config, next_path, "The viewer is busy: try again in a moment.",
+                          status=429)
     if not valid:
-        config.throttle.failed(*keys)
         log.warning("viewer_sign_in_refused", reason="wrong name or password", user=name, client=client)
         return await page(datasette, request, config, next_path, "Wrong user name or password.", status=403)
+    config.throttle.succeeded(ticket)
     return signed_in(datasette, config, request, {"id": name, "via": "password"}, next_path)
+
+
+async def verify(config: SignIn, name: str, password: str) -> bool | None:
+    """The Argon2 check, VERIFYING_AT_ONCE at a time; None when no turn came within VERIFY_WAIT."""
+    try:
+        await asyncio.wait_for(config.verifying.acquire(), VERIFY_WAIT)
+    except asyncio.TimeoutError:
+        return None
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, config.keys.verify, name, password)
+    finally:
+        config.verifying.release()
+
+
+def same_site(config: SignIn, request) -> bool:
+    """The form came from our own sign-in page: it carries Datasette's CSRF cookie (which that page
+    set, and which Datasette has checked against the form's token), and an Origin, when the
+    browser sends one, naming this viewer's host (the scheme may differ behind a TLS proxy)."""
+    if not request.cookies.get(CSRF_COOKIE):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc in (urlsplit(config.base_url(request)).netloc, request.host)
 
 
 def signed_in(datasette, config: SignIn, request, actor: dict, next_path: str) -> Response:
     log.info("viewer_signed_in", user=actor["id"], via=actor["via"], client=(request.scope.get("client") or ("?",))[0])
     expires = int(time.time()) + config.session_seconds
-    response = Response.redirect(next_path)
+    actor = {**actor, "sid": secrets.token_urlsafe(18)}   # what log-out revokes
+    response = Response.redirect(safe_next(next_path))
     response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": baseconv.base62.encode(expires)}, "actor"),
                         max_age=config.session_seconds, httponly=True, samesite="lax", secure=config.secure(request))
     response.set_cookie(FLOW_COOKIE, "", max_age=0)
@@ -317,11 +453,11 @@ async def finish_vendor_sign_in(datasette, request):
     if identity.org.lower() not in config.orgs or not config.allows(identity.email):
         log.warning("viewer_sign_in_refused", reason="not allowed here", user=identity.email, org=identity.org,
                     client=client)
-        return await page(datasette, request, config, flow["next"],
+        return await page(datasette, request, config, safe_next(flow.get("next")),
                           f"{identity.email} may not use this viewer: ask its administrator to allow "
                           "your organisation or address.", status=403)
     actor = {"id": identity.email, "name": identity.name, "via": config.mode, "org": identity.org}
-    return signed_in(datasette, config, request, actor, flow["next"])
+    return signed_in(datasette, config, request, actor, safe_next(flow.get("next")))
 
 
 def started_flow(datasette, request) -> dict:

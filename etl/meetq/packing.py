@@ -25,6 +25,11 @@ import orjson
 import zstandard
 
 LEVEL = 3
+# The largest text meetq keeps or gives back: a body over it is not stored (store.save_raw), and
+# a value that would decompress past it reads as NULL, so a small hostile frame built in SQL
+# (`meetq_text(x'28b52ffd…')`) cannot make a query take seconds and gigabytes: SQLite cannot
+# interrupt a Python function. The largest page the vendors serve at meetq's page sizes is a few MB.
+MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAGIC = b"\x28\xb5\x2f\xfd"   # what every zstandard frame starts with
 _local = threading.local()     # compressor objects are not thread-safe; the receiver stores from a pool
 
@@ -47,14 +52,31 @@ def pack_rows(rows) -> bytes:
 
 
 def unpack_text(value):
-    """What `meetq_text` returns: text from compressed bytes; anything else as it is."""
-    if isinstance(value, bytes) and value[:4] == MAGIC:
-        _compressor()
-        try:
-            return _local.decompressor.decompress(value).decode("utf-8", "surrogatepass")
-        except zstandard.ZstdError:
-            return None  # a damaged value reads as missing, never as a failed query
-    return value
+    """What `meetq_text` returns: text from compressed bytes; anything else as it is. Damaged
+    bytes, and bytes that would decompress past MAX_TEXT_BYTES, read as missing, never as a
+    failed query."""
+    if not (isinstance(value, bytes) and value[:4] == MAGIC):
+        return value
+    _compressor()
+    try:
+        size = zstandard.frame_content_size(value)
+        if size > MAX_TEXT_BYTES:
+            return None
+        if size >= 0:   # what meetq writes: the frame says its size, and decompress holds it to that
+            text = _local.decompressor.decompress(value)
+        else:           # a frame that does not: decompressed one byte past the limit at the most
+            with _local.decompressor.stream_reader(value) as reader:
+                text = reader.read(MAX_TEXT_BYTES + 1)
+            if len(text) > MAX_TEXT_BYTES:
+                return None
+        return text.decode("utf-8", "surrogatepass")
+    except (zstandard.ZstdError, UnicodeDecodeError):
+        return None
+
+
+def unpacked_size(value: bytes) -> int:
+    """How many bytes a value meetq packed holds (its frame says so)."""
+    return zstandard.frame_content_size(value)
 
 
 def unpack_rows(value) -> list:

@@ -23,8 +23,8 @@ from typing import Callable
 
 import uvicorn
 from requests.structures import CaseInsensitiveDict
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .bounded_http import Refused, declared_length, guarded_protocol, header_bytes, read_body
 from .errors import ConfigError
 from .logs import get_logger
 from .providers import PROVIDERS
@@ -54,44 +54,6 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
     if bot and bot.signed(body, headers, settings):
         return bot.accept_delivery(body, settings)
     return 401, "no registered account's secret signed it", None
-
-
-class Refused(Exception):
-    """A request answered with an error before it reached `accept`."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status, self.reason = status, reason
-
-
-def declared_length(headers: CaseInsensitiveDict) -> int | None:
-    """Content-Length as a number; h11 has already refused a malformed one."""
-    value = headers.get("content-length")
-    return int(value) if value is not None else None
-
-
-def header_bytes(scope) -> int:
-    return len(scope["raw_path"]) + len(scope["query_string"]) + sum(len(k) + len(v) + 4 for k, v in scope["headers"])
-
-
-async def read_body(receive, limit: int, timeout: float) -> bytes:
-    """The whole body, refusing it (413) the moment it passes `limit` bytes, chunked or not,
-    and (408) when the client takes longer than `timeout` seconds to send it."""
-    chunks, size, deadline = [], 0, time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        try:
-            message = await asyncio.wait_for(receive(), timeout=max(remaining, 0.001))
-        except asyncio.TimeoutError:
-            raise Refused(408, "body not sent in time") from None
-        if message["type"] == "http.disconnect":
-            raise Refused(400, "client left before sending its body")
-        size += len(message.get("body", b""))
-        if size > limit:
-            raise Refused(413, "too large")
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 class DeliveryApp:
@@ -147,54 +109,6 @@ async def answer(send, status: int, text: str, close: bool) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def guarded_protocol(read_timeout: float, max_connections: int) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with what it lacks for a server on the internet: a deadline for
-    each request's headers (uvicorn waits for them forever, so one header line and silence would
-    hold a connection for good) and a hard cap on open connections (uvicorn's own limit answers
-    503 but still accepts them)."""
-
-    class GuardedH11Protocol(H11Protocol):
-        def connection_made(self, transport):
-            super().connection_made(transport)
-            if len(self.connections) > max_connections:
-                log.warning("webhook_rejected", reason="too many connections", status=None,
-                            client=(self.client or ("?",))[0], open=len(self.connections))
-                transport.close()
-                return
-            self._arm_header_deadline()
-
-        def on_response_complete(self):
-            super().on_response_complete()
-            self._arm_header_deadline()
-
-        def connection_lost(self, exc):
-            self._disarm_header_deadline()
-            super().connection_lost(exc)
-
-        def send_400_response(self, msg: str):
-            log.warning("webhook_rejected", reason="malformed HTTP request", status=400,
-                        client=(self.client or ("?",))[0])
-            super().send_400_response(msg)
-
-        def _arm_header_deadline(self):
-            self._disarm_header_deadline()
-            self._header_deadline = self.loop.call_later(read_timeout, self._close_if_still_waiting)
-
-        def _disarm_header_deadline(self):
-            deadline = getattr(self, "_header_deadline", None)
-            if deadline is not None:
-                deadline.cancel()
-                self._header_deadline = None
-
-        def _close_if_still_waiting(self):
-            waiting = self.cycle is None or self.cycle.response_complete
-            if waiting and not self.transport.is_closing():
-                log.info("webhook_connection_closed", reason="no request in time", client=(self.client or ("?",))[0])
-                self.transport.close()
-
-    return GuardedH11Protocol
-
-
 def parse_listen(listen: str | None) -> tuple[str, int]:
     host, _, port = (listen or "").rpartition(":")
     if not host or not port.isdigit():
@@ -223,7 +137,7 @@ class WebhookReceiver:
         logging.getLogger("uvicorn.error").setLevel(logging.ERROR)  # its warnings are ours, with the client
         config = uvicorn.Config(
             DeliveryApp(s, self.on_due), host=self.address[0], port=self.address[1],
-            http=guarded_protocol(s.read_timeout_seconds, s.max_connections), lifespan="off",
+            http=guarded_protocol(s.read_timeout_seconds, s.max_connections, "webhook_rejected"), lifespan="off",
             log_config=None, access_log=False, server_header=False,
             h11_max_incomplete_event_size=s.max_header_bytes, timeout_keep_alive=s.keepalive_seconds,
             timeout_graceful_shutdown=s.read_timeout_seconds)

@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .clock import iso, parse_iso
+from .logs import get_logger
 from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, MeetAttendance, Meeting, database
-from .packing import pack_text
+from .packing import MAX_TEXT_BYTES, pack_text, unpacked_size
 from .raw import RawRecord, body_digest
 from .rows import (CPU_SERIES_COLUMNS, SERIES_COLUMNS, SESSION_WRITE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS,
                    PreparedSession)
 
+log = get_logger("meetq.store")
 OPEN_STATES = ("pending", "partial", "recheck")
 # Descriptive columns a later listing may update; the queue columns are never overwritten.
 MEETING_LISTED_COLUMNS = ["series_id", "scheduled_meeting_id", "title", "meeting_type", "scheduled_type",
@@ -133,11 +135,17 @@ def save_raw(record: RawRecord, endpoint: str, meeting_id: str | None = None, of
              account: str = DEFAULT_ACCOUNT, body_sha256: str | None = None, packed: bytes | None = None) -> bool:
     """`body_sha256` and `packed`, when given, are `body_digest(record.body)` and
     `pack_text(record.body)` computed elsewhere (a load worker). Returns False when the very same
-    response was already stored."""
+    response was already stored. A body larger than anything meetq reads back (MAX_TEXT_BYTES)
+    is not kept: its row says how large it was, and the rows made from it are stored as usual."""
+    packed = packed or pack_text(record.body)
+    error, size = record.error, unpacked_size(packed)
+    if size > MAX_TEXT_BYTES:
+        error = f"a body of {size:,} bytes, more than the {MAX_TEXT_BYTES:,} meetq keeps"
+        log.warning("raw_body_not_kept", endpoint=endpoint, meeting_id=meeting_id, reason=error)
+        packed = pack_text("")
     return database.execute_sql(INSERT_RAW, (
         endpoint, meeting_id, offset, record.url, record.status, record.tracking_id, record.content_type,
-        record.fetched_at, packed or pack_text(record.body), body_sha256 or body_digest(record.body), record.error,
-        account)).rowcount > 0
+        record.fetched_at, packed, body_sha256 or body_digest(record.body), error, account)).rowcount > 0
 
 
 # -- qualities ------------------------------------------------------------------------------

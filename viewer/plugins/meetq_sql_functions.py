@@ -23,6 +23,8 @@ query pages.
 """
 
 import html
+import sqlite3
+import weakref
 from datetime import datetime, timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +32,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from datasette import Response, hookimpl
 from markupsafe import Markup
 from meetq import packing
+
+# What one query may give a signed-in person, whatever SQL they write: a value of at most
+# MAX_VALUE_BYTES (SQLite's own length limit: `zeroblob(200000000)` fails at once), and an
+# answer of at most MAX_ANSWER_BYTES, counted as its rows are fetched, before Datasette holds
+# them all: a thousand rows of 30 MB each never sit in memory. The 1 s time limit still applies.
+MAX_VALUE_BYTES = 32 * 1024 * 1024
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf")
@@ -93,12 +102,32 @@ def prepare_connection(conn, datasette):
     conn.create_function("tz_name", 0, lambda: name, deterministic=True)
     conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
     packing.register(conn)
+    bound_answers(conn)
+
+
+def bound_answers(conn) -> None:
+    """The viewer's limits on what a query returns (MAX_VALUE_BYTES, MAX_ANSWER_BYTES)."""
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    make_row = conn.row_factory or (lambda cursor, row: row)
+    fetched = weakref.WeakKeyDictionary()   # bytes so far, per cursor: per query
+
+    def counted(cursor, row):
+        size = fetched.get(cursor, 0) + sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
+        if size > MAX_ANSWER_BYTES:
+            raise sqlite3.DataError(f"the answer passed the viewer's {MAX_ANSWER_BYTES // 2**20} MiB: ask for fewer "
+                                    "rows or columns (LIMIT, or a narrower select)")
+        fetched[cursor] = size
+        return make_row(cursor, row)
+
+    conn.row_factory = counted
 
 
 @hookimpl
 def register_routes():
-    """The front page answers "how was this week?": the overview dashboard."""
-    return [(r"^/$", lambda: Response.redirect("/-/dashboards/overview"))]
+    """The front page answers "how was this week?": the overview dashboard. /-/healthz is for
+    load balancers and container health checks, in every sign-in mode: it says nothing of the data."""
+    return [(r"^/$", lambda: Response.redirect("/-/dashboards/overview")),
+            (r"^/-/healthz$", lambda: Response.json({"ok": True}))]
 
 
 # Views whose `ts` (ISO UTC, as stored and as JSON and CSV give it) is shown in the display zone.

@@ -1,6 +1,8 @@
 """The bot answers people in their thread, through the daemon's real webhook receiver and the
 simulator's spaces: `last` names the asker's own last meeting; forged deliveries get nothing, a
-replayed one one answer; `person` is for the helpdesk only."""
+replayed one one answer; `person` is for the helpdesk only; a stranger to the organisation
+learns nothing; a person asking too fast is told once to slow down; vendor text and the asker's
+words make no Markdown of their own."""
 
 import json
 import signal
@@ -9,16 +11,23 @@ import pytest
 import requests
 
 from conftest import free_port
+from meetq import markdown, packing
+from meetq.assistant import PER_PERSON, REFUSED, SLOW_DOWN, Pace
 from meetq.providers.webex.bot import command_of
 from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 from meetq.simulator.server import BOT, ROOMS
 
-HELPDESK = "helpdesk@example.com"
+STRANGER = "sam@other-company.test"
+
+
+def helpdesk(sim):
+    return sim.org.people[-1].email
 
 
 @pytest.fixture
 def bot(meetq, sim):
     port = free_port()
+    HELPDESK = helpdesk(sim)
     meetq.write_config(interval_seconds=3600)
     meetq.add_settings(f'[webhook]\nlisten = "127.0.0.1:{port}"\n[notify]\nbot_token = "{sim.config.bot_token}"\n'
                        f'room_id = "{ROOMS[0]["id"]}"\nperson_askers = "{HELPDESK}"\ndigest_day = "off"\n'
@@ -48,7 +57,7 @@ def test_last_gets_a_threaded_reply_naming_the_askers_last_meeting(meetq, sim, b
     said = sim.say(asker, "last")
     assert said["deliveries"] == [200]
     (answer,) = replies_to(sim, said["message"])
-    assert answer["roomId"] == ROOMS[0]["id"] and f"**{title}**" in answer["markdown"]
+    assert answer["roomId"] == ROOMS[0]["id"] and f"**{markdown.text(title)}**" in answer["markdown"]
     assert "was poor" in answer["markdown"] and verdict == "poor"
 
 
@@ -73,15 +82,66 @@ def test_person_is_for_the_helpdesk_and_nonsense_is_answered_politely(meetq, sim
     someone = meetq.scalar("select user_email from media_sessions limit 1")
     refused = sim.say(someone, f"person {someone}")
     assert "only for the helpdesk" in replies_to(sim, refused["message"])[0]["markdown"]
-    allowed = sim.say(HELPDESK, f"person {someone}")
-    assert f"The last sessions of {someone}" in replies_to(sim, allowed["message"])[0]["markdown"]
+    allowed = sim.say(helpdesk(sim), f"person {someone}")
+    assert f"The last sessions of {markdown.text(someone)}" in replies_to(sim, allowed["message"])[0]["markdown"]
     puzzled = sim.say(someone, "make me a sandwich")
     answer = replies_to(sim, puzzled["message"])[0]["markdown"]
-    assert answer.startswith("Sorry, I don't understand “make me a sandwich”.") and "`last`" in answer
+    assert answer.startswith("Sorry, I don't understand that.") and "`last`" in answer and "sandwich" not in answer
     week = sim.say(someone, "week")
     assert "rated sessions were poor" in replies_to(sim, week["message"])[0]["markdown"]
     status = sim.say(someone, "status")   # the same words as `meetq health`
     assert replies_to(sim, status["message"])[0]["markdown"].startswith("The collector: last successful cycle ")
+
+
+def test_a_stranger_to_the_organisation_learns_nothing(meetq, sim, bot):
+    questions = ["week", "status", "last", "meeting %board%", "meeting _", f"person {STRANGER}"]
+    assert len(questions) <= PER_PERSON   # within the pace: each is refused for who asks, not how fast
+    for question in questions:
+        said = sim.say(STRANGER, question)
+        assert [m["markdown"] for m in replies_to(sim, said["message"])] == [REFUSED], question
+    member = sim.say(sim.org.people[0].email, "status")   # the organisation's own people still get answers
+    assert replies_to(sim, member["message"])[0]["markdown"].startswith("The collector: ")
+
+
+def test_the_askers_wildcards_and_markup_are_only_letters(meetq, sim, bot):
+    asker = sim.org.people[0].email
+    hostile = "[Reset your password](https://evil.test/x) <@all> **now**"
+    meeting = meetq.scalar("select id from meetings where title is not null limit 1")
+    with packing.connect(meetq.database, timeout=30) as db:   # commits on leaving
+        db.execute("update meetings set title = ? where id = ?", (hostile, meeting))
+    answers = {}
+    for question in ("meeting %", "meeting ___", "meeting %%%", "meeting Reset your", "meeting <@all>"):
+        said = sim.say(asker, question)
+        (answers[question],) = [m["markdown"] for m in replies_to(sim, said["message"])]
+    assert "at least 3 letters" in answers["meeting %"]
+    assert answers["meeting ___"].startswith("I found no meeting") and answers["meeting %%%"].startswith("I found no")
+    found = answers["meeting Reset your"]
+    assert found.startswith(r"**\[Reset your password\]\(https://evil.test/x\) \<\@all\> \*\*now\*\***")
+    assert "](https://evil" not in found and "<@all>" not in found
+    assert "<@all>" not in answers["meeting <@all>"]
+
+
+def test_asking_too_fast_is_told_once_to_slow_down(meetq, sim, bot):
+    asker = sim.org.people[1].email
+    replies = [[m["markdown"] for m in replies_to(sim, sim.say(asker, "help")["message"])]
+               for _ in range(PER_PERSON + 4)]
+    assert all(r and r[0].startswith("I answer questions") for r in replies[:PER_PERSON])
+    assert replies[PER_PERSON] == [SLOW_DOWN] and replies[PER_PERSON + 1:] == [[]] * 3
+    other = sim.say(sim.org.people[2].email, "help")   # someone else in the space is still answered
+    assert replies_to(sim, other["message"])[0]["markdown"].startswith("I answer questions")
+
+
+def test_the_pace_is_per_person_and_per_space():
+    pace = Pace(per_person=2, per_space=3, window=60)
+    assert [pace.admit("a", "room") for _ in range(4)] == ["answer", "answer", "slow down", "ignore"]
+    assert pace.admit("b", "room") == "answer"                              # the space's third
+    assert [pace.admit("c", "room"), pace.admit("d", "room")] == ["slow down", "ignore"]
+    assert pace.admit("e", "another room") == "answer"
+    quick = Pace(per_person=1, per_space=10, window=0.05)
+    assert [quick.admit("a", "r"), quick.admit("a", "r")] == ["answer", "slow down"]
+    import time
+    time.sleep(0.12)
+    assert quick.admit("a", "r") == "answer"   # the window passed: answered again, and warned again if need be
 
 
 @pytest.mark.parametrize("message, command", [

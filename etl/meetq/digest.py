@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from . import markdown
 from .clock import iso, parse_iso
 from .models import database
 
@@ -14,9 +15,8 @@ RATED = "verdict IN ('good', 'fair', 'poor')"
 
 
 def link(settings, path: str, text: str) -> str:
-    """A Markdown link to a viewer page; plain text when viewer.public_url is unset."""
-    base = (settings.public_url or "").rstrip("/")
-    return f"[{text}]({base}{path})" if base else text
+    """A Markdown link to a viewer page, its text escaped; plain text when viewer.public_url is unset."""
+    return markdown.link((settings.public_url or "").rstrip("/"), path, text)
 
 
 def when(moment: str | None, settings) -> str:

@@ -8,6 +8,7 @@ Webex routes:                          Test and demo routes:
   GET  /analytics/v1/meeting/qualities   POST /_sim/meetings   add meetings that ended just now
   GET, POST /v1/webhooks
   GET, PUT, DELETE /v1/webhooks/{id}
+  GET  /v1/rooms, /v1/memberships, POST /v1/messages, GET /v1/messages/{id}   (the bot)
 
 Registered `meetings`/`ended` webhooks get a signed POST (X-Spark-Signature: hex HMAC-SHA1 of
 the body with the webhook's secret) whenever a meeting ends while the simulator runs.
@@ -30,7 +31,7 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from ..clock import UTC, parse_iso
 from .org import Organisation
@@ -370,11 +371,12 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/v1/webhooks"): self.webhooks_list,
             ("POST", "/v1/webhooks"): self.webhooks_create,
             ("GET", "/v1/rooms"): self.rooms_list,
+            ("GET", "/v1/memberships"): self.memberships_list,
             ("POST", "/v1/messages"): self.messages_create,
             **self.sim_routes(),
         }
         if path.startswith("/v1/messages/"):
-            self.message_id = path.rsplit("/", 1)[1]
+            self.message_id = unquote(path.rsplit("/", 1)[1])
             routes[("GET", path)] = self.messages_one
         if path.startswith("/v1/webhooks/"):
             self.webhook_id = path.rsplit("/", 1)[1]
@@ -678,6 +680,21 @@ class _Handler(BaseHTTPRequestHandler):
         mine = [{k: v for k, v in r.items() if k != "bot_member"} for r in self.sim.rooms.values()
                 if r["bot_member"] or grant.user != BOT["id"]]
         self._json(200, {"items": mine})
+
+    def memberships_list(self):
+        """A space's members, filtered by `personId`: each with the organisation they belong to
+        (`personOrgId`; people the simulated organisation does not know belong to another)."""
+        if not self._grant():
+            return
+        person_id, room_id = self.query.get("personId"), self.query.get("roomId")
+        if room_id not in self.sim.rooms:
+            return self._json(404, _webex_error("Could not find a room with provided ID.", self.tracking))
+        known = {p.id: p for p in self.sim.org.people}
+        items = [] if not person_id else [{
+            "id": f"membership-{person_id}", "roomId": room_id, "personId": person_id,
+            "personEmail": known[person_id].email if person_id in known else "",
+            "personOrgId": self.sim.org.org_id if person_id in known else "org-elsewhere", "isModerator": False}]
+        self._json(200, {"items": items})
 
     def messages_create(self):
         grant = self._grant()

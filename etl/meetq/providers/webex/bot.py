@@ -12,6 +12,7 @@ import json
 import re
 import secrets as random_secrets
 from html import unescape
+from urllib.parse import quote
 
 from ... import assistant, store
 from ...clock import iso, utcnow
@@ -22,7 +23,9 @@ from ...models import database
 from ...private_files import write_private_json
 from ...raw import RawRecord
 from .client import base
-from .webhooks import SIGNATURE_HEADER, signature_matches
+from .tokens import TokenStore
+from .transform import private_body
+from .webhooks import SIGNATURE_HEADER, delivery_event, signature_matches
 
 log = get_logger("meetq.bot")
 WEBHOOK_NAME = "meetq assistant: messages"
@@ -86,7 +89,15 @@ class Bot:
         return ids
 
     def message(self, message_id: str) -> dict:
-        return self.client.get_json(f"{self.api}/messages/{message_id}")
+        return self.client.get_json(f"{self.api}/messages/{quote(message_id, safe='')}")
+
+    def organisation_of(self, person_id: str, room_id: str) -> str | None:
+        """The organisation of a person in a space: their membership's `personOrgId`."""
+        found = self.client.get_json(f"{self.api}/memberships", params={"roomId": room_id, "personId": person_id})
+        items = found.get("items") if isinstance(found, dict) else None
+        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+        org = first.get("personOrgId")
+        return org if isinstance(org, str) else None
 
 
 def refused_token(error) -> NotAuthorised:
@@ -136,11 +147,12 @@ def register(settings, target_url: str) -> dict:
     ours = [w for w in (bot.client.get_json(api, params={"max": 100}).get("items") or [])
             if w.get("name") == WEBHOOK_NAME]
     if ours:
-        answer = bot.client.request("PUT", f"{api}/{ours[0]['id']}", json_body={**body, "status": "active"}).json()
+        answer = bot.client.request("PUT", f"{api}/{quote(str(ours[0]['id']), safe='')}",
+                                    json_body={**body, "status": "active"}).json()
     else:
         answer = bot.client.request("POST", api, json_body={**body, "resource": "messages", "event": "created"}).json()
     found = {"id": answer.get("id"), "secret": secret, "target_url": target_url, "bot_id": me.get("id"),
-             "bot_name": me.get("displayName") or ""}
+             "bot_name": me.get("displayName") or "", "bot_org": me.get("orgId")}
     write_private_json(registration_path(settings), found)
     return found
 
@@ -156,18 +168,25 @@ def signed(body: bytes, headers, settings) -> bool:
 
 
 def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
-    """Answer one verified delivery, once: its id is stored before the answer is posted."""
-    try:
-        event = json.loads(body)
-        data = event["data"] if isinstance(event.get("data"), dict) else {}
-    except (ValueError, AttributeError, KeyError):
+    """Answer one verified delivery, once: its id is stored before the answer is posted. Only
+    people of the organisation meetq collects for get an answer (`answerable_orgs`), and no one
+    faster than `assistant.TALK` allows."""
+    event = delivery_event(body)
+    if event is None:
         return 400, "signed, but not a webhook envelope", None
-    if (event.get("resource"), event.get("event")) != ("messages", "created") or not isinstance(data.get("id"), str):
-        return 200, f"ignored {event.get('resource')}/{event.get('event')}", None
+    data = event["data"] if isinstance(event.get("data"), dict) else {}
+    if (event.get("resource"), event.get("event")) != ("messages", "created") or not all(
+            isinstance(data.get(k), str) for k in ("id", "personId", "roomId")):
+        return 200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}", None
     me = registration(settings)
     if data.get("personId") == me.get("bot_id"):
         return 200, "ignored: the bot's own message", None
-    record = RawRecord(url="bot-webhook", body=body.decode("utf-8", "replace"), fetched_at=iso(utcnow()))
+    pace = assistant.TALK.admit(data["personId"], data["roomId"])
+    if pace == "ignore":
+        log.warning("assistant_ignored", reason="asking too fast", person_id=data["personId"][:80])
+        return 200, "ignored: asking too fast", None
+    record = RawRecord(url="bot-webhook", body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
+                       fetched_at=iso(utcnow()))
     # Once per message, however many deliveries name it (a replay, a second webhook): the check and
     # the record in one write transaction, so two deliveries at once cannot both pass it.
     with database.connection_context(), database.atomic("IMMEDIATE"):
@@ -178,14 +197,38 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
     try:
         bot = Bot(settings)
         message = bot.message(data["id"])
+        thread = {"room_id": message.get("roomId"), "parent_id": message.get("parentId") or message.get("id")}
+        org = bot.organisation_of(data["personId"], data["roomId"])
+        if org not in answerable_orgs(settings, me):
+            log.warning("assistant_refused", reason="another organisation", message_id=data["id"], org=org)
+            bot.post(assistant.REFUSED, **thread)
+            return 200, "refused: another organisation", None
+        if pace == "slow down":
+            bot.post(assistant.SLOW_DOWN, **thread)
+            return 200, "asked to slow down", None
         asked = command_of(message, me.get("bot_id"), me.get("bot_name"))
-        answer = assistant.reply(asked, message.get("personEmail") or "", settings)
-        bot.post(answer, room_id=message.get("roomId"), parent_id=message.get("parentId") or message.get("id"))
+        bot.post(assistant.reply(asked, message.get("personEmail") or "", settings), **thread)
     except MeetqError as error:   # Webex would deliver again only on a non-2xx; the answer is lost, said here
         log.warning("assistant_failed", message_id=data["id"], error=str(error))
         return 200, "could not answer", None
     log.info("assistant_answered", message_id=data["id"], command=asked.split(" ")[0][:20])
     return 200, "answered", None
+
+
+def answerable_orgs(settings, me: dict) -> set[str]:
+    """The organisations whose people the assistant answers: those of the Webex accounts meetq
+    collects for (their authorisations say), else, for a personal token, the bot's own."""
+    orgs = set()
+    for account in settings.accounts():
+        if account.provider != "webex" or account.access_token:
+            continue
+        try:
+            org = TokenStore(account.secrets).load().identity.get("org_id")
+        except MeetqError:
+            continue
+        if isinstance(org, str):
+            orgs.add(org)
+    return orgs or ({me["bot_org"]} if isinstance(me.get("bot_org"), str) else set())
 
 
 _MENTION = re.compile(r"<spark-mention[^>]*data-object-id=\"([^\"]+)\"[^>]*>.*?</spark-mention>", re.S)

@@ -27,6 +27,7 @@ from ...raw import RawRecord
 from . import client as webex
 from .auth import credentials_for
 from .collect import RETENTION
+from .transform import private_body
 
 log = get_logger("meetq.webhooks")
 
@@ -138,26 +139,41 @@ def signed_by(body: bytes, headers, secrets_by_account: dict[str, str]) -> str |
                 None)
 
 
-def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[int, str, str | None]:
-    """Store one delivery already verified as `account`'s. Returns (HTTP status, what happened,
-    the account whose meeting is newly due or None)."""
+def delivery_event(body: bytes) -> dict | None:
+    """A delivery's JSON object, or None for anything else: not JSON, nested past what Python
+    parses (a signed body 200,000 levels deep), or not an object."""
     try:
         event = json.loads(body)
-        data = event["data"] if isinstance(event.get("data"), dict) else {}
-    except (ValueError, AttributeError, KeyError):
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def text_of(value) -> str | None:
+    """A field that should be text: anything else (a list, an object, a number) counts as absent."""
+    return value if isinstance(value, str) else None
+
+
+def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[int, str, str | None]:
+    """Store one delivery already verified as `account`'s. Returns (HTTP status, what happened,
+    the account whose meeting is newly due or None). A signed body meetq cannot use gets a 400,
+    which Webex does not deliver again; fields of the wrong type count as absent."""
+    event = delivery_event(body)
+    if event is None:
         return 400, "signed, but not a webhook envelope", None
+    data = event["data"] if isinstance(event.get("data"), dict) else {}
     if (event.get("resource"), event.get("event")) != (RESOURCE, EVENT):
-        return 200, f"ignored {event.get('resource')}/{event.get('event')}", None
-    meeting_id = data.get("id") if isinstance(data.get("id"), str) else None
+        return 200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}", None
+    meeting_id = text_of(data.get("id"))
     if not meeting_id or data.get("meetingType") not in (None, "meeting"):
         return 200, "ignored: not an ended meeting instance (the listing will find it)", None
     now = clock()
-    record = RawRecord(url="webhook", body=body.decode("utf-8", "replace"), fetched_at=iso(now),
-                       tracking_id=event.get("id") if isinstance(event.get("id"), str) else None)
+    record = RawRecord(url="webhook", body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
+                       fetched_at=iso(now), tracking_id=text_of(event.get("id")))
     with database.connection_context(), database.atomic():
         if not store.save_raw(record, "webhook", meeting_id, 0, account=account):  # offset 0: NULLs never clash
             return 200, "replay: already received", None
         due = now + timedelta(seconds=settings.fetch_delay_seconds)
-        queued = store.enqueue_meeting(meeting_id, account, due, RETENTION, start=parse_iso(data.get("start")),
-                                       end=parse_iso(data.get("end")), title=data.get("title"))
+        queued = store.enqueue_meeting(meeting_id, account, due, RETENTION, start=parse_iso(text_of(data.get("start"))),
+                                       end=parse_iso(text_of(data.get("end"))), title=text_of(data.get("title")))
     return 200, "queued" if queued else "already known", account if queued else None

@@ -1,6 +1,7 @@
 """`make demo` as a new user runs it (`meetq demo`): the collector fills the database, the building
 file places sessions in offices, the bot posts alerts and the digest into the simulated space and
-answers when spoken to, and Ctrl-C (SIGTERM) stops it all cleanly."""
+answers when spoken to, the viewer holds no secret of the collector's or the bot's, and Ctrl-C
+(SIGTERM) stops it all cleanly."""
 
 import re
 import signal
@@ -14,6 +15,16 @@ from conftest import free_port, wait_for
 from meetq import packing
 
 pytestmark = pytest.mark.e2e
+
+
+def children_of(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as found:
+        return [int(child) for child in found.read().split()]
+
+
+def cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as found:
+        return found.read()
 
 
 def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
@@ -42,6 +53,9 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
                               timeout=30).json()
         assert asked["deliveries"] == [200]
         assert any(t.startswith("Your last meeting") for t in texts())
+        (viewer,) = [pid for pid in children_of(demo.pid) if b"serve" in cmdline(pid)]
+        given = dict(line.split(b"=", 1) for line in open(f"/proc/{viewer}/environ", "rb").read().split(b"\0") if line)
+        assert b"MEETQ_NOTIFY_BOT_TOKEN" not in given and b"MEETQ_WEBEX_CLIENT_SECRET" not in given
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(60)

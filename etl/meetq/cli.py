@@ -12,7 +12,7 @@ import peewee
 
 from . import logs
 from .config import load_settings
-from .errors import ConfigError, MeetqError, NotAuthorised
+from .errors import ConfigError, InsecureTokenFile, MeetqError, NotAuthorised
 from .providers import feature_of, provider_of
 
 
@@ -105,7 +105,7 @@ def auth_status(ctx, account):
     settings = settings_from(ctx, account)
     try:
         lines, usable = provider_of(settings).auth_status(settings)
-    except NotAuthorised as error:
+    except (NotAuthorised, InsecureTokenFile) as error:
         lines, usable = [str(error)], False
     click.echo("\n".join(lines))
     sys.exit(0 if usable else 1)

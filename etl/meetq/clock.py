@@ -28,11 +28,9 @@ def parse_iso(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):   # OverflowError: year 1 or 9999 moved past the calendar's end
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def normalise_iso(text: str | None) -> str | None:

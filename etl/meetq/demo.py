@@ -52,6 +52,15 @@ def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) ->
     }
 
 
+# What the viewer is not given: it reads the database and signs people in, and needs no
+# credential of the collector's or the bot's.
+COLLECTOR_SECRETS = ("MEETQ_WEBEX_CLIENT_SECRET", "MEETQ_NOTIFY_BOT_TOKEN", "MEETQ_WEBEX_ACCESS_TOKEN")
+
+
+def viewer_environment(environment: dict) -> dict:
+    return {k: v for k, v in environment.items() if k not in COLLECTOR_SECRETS}
+
+
 def add_google_meet(workdir: Path) -> GoogleSimulator:
     """A second vendor: the Google simulator and a service-account key pointing at it."""
     google = GoogleSimulator(SimConfig(port=free_port(), seed=11, **DEMO_SIMULATOR)).start()
@@ -99,7 +108,7 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     click.echo(f"Buildings: {buildings} (the simulated offices and VPN pool; `meetq locations missing` shows the rest)")
     children = [subprocess.Popen([*meetq, "run"], env=environment)]
     if viewer:   # the viewer never creates the file: it waits for the collector to
-        children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=environment))
+        children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=viewer_environment(environment)))
     click.echo(f"Collector: every {interval} s into {settings.database}")
     click.echo(f"Alerts:    the bot posts alerts and the digest into the space {ROOMS[0]['title']!r}: read them at "
                f"{sim.url}/_sim/messages")

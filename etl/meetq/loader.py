@@ -88,8 +88,8 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
         document = json.loads(text)
     except (OSError, UnicodeDecodeError) as error:
         return PreparedFile(source, error=f"cannot be read: {error}")
-    except ValueError as error:
-        return PreparedFile(source, error=f"is not JSON: {error}")
+    except (ValueError, RecursionError) as error:   # RecursionError: nested deeper than Python parses
+        return PreparedFile(source, error=f"is not JSON: {type(error).__name__}: {error}")
     reader = PROVIDERS[provider]
     try:
         meetings = reader.load_document(document, meeting_id, ip_mode, thresholds, fetched_at)

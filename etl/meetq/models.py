@@ -30,7 +30,10 @@ from peewee import (SQL, AutoField, BigIntegerField, BlobField, CompositeKey, Fl
 
 from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
+from .logs import get_logger
 from .rows import CPU_METRICS, SAMPLE_METRICS
+
+log = get_logger("meetq.models")
 
 # IMMEDIATE: a write transaction takes the write lock at BEGIN, so it never fails half-way
 # on "database is locked" when it upgrades from read to write.
@@ -617,6 +620,7 @@ def open_database(path: Path | str) -> SqliteDatabase:
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
+        make_private(path)
     database.init(str(path), pragmas=PRAGMAS, check_same_thread=False)
     database.connect(reuse_if_open=True)
     migrate(database)
@@ -624,6 +628,22 @@ def open_database(path: Path | str) -> SqliteDatabase:
     from .compact import compact_legacy   # it writes through store, which imports this module
     compact_legacy(database)
     return database
+
+
+def make_private(path: Path) -> None:
+    """The database holds people's names, emails and addresses: it and the -wal and -shm files
+    beside it are readable by their owner alone (the viewer runs as the same user). A new file
+    is made 0600 before SQLite opens it, which then gives its -wal and -shm the same mode; an
+    older, wider file is narrowed."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                os.chmod(each, 0o600)
+                log.info("database_made_private", path=str(each))
+        except FileNotFoundError:
+            pass
 
 
 def writable(path: Path | str) -> None:

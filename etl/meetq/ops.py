@@ -17,7 +17,7 @@ from . import packing
 from .clock import iso, parse_iso, utcnow
 from .errors import DatabaseMissing, DatabaseUnusable
 from .models import (CpuSeries, MediaSession, MediaStream, Meeting, RawResponse, StreamSeries, database,
-                     schema_version_of)
+                     make_private, schema_version_of)
 from .providers import provider_of
 from .store import account_key
 
@@ -163,6 +163,7 @@ def backup(settings, target: Path) -> int:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
+    make_private(partial)   # a copy holds what the database holds
     with read_only(settings.database) as source, closing(sqlite3.connect(partial)) as copy:
         source.backup(copy)
     check = sqlite3.connect(partial)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...private_files import check_private
 from ..base import Provider
 from .auth import ServiceAccount
 from .collect import collect, private_body
@@ -32,6 +33,7 @@ def authorisation(settings, state) -> dict:
 
 
 def auth_status(settings) -> tuple[list[str], bool]:
+    check_private(Path(settings.key_file), "Google key file")   # as the collector does
     return [f"Google service account ({settings.key_file}) acting as {settings.admin_email}; google-auth "
             "renews its hour-long tokens. Refusals show in `meetq status` and the run log."], \
         Path(settings.key_file).exists()

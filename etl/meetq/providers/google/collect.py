@@ -9,6 +9,7 @@ watermark moves only after a complete read: a stop, or a failure, leaves it wher
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from ...clock import iso, parse_iso
 from ...cycle import Cycle
 from ...errors import MeetqError
 from ...models import database
+from ...privacy import mask_addresses
 from ...raw import RawRecord
 from ...verdicts import with_defaults
 from .auth import MEET_SCOPE, ServiceAccount
@@ -62,22 +64,32 @@ def collect_attendance(cycle: Cycle, start) -> None:
             for page in pages:
                 for record in page.items:
                     cycle.check_stop()
-                    if record.get("endTime") and isinstance(record.get("name"), str):
+                    if record.get("endTime") and resource_name(record.get("name")):
                         _save_conference(client, cycle, base, record, organizer, page.raw.fetched_at)
         except MeetqError as error:
             cycle.report.problem(f"Meet attendance of conferences organised by {organizer}: {error}")
 
 
+# A Meet resource name (`conferenceRecords/abc`, `…/participants/xyz`, `spaces/def`) goes into a URL
+# path as it is: only names of that shape, never `../` or a query.
+_RESOURCE_NAME = re.compile(r"[a-zA-Z]+/[A-Za-z0-9_-][A-Za-z0-9._~-]*(?:/[a-zA-Z]+/[A-Za-z0-9_-][A-Za-z0-9._~-]*)*")
+
+
+def resource_name(value) -> str | None:
+    return value if isinstance(value, str) and _RESOURCE_NAME.fullmatch(value) else None
+
+
 def _save_conference(client, cycle: Cycle, base: str, record: dict, organizer: str, fetched_at: str) -> None:
-    space = client.get_json(f"{base}/{record['space']}") if isinstance(record.get("space"), str) else {}
+    space = client.get_json(f"{base}/{record['space']}") if resource_name(record.get("space")) else {}
     participants = _all(client, f"{base}/{record['name']}/participants", "participants")
     sessions = {p["name"]: _all(client, f"{base}/{p['name']}/participantSessions", "participantSessions")
-                for p in participants if isinstance(p.get("name"), str)}
+                for p in participants if resource_name(p.get("name"))}
     rows = attendance_rows(record, space, participants, sessions, organizer, cycle.account, fetched_at)
     raw = json.dumps({"conferenceRecord": record, "space": space or None, "participants": participants,
                       "participantSessions": sessions})
     with database.atomic():
-        store.save_raw(RawRecord(url=f"{base}/{record['name']}", body=raw, fetched_at=fetched_at),
+        store.save_raw(RawRecord(url=f"{base}/{record['name']}", body=private_body(raw, cycle.settings.ip_addresses),
+                                 fetched_at=fetched_at),
                        "meet_conference", record["name"], 0, account=cycle.account)
         store.save_attendance(rows)
 
@@ -116,11 +128,18 @@ def address_of(activity: dict) -> str | None:
 
 
 def private_body(body: str, mode: str) -> str:
-    """An activities page as privacy allows it kept: each item's IP addresses dealt with. A body
-    that is not such a page (a refusal, garbage) is kept as it came."""
+    """A body as privacy allows it kept: an activities page's address fields as in the rows,
+    then any other address in it (a refusal's text, a field meetq does not know)."""
+    return mask_addresses(private_activities(body, mode), mode)
+
+
+def private_activities(body: str, mode: str) -> str:
+    """An activities page with each item's IP addresses dealt with; any other body as it came."""
+    if mode == "full":
+        return body
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body
     if not isinstance(document, dict) or not isinstance(document.get("items"), list) or not document["items"]:
         return body

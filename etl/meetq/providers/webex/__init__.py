@@ -46,7 +46,9 @@ def auth_status(settings) -> tuple[list[str], bool]:
     if settings.access_token:
         return [f"Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
                 f"{settings.personal_token_hours:g} hours from its first use."], True
-    view = TokenStore(settings.secrets).load().public_view()
+    store = TokenStore(settings.secrets)
+    store.check_private()   # the collector refuses a token file others can read: so does this
+    view = store.load().public_view()
     identity = view["identity"]
     lines = [f"Authorised by: {identity.get('display_name')} <{', '.join(identity.get('emails') or [])}>"
              f" (org {identity.get('org_id')})",

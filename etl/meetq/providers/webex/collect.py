@@ -62,8 +62,8 @@ def list_meetings(client, cycle: Cycle) -> None:
             for page in webex.fetch_meetings(client, settings, start, end):
                 cycle.check_stop()
                 with database.atomic():
-                    store.save_raw(replace(page.raw, body=meetings_body_without_secrets(page.raw.body)), "meetings",
-                                   account=cycle.account)
+                    listing = private_body(meetings_body_without_secrets(page.raw.body), settings.ip_addresses)
+                    store.save_raw(replace(page.raw, body=listing), "meetings", account=cycle.account)
                     new = save_listed_meetings(page.items, cycle.clock(), cycle.account)
                 report.meetings_listed += len(page.items)
                 report.meetings_new += len(new)

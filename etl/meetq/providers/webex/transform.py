@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from ...clock import iso, normalise_iso, parse_iso
-from ...privacy import mask_ip
+from ...privacy import mask_addresses, mask_ip
 from ...rows import SAMPLE_METRICS as ROW_METRICS  # the column names; SAMPLE_METRICS here are Webex's
 from ...rows import (SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession,
                      content_fingerprint, content_hash, number, series_clock, series_row, stable_id, summary_row,
@@ -381,7 +381,8 @@ def private_item(item: dict, mode: str) -> dict:
 
 
 def private_body(body: str, mode: str) -> str:
-    """The same privacy on a raw body, as text, so every other byte stays as received."""
+    """The same privacy on a raw body, as text, so every other byte stays as received: the
+    address fields as in the rows (`none` makes them null), then any other address in it."""
     if mode == "full":
         return body
 
@@ -389,7 +390,7 @@ def private_body(body: str, mode: str) -> str:
         masked = mask_ip(match.group(2), mode)
         return match.group(1) + ("null" if masked is None else json.dumps(masked))
 
-    return _IP_IN_TEXT.sub(replace, body)
+    return mask_addresses(_IP_IN_TEXT.sub(replace, body), mode)
 
 
 def meetings_body_without_secrets(body: str) -> str:

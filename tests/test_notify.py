@@ -1,6 +1,7 @@
 """Alerts in a Webex space, against the simulator's bot, spaces and messages over real HTTP: one
 message when an alert opens, nothing while it stays open (restarts included) until a reminder is
-due, one when it resolves; 429s honoured; a bot that cannot post never stops collection."""
+due, nothing when there is too little data to tell, one when it resolves on evidence; 429s
+honoured; a bot that cannot post never stops collection."""
 
 import json
 import subprocess
@@ -61,10 +62,20 @@ def test_an_alert_opens_once_stays_quiet_through_restarts_and_resolves_once(meet
     assert posted(sim) == [opened]
     assert meetq.scalar("select count(*) from alerts") == 1
 
-    # The VPN's sessions no longer in a building: one resolution, then silence.
+    # The VPN's sessions no longer in a building: not enough data to say, so nothing is posted and
+    # the alert stays open (it used to "resolve", and reopen at the next round with data).
     buildings(meetq, NOTHING_MAPPED)
+    answer = notify_run(meetq)
+    assert answer["posted"] == 0 and answer["open"] == 1 and posted(sim) == [opened]
+    assert answer["judged_with"]["min_sessions"].startswith("3 (")
+
+    # A real recovery: the sessions are back, enough of them, and within the limit. One resolution
+    # that gives the figures, then silence.
+    buildings(meetq, VPN_ONLY)
+    configure(meetq, poor_pct=100)
     assert notify_run(meetq)["posted"] == 1
-    assert posted(sim)[-1].startswith("✅ **Resolved: Poor quality, building: VPN**")
+    resolved = posted(sim)[-1]
+    assert resolved.startswith("✅ **Resolved: Poor quality, building: VPN**") and "rated sessions poor" in resolved
     assert notify_run(meetq)["posted"] == 0 and len(posted(sim)) == 2
     assert meetq.sql("select notifications, resolved_at is not null from alerts") == [(2, 1)]
 
@@ -106,7 +117,7 @@ def test_a_429_is_waited_out_or_left_for_the_next_round(meetq, sim):
     assert waited["posted"] == 1 and len(posted(sim)) == 1, waited   # waited 1 s, then posted
     assert sim_stats(sim)["faults_served"] >= 1
 
-    buildings(meetq, NOTHING_MAPPED)
+    configure(meetq, poor_pct=100)   # recovered: the resolution is due
     sim_post(sim, "/_sim/faults", [{"path": "/v1/messages", "status": 429, "retry_after": "3600"}])
     first = notify_run(meetq)
     assert first["posted"] == 0 and "429" in first["failed"][0] and len(posted(sim)) == 1

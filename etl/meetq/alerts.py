@@ -3,7 +3,13 @@
 A *rule* looks at the database and names the *subjects* that are in trouble now, each with its
 figures and a sentence (`Condition`). `reconcile` turns that into the `alerts` table's states:
 a new subject opens an alert (a message is due), one still in trouble after `remind_hours` is due
-a reminder, one no longer named is resolved (a message is due). `deliver` posts what is due
+a reminder, one no longer in trouble is resolved (a message is due).
+
+Quality is judged on evidence, so its rules say three things of a subject: in trouble, fine
+(enough rated sessions in the window, within the limit), or not enough data. Not enough data
+neither opens nor resolves an alert, nor reminds of it: an hour with three sessions, or none
+(a quiet evening, a building whose sessions stopped being placed), says nothing about whether
+the trouble is over. The collector's rules resolve when their subject is no longer named. `deliver` posts what is due
 through a channel (notify.py) and marks it sent; a post that fails stays due for the next round,
 and never holds up collection. A claim in the same transaction as the state change makes two
 evaluators, or a restart between posting and marking, post an alert at most once.
@@ -46,6 +52,11 @@ class Condition:
     link: str = ""                     # a dashboard path, made absolute with viewer.public_url
     figures: dict = field(default_factory=dict)
     one_shot: bool = False             # the digest: posted once, resolved at once, no resolution message
+    state: str = "trouble"             # or "fine", or "unknown" (too little data to say): quality rules
+
+
+# Rules whose alerts resolve only on a "fine" condition, never because their subject went quiet.
+EVIDENCE_RULES = ("quality", "jump")
 
 
 # -- the rules -----------------------------------------------------------------------------------
@@ -61,12 +72,12 @@ def quality_conditions(settings, now: datetime) -> list[Condition]:
             continue
         for subject, rated, poor in _poor_by(expression, start, iso(now)):
             share = 100.0 * poor / rated
-            if rated >= settings.min_sessions and share > settings.poor_pct:
-                found.append(Condition(
-                    "quality", f"{kind.replace('_', ' ')}: {subject}",
-                    f"{share:.0f} % of {rated} rated sessions poor in the last {span(settings.window_minutes)} "
-                    f"(alert above {settings.poor_pct:g} %)", _quality_link(kind, subject),
-                    {"poor_pct": round(share, 1), "rated": rated, "poor": poor}))
+            state = "unknown" if rated < settings.min_sessions else "trouble" if share > settings.poor_pct else "fine"
+            found.append(Condition(
+                "quality", f"{kind.replace('_', ' ')}: {subject}",
+                f"{share:.0f} % of {rated} rated sessions poor in the last {span(settings.window_minutes)} "
+                f"(alert above {settings.poor_pct:g} %, with at least {settings.min_sessions} sessions)",
+                _quality_link(kind, subject), {"poor_pct": round(share, 1), "rated": rated, "poor": poor}, state=state))
     if "jump" not in disabled(settings):
         found += _jumps(settings, now)
     return found
@@ -95,15 +106,16 @@ def _jumps(settings, now: datetime) -> list[Condition]:
     found = []
     for account, rated, poor in _poor_by("s.account", iso(now - window), iso(now)):
         if account not in before or min(rated, before[account][0]) < settings.min_sessions:
+            found.append(Condition("jump", f"account: {account}", "too few sessions to compare", state="unknown"))
             continue
         share, was = 100.0 * poor / rated, 100.0 * before[account][1] / before[account][0]
-        if share - was >= settings.jump_points:
-            found.append(Condition(
-                "jump", f"account: {account}",
-                f"{share:.0f} % poor in the last {span(settings.window_minutes)} against {was:.0f} % in the same "
-                f"hours a week ago (alert at +{settings.jump_points:g} points)",
-                f"/-/dashboards/overview?account={quote(account)}", {"poor_pct": round(share, 1),
-                                                                     "week_before_pct": round(was, 1)}))
+        found.append(Condition(
+            "jump", f"account: {account}",
+            f"{share:.0f} % poor in the last {span(settings.window_minutes)} against {was:.0f} % in the same "
+            f"hours a week ago (alert at +{settings.jump_points:g} points)",
+            f"/-/dashboards/overview?account={quote(account)}", {"poor_pct": round(share, 1),
+                                                                 "week_before_pct": round(was, 1)},
+            state="trouble" if share - was >= settings.jump_points else "fine"))
     return found
 
 
@@ -224,6 +236,14 @@ def reconcile(found: list[Condition], now: datetime, remind_hours: float) -> Non
                 if not database.execute_sql("SELECT 1 FROM alerts WHERE rule = ? AND subject = ?", key).fetchone():
                     _insert(condition, stamp, due="digest")
                 continue
+            if condition.state != "trouble":
+                if key in open_alerts and condition.state == "fine":   # back within limits, on evidence
+                    alert_id, _ = open_alerts[key]
+                    database.execute_sql("UPDATE alerts SET text = ?, figures = ?, resolved_at = ?, due = 'resolve' "
+                                         "WHERE id = ?", (condition.text, json.dumps(condition.figures), stamp,
+                                                          alert_id))
+                open_alerts.pop(key, None)   # too little data: left as it is
+                continue
             if key not in open_alerts:
                 _insert(condition, stamp, due="open")
                 continue
@@ -233,7 +253,7 @@ def reconcile(found: list[Condition], now: datetime, remind_hours: float) -> Non
             if last and now - parse_iso(last) >= timedelta(hours=remind_hours):
                 database.execute_sql("UPDATE alerts SET due = 'remind' WHERE id = ? AND due IS NULL", (alert_id,))
         for key, (alert_id, _) in open_alerts.items():
-            if key[0] == "digest":
+            if key[0] == "digest" or key[0] in EVIDENCE_RULES:   # not named at all: no data, no verdict
                 continue
             database.execute_sql("UPDATE alerts SET resolved_at = ?, due = 'resolve' WHERE id = ?", (stamp, alert_id))
 

@@ -367,7 +367,11 @@ def notify_run(ctx):
     from .notify import run
     settings = settings_from(ctx)
     open_db(settings)
-    click.echo(json.dumps(run(settings), indent=2))
+    outcome = run(settings)
+    # The daemon may run with other settings (its own environment): say which these were.
+    outcome["judged_with"] = {name: f"{getattr(settings, name)} ({settings.sources.get(name) or 'default'})"
+                              for name in ("window_minutes", "min_sessions", "poor_pct", "quality_groups")}
+    click.echo(json.dumps(outcome, indent=2))
 
 
 # -- raw bodies ----------------------------------------------------------------------------------

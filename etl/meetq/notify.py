@@ -48,7 +48,8 @@ def compose(alert: dict, settings) -> str:
         return alert["text"]
     title = TITLES.get(alert["rule"], alert["rule"] + ", {subject}").format(subject=alert["subject"])
     heading = HEADINGS[alert["due"]].format(title=title, opened=when(alert["opened_at"], settings))
-    body = alert["text"] if alert["due"] != "resolve" else "back within its limits"
+    body = alert["text"] if alert["due"] != "resolve" else "back within its limits" + (
+        f": {alert['text']}" if alert["rule"] in alerts.EVIDENCE_RULES else "")
     more = link(settings, alert["link"], "see it in meetq") if alert["link"] else ""
     return f"{heading}: {body}." + (f" {more}" if more else "")
 

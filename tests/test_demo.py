@@ -47,6 +47,11 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
         database = packing.connect(tmp_path / "meetq.db")
         placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())
         assert {"Frankfurt HQ", "VPN"} <= set(placed)
+        # No finding blames a sender for a receiver whose own verdict is not about loss.
+        told = database.execute("select count(*), sum(verdict not in ('fair', 'poor') or verdict_metric is not "
+                                "'loss') from media_sessions where shared_cause like 'likely cause:%'").fetchone()
+        print(f"demo: {told[0]} sessions told another's uplink was the likely cause, {told[1] or 0} of them wrongly")
+        assert (told[1] or 0) == 0
         person = database.execute("select user_email from media_sessions where provider = 'webex' "
                                   "and user_email is not null limit 1").fetchone()[0]
         asked = requests.post(messages.replace("/messages", "/say"), json={"personEmail": person, "text": "last"},

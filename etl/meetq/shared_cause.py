@@ -1,12 +1,20 @@
-"""One participant's uplink (or CPU) can make everyone else's call bad: find it.
+"""One participant's uplink can make everyone else's call bad: find it, and only when the
+numbers say so (docs/shared-cause.md has the rule and its limits).
 
-Per meeting, each session's minutes are marked where what it sent lost packets, where its CPU was
-saturated, and where what it received lost packets. A participant whose sent loss or CPU trouble
-is matched, in the same minutes, by received loss at two or more others is the likely shared
-cause: the receivers are told whose uplink it likely was, and the sender how many it reached.
+Per meeting, each session's minutes are marked with the loss of what it sent and of what it
+received (past the fair line), and where its CPU was saturated. A sender is named only when, at
+two or more others, the evidence explains their verdicts:
 
-Vendors that report only per-call means (Google Meet) give one bucket, the call: the finding
-then says it is a coincidence over the call, not minute by minute.
+- the receiver's own verdict is fair or poor *for loss* (a receiver poor for jitter or its own
+  CPU is not told it was someone's uplink);
+- in the sender's bad minutes the receiver lost packets too, and the sender lost at least half
+  as much as the receiver received (a 1.4 % uplink does not explain a 9 % downlink);
+- those minutes are not ones where the receiver's own uplink or CPU was in trouble (then its own
+  side is the likelier cause), and they cover half of the sender's bad minutes.
+
+Webex does not say whose stream a received loss belongs to, so this is a coincidence in time and
+size, said as "likely". Vendors that report only per-call means (Google Meet) give one bucket,
+the call: the finding then says it is a coincidence over the call, not minute by minute.
 """
 
 from __future__ import annotations
@@ -20,17 +28,26 @@ from .rows import CPU_METRICS, SAMPLE_METRICS, SESSION_WRITE_COLUMNS, SUMMARY_CO
 CALL = "call"        # the one bucket of a session reported as per-call means
 MIN_RECEIVERS = 2    # "several participants"
 MIN_OVERLAP = 0.5    # a receiver's loss must cover half of the sender's bad minutes
+EXPLAINS = 0.5       # the sender's loss in a minute is at least this share of the receiver's
+LOSS_METRIC = "loss"   # verdicts.metric_of: the metric of a verdict on packet loss
 LOSS_AT, CPU_AT = SAMPLE_METRICS.index("packet_loss"), CPU_METRICS.index("system_avg_cpu")
 USER_NAME_AT, USER_EMAIL_AT = SESSION_WRITE_COLUMNS.index("user_name"), SESSION_WRITE_COLUMNS.index("user_email")
+VERDICT_AT, METRIC_AT = SESSION_WRITE_COLUMNS.index("verdict"), SESSION_WRITE_COLUMNS.index("verdict_metric")
 AVG_LOSS_AT = SUMMARY_COLUMNS.index("avg_packet_loss")
 
 
 @dataclass
 class Participant:
     label: str
-    sent: set = field(default_factory=set)       # buckets where what it sent lost packets
-    cpu: set = field(default_factory=set)        # buckets where its CPU was saturated
-    received: set = field(default_factory=set)   # buckets where what it received lost packets
+    verdict: str | None = None
+    metric: str | None = None                      # what its verdict is about (verdicts.metric_of)
+    sent: dict = field(default_factory=dict)       # bucket -> the worst loss of what it sent, past the fair line
+    received: dict = field(default_factory=dict)   # bucket -> the worst loss of what it received, likewise
+    cpu: set = field(default_factory=set)          # buckets where its CPU was saturated
+
+    @property
+    def poor_for_loss(self) -> bool:
+        return self.verdict in ("fair", "poor") and self.metric == LOSS_METRIC
 
 
 def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
@@ -38,32 +55,35 @@ def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
     best = None
     # In session-id order, so a tie goes the same way whether the evidence came from the store or a load worker.
     for sender_id, sender in sorted(participants.items()):
-        trouble = sender.sent | sender.cpu
-        if not trouble:
+        if not sender.sent:
             continue
-        receivers = [r for r, p in participants.items() if r != sender_id and _hurt_by(p, trouble)]
-        if len(receivers) >= MIN_RECEIVERS and (best is None or (len(receivers), len(trouble)) > best[0]):
-            best = ((len(receivers), len(trouble)), sender_id, receivers)
+        receivers = [r for r, p in participants.items() if r != sender_id and _hurt_by(p, sender)]
+        if len(receivers) >= MIN_RECEIVERS and (best is None or (len(receivers), len(sender.sent)) > best[0]):
+            best = ((len(receivers), len(sender.sent)), sender_id, receivers)
     if best is None:
         return {}
     _, sender_id, receivers = best
     sender = participants[sender_id]
-    what = "uplink" if len(sender.sent) >= len(sender.cpu) else "CPU"
-    when = ("over the call (Meet reports per-call means, not minutes)" if sender.sent | sender.cpu == {CALL}
-            else f"in the same minutes ({len(sender.sent | sender.cpu)} minutes of trouble)")
+    worst = max(sender.sent.values())
+    when = ("over the call (Meet reports per-call means, not minutes)" if set(sender.sent) == {CALL}
+            else f"in the same minutes ({len(sender.sent)} minutes of loss, up to {worst:g} %)")
     names = ", ".join(sorted(participants[r].label for r in receivers))
-    found = {r: (f"likely cause: {sender.label}'s {what}, whose trouble matches this loss {when}", sender_id)
+    found = {r: (f"likely cause: {sender.label}'s uplink, whose loss matches this loss {when}", sender_id)
              for r in receivers}
-    found[sender_id] = (f"{sender.label}'s {what} likely hurt {len(receivers)} others ({names}) {when}", sender_id)
+    found[sender_id] = (f"{sender.label}'s uplink likely hurt {len(receivers)} others ({names}) {when}", sender_id)
     return found
 
 
-def _hurt_by(receiver: Participant, trouble: set) -> bool:
-    """Its received loss covers enough of the sender's trouble, and not only where its own
-    uplink was bad too (then its own network is the likelier cause)."""
-    overlap = receiver.received & trouble
-    own = overlap - receiver.sent
-    return bool(own) and len(overlap) >= max(1, MIN_OVERLAP * len(trouble))
+def _hurt_by(receiver: Participant, sender: Participant) -> bool:
+    """The sender's loss explains the receiver's verdict: it is a verdict on loss, and enough of
+    the sender's bad minutes are ones where the receiver lost at least as much as the sender's
+    loss could explain, and where the receiver's own uplink and CPU were fine."""
+    if not receiver.poor_for_loss:
+        return False
+    explained = [bucket for bucket, sent in sender.sent.items()
+                 if bucket in receiver.received and sent >= EXPLAINS * receiver.received[bucket]
+                 and bucket not in receiver.sent and bucket not in receiver.cpu]
+    return len(explained) >= max(1, MIN_OVERLAP * len(sender.sent))
 
 
 def analyse_meeting(meeting_id: str, thresholds: dict) -> int:
@@ -89,7 +109,8 @@ def participants_of(sessions: list[PreparedSession], thresholds: dict) -> dict[i
     participants = {}
     for session in sessions:
         participant = participants[session.id] = Participant(
-            session.session[USER_NAME_AT] or session.session[USER_EMAIL_AT] or _unnamed(session.id))
+            session.session[USER_NAME_AT] or session.session[USER_EMAIL_AT] or _unnamed(session.id),
+            session.session[VERDICT_AT], session.session[METRIC_AT])
         kinds = {stream[0]: (stream[2], stream[3]) for stream in session.streams}
         for stream_id, start_ms, step_ms, _, packed in session.series:
             marker.stream(participant, *kinds[stream_id], start_ms, step_ms, packed)
@@ -102,8 +123,9 @@ def participants_of(sessions: list[PreparedSession], thresholds: dict) -> dict[i
 
 def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
     marker, read = _Marker(thresholds), database.execute_sql
-    participants = {sid: Participant(label or _unnamed(sid)) for sid, label in read(
-        "SELECT id, coalesce(user_name, user_email) FROM media_sessions WHERE meeting_id = ?", (meeting_id,))}
+    participants = {sid: Participant(label or _unnamed(sid), verdict, metric) for sid, label, verdict, metric in read(
+        "SELECT id, coalesce(user_name, user_email), verdict, verdict_metric FROM media_sessions WHERE meeting_id = ?",
+        (meeting_id,))}
     for sid, kind, direction, start_ms, step_ms, packed in read(
             "SELECT s.id, t.kind, t.direction, x.start_ms, x.step_ms, x.packed FROM media_sessions s "
             "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id "
@@ -138,7 +160,7 @@ class _Marker:
         for idx, row in enumerate(unpack_rows(packed)):
             loss = row[LOSS_AT]
             if loss is not None and loss > limit:
-                _mark(participant, direction, _minute(start_ms, step_ms, idx))
+                _mark(participant, direction, _minute(start_ms, step_ms, idx), loss)
 
     def cpu(self, participant: Participant, start_ms, step_ms, packed) -> None:
         if step_ms is None:
@@ -149,7 +171,7 @@ class _Marker:
 
     def call(self, participant: Participant, kind: str, direction: str, loss) -> None:
         if loss is not None and loss > self.limit.get(kind, self.limit["video"]):
-            _mark(participant, direction, CALL)
+            _mark(participant, direction, CALL, loss)
 
 
 def _minute(start_ms: int, step_ms: float, idx: int) -> int:
@@ -161,5 +183,7 @@ def _unnamed(session_id: int) -> str:
     return f"participant {str(session_id)[-4:]}"
 
 
-def _mark(participant: Participant, direction: str, bucket: str) -> None:
-    (participant.sent if direction == "out" else participant.received).add(bucket)
+def _mark(participant: Participant, direction: str, bucket, loss: float) -> None:
+    """The bucket's worst loss in that direction (several streams: audio, video, share)."""
+    marks = participant.sent if direction == "out" else participant.received
+    marks[bucket] = max(loss, marks.get(bucket, loss))

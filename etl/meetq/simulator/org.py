@@ -3,7 +3,9 @@
 Everything derives from (seed, meeting id), so the same meeting always yields the same
 payload. Each participant gets a profile that explains their quality, the way real
 trouble looks in Webex data: lossy Wi-Fi, jittery cellular, a far-away media region,
-an overloaded CPU, or a good wired office connection.
+an overloaded CPU, or a good wired office connection. In a few meetings one participant's
+uplink loses packets for some minutes and everyone else receives that loss: a shared cause
+that holds up (shared_cause.py), beside the coincidences random trouble makes.
 """
 
 from __future__ import annotations
@@ -184,6 +186,8 @@ class Organisation:
                 spans = [(joins[0], leave)]
             for join, left in spans:
                 items.append(self._session(rng, meeting, person, index, join, left, index == presenter))
+        if len(items) >= 3 and rng.random() < SHARED_UPLINK_SHARE:
+            _one_bad_uplink(rng, items)
         if legacy_names:
             items = [_legacy(item) for item in items]
         return items
@@ -224,6 +228,35 @@ class Organisation:
                 "systemMaxCPU": [round(min(100, c + rng.uniform(3, 15)), 1) for c in cpu],
             }],
         }
+
+
+SHARED_UPLINK_SHARE = 0.06   # meetings where one participant's uplink loses packets everyone receives
+
+
+def _one_bad_uplink(rng, items: list[dict]) -> None:
+    """What a shared cause looks like: one participant's sent audio loses 6-15 % for a few
+    minutes, and everyone else receives about as much loss in those same minutes (their other
+    streams are fine), so their verdicts are about loss too."""
+    culprit = rng.choice(items)
+    sent = culprit["audioOut"][0]
+    first = datetime.fromisoformat(sent["startTime"].replace("Z", "+00:00"))
+    length = len(sent["packetLoss"])
+    if length < 8:
+        return
+    start = rng.randrange(0, length - 6)
+    minutes = range(start, start + rng.randint(4, 6))
+    for idx in minutes:
+        loss = round(rng.uniform(6, 15), 2)
+        sent["packetLoss"][idx] = loss
+        moment = first + timedelta(minutes=idx)
+        for other in items:
+            if other is culprit or other["webexUserEmail"] == culprit["webexUserEmail"]:
+                continue
+            received = other["audioIn"][0]
+            at = int((moment - datetime.fromisoformat(received["startTime"].replace("Z", "+00:00")))
+                     .total_seconds() // 60)
+            if 0 <= at < len(received["packetLoss"]):
+                received["packetLoss"][at] = max(received["packetLoss"][at], round(loss * rng.uniform(0.8, 1.0), 2))
 
 
 def _interval(rng, p: Profile, start: datetime, minutes: int, codec: str, audio=False, share=False) -> dict:

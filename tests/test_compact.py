@@ -160,11 +160,12 @@ def test_every_index_serves_a_query(tmp_path):
     models.open_database(tmp_path / "plans.db")
     models.close_database()
     db = packing.connect(tmp_path / "plans.db")
-    for name in ("h", "q", "palette", "local", "wall", "threshold"):   # the viewer's functions, as stand-ins
+    for name in ("h", "q", "palette", "local", "wall", "threshold", "day_start"):   # the viewer's functions, as stand-ins
         db.create_function(name, 1, lambda value: value)
     db.create_function("a", 2, lambda path, text: text)
     db.create_function("tz_shift", 0, lambda: "+0 minutes")
     db.create_function("tz_name", 0, lambda: "UTC")
+    db.create_function("local_today", 0, lambda: "2026-12-01")
     metadata = meetq_viewer.metadata()
     sql = [q["sql"] for q in metadata["databases"][meetq_viewer.DATABASE]["queries"].values()]
     for dashboard in metadata["plugins"]["datasette-dashboards"].values():

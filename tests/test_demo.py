@@ -42,7 +42,7 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
         def texts():
             return [m["text"] for m in requests.get(messages, params={"format": "json"}, timeout=5).json()["items"]]
 
-        wait_for(lambda: any(t.startswith("🔴") for t in texts()) and any("the week to" in t for t in texts()),
+        wait_for(lambda: any(t.startswith("🔴") for t in texts()) and any("meetq: the 7 days" in t for t in texts()),
                  timeout=90)
         database = packing.connect(tmp_path / "meetq.db")
         placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())

@@ -150,7 +150,7 @@ def test_the_weekly_digest_is_posted_once_for_its_week(meetq, sim):
     buildings(meetq, VPN_ONLY)
     assert notify_run(meetq)["posted"] == 1
     (digest,) = posted(sim)
-    assert digest.startswith("**meetq: the week to") and "rated sessions were poor" in digest
+    assert digest.startswith("**meetq: the 7 days ") and "rated sessions were poor" in digest
     assert "Worst meetings:" in digest
     assert "Worst buildings: VPN" in digest and "- Collector: last successful cycle" in digest
     assert notify_run(meetq)["posted"] == 0

@@ -230,3 +230,39 @@ def test_a_sample_time_is_shown_in_the_configured_zone():
     assert render_cell("2026-07-01T10:04:25.908Z", "ts", "meetings", Viewer()) is None   # other tables as stored
     assert str(render_cell(42, "session_id", "cpu_samples", Viewer())) == \
         '<a href="/-/dashboards/session?session=42">42</a>'
+
+
+def test_this_week_is_the_same_on_the_front_page_in_the_digest_and_from_the_bot(served, tmp_path):
+    """One period everywhere: the last seven calendar days in the display zone, today included.
+    A zone far from UTC, so that a rolling 7 × 24 h or UTC days would give other figures."""
+    from datetime import datetime, timezone
+
+    from meetq import assistant, digest
+    from meetq.config import load_settings
+    from meetq.models import close_database, open_database
+    from test_sign_in import viewer
+    zone = "Pacific/Kiritimati"   # UTC+14
+    with viewer(served, tmp_path, timezone=zone) as child:
+        def chart(name):
+            query = re.sub(r"\[\[.*?\]\]", "", DASHBOARDS["overview"]["charts"][name]["query"], flags=re.S)
+            params = {p: "" for p in re.findall(r"(?<!:):(\w+)", query)}
+            answer = requests.get(f"{child.url}/meetq.json", params={"sql": query, "_shape": "array", **params},
+                                  timeout=30)
+            assert answer.status_code == 200, answer.text[:300]
+            return answer.json()[0]["text"]
+        front, before, period = chart("poor-now"), chart("poor-before"), chart("period")
+    settings = load_settings(environ={**served.env, "MEETQ_VIEWER_TIMEZONE": zone})
+    open_database(settings.database)
+    try:
+        now = datetime.now(timezone.utc)
+        week = digest.week_digest(settings, now)
+        asked = assistant.reply("week", "someone@example.com", settings)
+    finally:
+        close_database()
+    share, rated = re.match(r"([\d.]+) % of (\d+) rated", front).groups()
+    print(f"front page: {front} ({period}); digest: {week.splitlines()[2]}")
+    assert f"**{share} %** of {rated} rated sessions were poor" in week
+    was = re.match(r"([\d.]+) %", before).group(1)
+    assert f"the week before: {was} %" in week
+    assert period in week and period.endswith(f"({zone})")
+    assert asked == week

@@ -3,7 +3,9 @@ and a trailing Z, so that text order is time order in SQL and in Datasette."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 
@@ -40,3 +42,39 @@ def normalise_iso(text: str | None) -> str | None:
 
 def add_seconds(moment: datetime, seconds: float) -> datetime:
     return moment + timedelta(seconds=seconds)
+
+
+# -- periods: calendar days in the display zone ---------------------------------------------------
+# "This week" is the same everywhere (the front page, places, the digest, the assistant): the last
+# seven calendar days in viewer.timezone, today included, from local midnight to local midnight.
+
+@dataclass(frozen=True)
+class Period:
+    first_day: date    # local dates: the first day and the day after the last
+    next_day: date
+    start: str         # the UTC instants where they begin, as stored times are written
+    stop: str
+    zone: str
+
+    def before(self) -> "Period":
+        """The period of the same length just before this one."""
+        return period(self.first_day - (self.next_day - self.first_day), self.first_day, self.zone)
+
+    def words(self) -> str:
+        """How the pages say it: "2026-11-27 to 2026-12-03 (Europe/Berlin)"."""
+        return f"{self.first_day} to {self.next_day - timedelta(days=1)} ({self.zone})"
+
+
+def day_start(day: date, zone: str) -> str:
+    """The UTC instant at which `day` begins in `zone`, as meetq stores times."""
+    return iso(datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)))
+
+
+def period(first_day: date, next_day: date, zone: str) -> Period:
+    return Period(first_day, next_day, day_start(first_day, zone), day_start(next_day, zone), zone)
+
+
+def last_days(now: datetime, zone: str, days: int = 7) -> Period:
+    """The last `days` calendar days in `zone`, today included."""
+    today = now.astimezone(ZoneInfo(zone)).date()
+    return period(today - timedelta(days=days - 1), today + timedelta(days=1), zone)

@@ -3,12 +3,12 @@ the collector, each with a link. The assistant's `week` answers with the same te
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from . import markdown
-from .clock import iso, parse_iso
+from .clock import last_days, parse_iso
 from .models import database
 
 RATED = "verdict IN ('good', 'fair', 'poor')"
@@ -35,9 +35,12 @@ def poor_share(start: str, stop: str) -> tuple[float | None, int]:
 
 
 def week_digest(settings, now: datetime) -> str:
-    start, before = iso(now - timedelta(days=7)), iso(now - timedelta(days=14))
-    share, rated = poor_share(start, iso(now))
-    was, rated_before = poor_share(before, start)
+    """The last seven calendar days in the display zone, today included: the same period as the
+    front page's and the places page's (clock.last_days), said in the message."""
+    week = last_days(now, settings.timezone)
+    start, stop = week.start, week.stop
+    share, rated = poor_share(start, stop)
+    was, rated_before = poor_share(week.before().start, start)
     if share is None:
         headline = "No rated sessions this week"
     else:
@@ -45,28 +48,28 @@ def week_digest(settings, now: datetime) -> str:
             f"▲ +{share - was:.1f} points)" if share > was else f"▼ {share - was:.1f} points)" if share < was
             else "the same)"))
         headline = f"**{share} %** of {rated} rated sessions were poor{trend}"
-    lines = [f"**meetq: the week to {when(iso(now), settings)}**", "", f"- {headline}"]
+    lines = [f"**meetq: the 7 days {week.words()}**", "", f"- {headline}"]
     meetings = database.execute_sql(
         "SELECT m.id, coalesce(m.title, '(untitled)'), sum(s.verdict = 'poor') AS poor, "
         f"sum(s.{RATED}) FROM media_sessions s JOIN meetings m ON m.id = s.meeting_id WHERE s.join_time >= ? "
-        "GROUP BY m.id HAVING poor > 0 ORDER BY poor DESC, 1.0 * poor / sum(s." + RATED + ") DESC LIMIT 5",
-        (start,)).fetchall()
+        "AND s.join_time < ? GROUP BY m.id HAVING poor > 0 ORDER BY poor DESC, 1.0 * poor / sum(s." + RATED + ") "
+        "DESC LIMIT 5", (start, stop)).fetchall()
     if meetings:
         lines.append("- Worst meetings: " + "; ".join(
             f"{link(settings, '/-/dashboards/meeting?meeting=' + quote(m), title)} ({poor} of {of} poor)"
             for m, title, poor, of in meetings))
     places = database.execute_sql(
         f"SELECT l.building, sum(s.verdict = 'poor'), sum(s.{RATED}) FROM media_sessions s JOIN session_locations l "
-        "ON l.session_id = s.id WHERE s.join_time >= ? AND l.building IS NOT NULL GROUP BY 1 "
+        "ON l.session_id = s.id WHERE s.join_time >= ? AND s.join_time < ? AND l.building IS NOT NULL GROUP BY 1 "
         f"HAVING sum(s.{RATED}) >= ? AND sum(s.verdict = 'poor') > 0 ORDER BY 1.0 * sum(s.verdict = 'poor') / sum(s.{RATED}) DESC LIMIT 3",
-        (start, settings.min_sessions)).fetchall()
+        (start, stop, settings.min_sessions)).fetchall()
     if places:
         lines.append("- Worst buildings: " + "; ".join(
             f"{link(settings, '/-/dashboards/places?building=' + quote(b), b)} ({100.0 * p / r:.0f} % of {r})"
             for b, p, r in places))
     causes = database.execute_sql(
         "SELECT coalesce(verdict_metric, 'other'), count(*) FROM media_sessions WHERE verdict = 'poor' "
-        "AND join_time >= ? GROUP BY 1 ORDER BY 2 DESC LIMIT 4", (start,)).fetchall()
+        "AND join_time >= ? AND join_time < ? GROUP BY 1 ORDER BY 2 DESC LIMIT 4", (start, stop)).fetchall()
     if causes:
         lines.append("- Causes of poor sessions: " + ", ".join(f"{metric} {count}" for metric, count in causes))
     lines.append("- Collector: " + collector_line(settings))

@@ -13,6 +13,9 @@ title would run as script.
   tz_shift()         that zone's offset now, as SQLite's '+N minutes' (for day buckets: one offset per
                      query, not per row, so a day that crosses a DST change is off by an hour)
   tz_name()          the zone's name, for the pages to say
+  local_today()      today's date in that zone ('YYYY-MM-DD')
+  day_start(day)     the UTC time (as stored) at which a 'YYYY-MM-DD' day begins in that zone: periods
+                     are calendar days in the display zone, the same as the digest's (clock.last_days)
   palette(i)         the i-th of ten distinct colours: a participant's colour, the same in every chart
   threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
   meetq_text(value)  compressed samples or a raw body as text (the views media_samples,
@@ -25,13 +28,13 @@ query pages.
 import html
 import sqlite3
 import weakref
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datasette import Response, hookimpl
 from markupsafe import Markup
-from meetq import packing
+from meetq import clock, packing
 
 # What one query may give a signed-in person, whatever SQL they write: a value of at most
 # MAX_VALUE_BYTES (SQLite's own length limit: `zeroblob(200000000)` fails at once), and an
@@ -100,6 +103,8 @@ def prepare_connection(conn, datasette):
     conn.create_function("wall", 1, wall, deterministic=True)
     conn.create_function("tz_shift", 0, tz_shift, deterministic=True)
     conn.create_function("tz_name", 0, lambda: name, deterministic=True)
+    conn.create_function("local_today", 0, lambda: datetime.now(zone).date().isoformat())
+    conn.create_function("day_start", 1, lambda day: _day_start(day, name), deterministic=True)
     conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
     packing.register(conn)
     bound_answers(conn)
@@ -120,6 +125,13 @@ def bound_answers(conn) -> None:
         return make_row(cursor, row)
 
     conn.row_factory = counted
+
+
+def _day_start(day, zone_name: str):
+    try:
+        return clock.day_start(date.fromisoformat(str(day)[:10]), zone_name)
+    except (TypeError, ValueError):
+        return None
 
 
 @hookimpl

@@ -1,2 +1,2 @@
 with {{ period }}
-select start || ' to ' || date(stop, '-1 day') || ' (' || tz_name() || ')' as text from period
+select first_day || ' to ' || date(next_day, '-1 day') || ' (' || tz_name() || ')' as text from period

@@ -59,6 +59,8 @@ def test_last_gets_a_threaded_reply_naming_the_askers_last_meeting(meetq, sim, b
     (answer,) = replies_to(sim, said["message"])
     assert answer["roomId"] == ROOMS[0]["id"] and f"**{markdown.text(title)}**" in answer["markdown"]
     assert "was poor" in answer["markdown"] and verdict == "poor"
+    (again,) = replies_to(sim, sim.say(asker, "How was my call yesterday?")["message"])
+    assert again["markdown"] == answer["markdown"]
 
 
 def test_forged_and_replayed_deliveries(meetq, sim, bot):

@@ -132,3 +132,29 @@ def test_serve_waits_for_a_collector_started_beside_it(meetq, sim):
     wait_for(lambda: _answers(f"http://127.0.0.1:{port}/-/dashboards/overview"), timeout=30)
     viewer.terminate()
     viewer.communicate(timeout=10)
+
+
+def test_what_a_newcomer_ran_into_gets_one_clear_line(meetq, tmp_path):
+    """`users add` with no terminal, a backup into a folder that does not exist, and `auth
+    status` once the refresh token has expired."""
+    import json
+    import subprocess
+    import sys
+    env = {**meetq.env, "MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
+    added = subprocess.run([sys.executable, "-m", "meetq.cli", "users", "add", "alice"], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    one_line(added, 1, "no terminal", "--password-stdin")
+    assert "GetPassWarning" not in added.stderr and not (tmp_path / "viewer-secrets.json").exists()
+
+    meetq.login()
+    meetq("collect")
+    one_line(meetq("backup", str(tmp_path / "no-such-folder" / "x.db"), check=False), 1, "no folder")
+    assert not (tmp_path / "no-such-folder").exists()
+
+    assert meetq("auth", "status").returncode == 0
+    tokens = json.loads(meetq.secrets.read_text())
+    tokens["refresh_expires_at"] = "2026-01-01T00:00:00.000Z"
+    meetq.secrets.write_text(json.dumps(tokens))
+    status = meetq("auth", "status", check=False)
+    assert status.returncode == 1 and "refresh token expired at 2026-01-01" in status.stdout
+    assert "usable" not in status.stdout

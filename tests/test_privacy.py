@@ -66,6 +66,7 @@ def test_the_database_and_its_copies_are_the_owners_alone(meetq, tmp_path):
     files = [meetq.database, *(meetq.database.with_name(meetq.database.name + s) for s in ("-wal", "-shm"))]
     modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in files if f.exists()}
     assert modes and set(modes.values()) == {0o600}, modes
+    (tmp_path / "copies").mkdir()
     meetq("backup", str(tmp_path / "copies" / "backup.db"))
     assert stat.S_IMODE((tmp_path / "copies" / "backup.db").stat().st_mode) == 0o600
     os.chmod(meetq.database, 0o644)   # a file from an older release, or copied in by hand

@@ -25,6 +25,7 @@ from .models import database
 PER_PERSON, PER_SPACE, PACE_WINDOW = 6, 20, 60.0
 SLOW_DOWN = "You are asking faster than I can look things up: wait a minute and ask again."
 REFUSED = "Sorry, I answer only people of the organisation whose meetings I watch."
+ASKING_ABOUT_MY_CALL = re.compile(r"\bhow\b.*\bmy\b.*\b(call|meeting)\b", re.I)
 MIN_SEARCH = 3   # characters of a title to search for: fewer match almost every meeting
 
 HELP = ("I answer questions about call quality:\n"
@@ -38,6 +39,8 @@ HELP = ("I answer questions about call quality:\n"
 
 def reply(text: str, asker: str, settings) -> str:
     """The answer to `text` (the message without the mention) from `asker` (their email)."""
+    if ASKING_ABOUT_MY_CALL.search(text):   # "how was my call?" is what people type first
+        text = "last"
     word, _, argument = text.strip().partition(" ")
     command = COMMANDS.get(word.lower().strip("/!?.,"))
     if command is None:   # the question is not repeated back: it is the asker's text, not ours

@@ -467,6 +467,8 @@ def users_add(ctx, name, password_stdin):
     """Add a user, or set a user's new password."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():   # getpass would warn and echo it
+        raise MeetqError("no terminal to ask for the password on: pipe it in with --password-stdin")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     keys = viewer_keys(ctx)

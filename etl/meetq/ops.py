@@ -15,7 +15,7 @@ from peewee import fn
 
 from . import packing
 from .clock import iso, parse_iso, utcnow
-from .errors import DatabaseMissing, DatabaseUnusable
+from .errors import DatabaseMissing, DatabaseUnusable, MeetqError
 from .models import (CpuSeries, MediaSession, MediaStream, Meeting, RawResponse, StreamSeries, database,
                      make_private, schema_version_of)
 from .providers import provider_of
@@ -161,7 +161,8 @@ def backup(settings, target: Path) -> int:
     """A consistent copy through SQLite's online backup API, safe while the collector writes.
     Returns the copy's size in bytes."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():   # a typo in the path should not make folders
+        raise MeetqError(f"cannot back up to {target}: there is no folder {target.parent}")
     partial = target.with_name(target.name + ".partial")
     make_private(partial)   # a copy holds what the database holds
     with read_only(settings.database) as source, closing(sqlite3.connect(partial)) as copy:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...clock import parse_iso, utcnow
 from ..base import Provider
 from . import auth, bot, load, sign_in, webhooks
 from .collect import collect
@@ -59,6 +60,10 @@ def auth_status(settings) -> tuple[list[str], bool]:
     if flag:
         return lines + [f"Status:        RE-AUTHORISATION REQUIRED since {flag.get('since')} ({flag.get('reason')}): "
                         "run `meetq auth login`"], False
+    refresh_ends = parse_iso(view["refresh_expires_at"])
+    if refresh_ends and refresh_ends <= utcnow():   # nothing can renew the access token any more
+        return lines + [f"Status:        RE-AUTHORISATION REQUIRED: the refresh token expired at "
+                        f"{view['refresh_expires_at']}: run `meetq auth login`"], False
     return lines + ["Status:        usable"], True
 
 

@@ -266,3 +266,12 @@ def test_this_week_is_the_same_on_the_front_page_in_the_digest_and_from_the_bot(
     assert f"the week before: {was} %" in week
     assert period in week and period.endswith(f"({zone})")
     assert asked == week
+
+
+def test_health_counts_the_meetings_the_backlog_lists(served):
+    """The served database has a meeting due for its recheck: 'Meetings waiting' counts it."""
+    query = DASHBOARDS["health"]["charts"]["backlog-size"]["query"]
+    waiting = get_json(served, "/meetq.json", sql=query, _shape="array")[0]["n"]
+    listed = get_json(served, "/meetq/backlog.json", _shape="array")
+    assert served.scalar("select count(*) from meetings where quality_state = 'recheck'") >= 1
+    assert waiting == len(listed) > 0

@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml setup.py
 
 install: $(STAMP)
 
+# Two workers: the suite mostly waits (simulators, daemons, chromium); every test has its own
+# ports and folders, the viewer's database is built once per worker.
 test: $(STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # The unit tests alone: pure functions, the schema on real files, settings. No simulator, no browser.
 quick: $(STAMP)

@@ -281,7 +281,10 @@ def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
         assert set(answers) <= {302, 403, 429} and checked <= 10 and answers.count(429) >= 90
         assert answers.count(302) == 0 or answers.count(403) < 10
         assert growth < 400
-        assert post_sign_in(session, child.url, token).status_code == 429   # ten failures on record now
+        # Ten failures on record: the right password is refused too. (A try that found no turn to be
+        # checked in 5 s got 429 without counting as a failure: then fewer are on record.)
+        after = post_sign_in(session, child.url, token).status_code
+        assert after == (429 if answers.count(403) == 10 else 302), (answers.count(403), after)
 
 
 def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(served, tmp_path):

@@ -24,7 +24,7 @@ PAYLOADS = {
 
 
 def test_oversized_answers_are_refused_promptly_with_bounded_memory(served, tmp_path):
-    with viewer(served, tmp_path) as child:
+    with viewer(served, tmp_path, sql_time_limit_ms="1000") as child:   # the default, as people run it
         for name, sql in PAYLOADS.items():
             before = peak_from_now(child.pid)
             started = time.monotonic()

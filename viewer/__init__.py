@@ -73,8 +73,9 @@ def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = N
     configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": thresholds or {}}
     if sign_in:
         configured["allow"] = {"id": "*"}   # a second lock behind the sign-in gate: no anonymous view at all
+    limit = {"sql_time_limit_ms": settings.sql_time_limit_ms} if settings else {}
     app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), template_dir=str(HERE / "templates"),
-                    settings=SETTINGS,
+                    settings={**SETTINGS, **limit},
                     secret=sign_in.keys.cookie_secret() if sign_in else None)
     app._meetq_sign_in = sign_in
     app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import HOSTILE_TITLE
 
@@ -176,4 +177,22 @@ def test_a_breakdown_bar_leads_to_the_poor_sessions_it_stands_for(served, browse
     shown = page.locator("table.rows-and-columns tbody tr").count()
     assert shown == min(100, served.scalar("select count(*) from media_sessions where network_type = ? and "
                                            "verdict = 'poor'", network)) > 0
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["/-/dashboards/overview", "/-/dashboards/places", "/-/dashboards/health",
+                                  "/-/dashboards/meeting", "/meetq", "/meetq/sessions", "/meetq/backlog"])
+def test_every_page_leads_to_every_part_of_the_viewer(served, browser, path):
+    """The ☰ menu on every page: the front page, Which office?, Health, the tables and canned
+    queries, the SQL page; each link opens a page that answers."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(served.viewer_url + path)
+    page.click("details.nav-menu summary")
+    links = page.eval_on_selector_all("details.nav-menu a", "els => els.map(e => [e.textContent.trim(), "
+                                      "e.getAttribute('href')])")
+    labels = [label for label, _ in links]
+    for wanted in ("How was this week?", "Which office?", "Collector health", "Tables and canned queries", "SQL"):
+        assert wanted in labels, (path, labels)
+    for label, href in links:
+        assert requests.get(served.viewer_url + href, timeout=30).status_code == 200, (label, href)
     page.close()

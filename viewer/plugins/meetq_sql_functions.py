@@ -134,6 +134,17 @@ def _day_start(day, zone_name: str):
         return None
 
 
+# Every page's ☰ menu: the way to each part of the viewer from anywhere, a dead end from none.
+MENU = (("How was this week?", "/-/dashboards/overview"), ("Which office?", "/-/dashboards/places"),
+        ("Collector health", "/-/dashboards/health"), ("Tables and canned queries", "/meetq"),
+        ("SQL", "/meetq?sql=select+*+from+sessions+limit+10"))
+
+
+@hookimpl
+def menu_links():
+    return [{"href": href, "label": label} for label, href in MENU]
+
+
 @hookimpl
 def register_routes():
     """The front page answers "how was this week?": the overview dashboard. /-/healthz is for

@@ -39,7 +39,7 @@ from meetq import clock, packing
 # What one query may give a signed-in person, whatever SQL they write: a value of at most
 # MAX_VALUE_BYTES (SQLite's own length limit: `zeroblob(200000000)` fails at once), and an
 # answer of at most MAX_ANSWER_BYTES, counted as its rows are fetched, before Datasette holds
-# them all: a thousand rows of 30 MB each never sit in memory. The 1 s time limit still applies.
+# them all: a thousand rows of 30 MB each never sit in memory. viewer.sql_time_limit_ms still applies.
 MAX_VALUE_BYTES = 32 * 1024 * 1024
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 

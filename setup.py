@@ -10,5 +10,5 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages("etl") + ["meetq_viewer", "meetq_viewer.plugins"],
     package_dir={"": "etl", "meetq_viewer": "viewer"},
-    package_data={"meetq_viewer": ["metadata.yml", "sql/*/*.sql", "templates/*.html"]},
+    package_data={"meetq_viewer": ["metadata.yml", "sql/*/*.sql", "templates/*.html", "static/*"]},
 )

@@ -4,6 +4,7 @@ errors, hostile text from the API stays text. Screenshots go to tests/artifacts/
 import os
 import shutil
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -56,22 +57,27 @@ def open_dashboard(browser, url):
 
 @pytest.mark.parametrize("slug", ["overview", "places", "meeting", "session", "health"])
 def test_dashboard_renders_every_chart_with_data(served, browser, slug):
-    from test_viewer import DASHBOARDS
+    from test_viewer import DASHBOARDS, must_answer
     charts = DASHBOARDS[slug]["charts"]
     page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/{slug}")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{slug}.png"), full_page=True)
     assert problems == []
     assert len(chart_rows) == len(charts)  # one data request per chart, each answered
-    assert [url for url, rows in chart_rows.items() if rows <= 0] == []
+    assert [url for url, rows in chart_rows.items() if rows < 0] == []
+    hidden = 0
     for chart_slug, chart in charts.items():
-        card = page.locator(f"#chart-{chart_slug}")
-        if chart["library"] in ("vega", "vega-lite"):
-            assert card.locator("svg, canvas").count() >= 1, chart_slug
+        card, drawn = page.locator(f"#card-{chart_slug}"), page.locator(f"#chart-{chart_slug}")
+        if not card.is_visible():   # taken off the page: only a chart that may have nothing to show
+            assert not must_answer(slug, chart) and drawn.locator("svg, canvas").count() == 0, chart_slug
+            hidden += 1
+        elif chart["library"] in ("vega", "vega-lite"):
+            assert drawn.locator("svg, canvas").count() >= 1, chart_slug
         elif chart["library"] == "metric":
-            assert card.inner_text().strip(), chart_slug
+            assert drawn.inner_text().strip(), chart_slug
         elif chart["library"] == "table":
-            assert card.locator("tbody tr").count() >= 1, chart_slug
+            assert drawn.locator("tbody tr").count() >= 1, chart_slug
+    assert hidden == sum(1 for rows in chart_rows.values() if rows == 0)   # hidden: those with no rows, no other
     if slug == "health":   # the revoked second organisation is named where a person looks first
         assert page.locator("#chart-reauth").inner_text().strip().endswith("LOGIN NEEDED: emea")
     page.close()
@@ -147,20 +153,71 @@ def test_a_participant_has_one_colour_in_every_chart_of_the_meeting_page(served,
     page.close()
 
 
-def test_a_google_meeting_says_why_it_has_no_lines_and_shows_its_per_call_bars(served, browser):
+def visible_cards(page):
+    """The ids of the cards on the page, top to bottom, with where each starts (px)."""
+    return page.eval_on_selector_all(".dashboard-card", "cards => cards.filter(c => c.offsetParent !== null)"
+                                     ".map(c => [c.id.replace('card-', ''), c.getBoundingClientRect().top + scrollY])")
+
+
+def legend_labels(page, chart_slug):
+    return set(page.locator(f"#chart-{chart_slug} svg .role-legend-label text").all_text_contents())
+
+
+def test_a_webex_meeting_shows_its_minutes_first_with_a_legend_naming_each_participant(served, browser):
+    """At 1,400 px the first per-minute chart starts within 1,500 px, every line of it is named in
+    its legend in the participant's colour, and no empty chart is drawn (no per-call bars: Webex
+    reports minutes)."""
+    from test_viewer import PER_CALL, PER_MINUTE
+    meeting = served.scalar("select meeting_id from media_sessions where provider = 'webex' and verdict = 'poor' "
+                            "group by meeting_id order by count(*) desc limit 1")
+    page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
+    assert problems == []
+    cards = visible_cards(page)
+    shown = [slug for slug, _ in cards]
+    assert set(shown) & PER_MINUTE == PER_MINUTE and not set(shown) & PER_CALL, shown
+    first_chart = next(top for slug, top in cards if slug in PER_MINUTE)
+    assert first_chart < 1500, cards
+    lines = rendered_colours(page, "audio-loss")
+    labels = legend_labels(page, "audio-loss")
+    assert len(lines) >= 2 and set(lines) <= labels, (lines, labels)
+    swatches = page.eval_on_selector_all("#chart-audio-loss svg .role-legend-symbol path",
+                                         "paths => paths.map(p => p.getAttribute('stroke'))")
+    assert {colour for fills in lines.values() for colour in fills} <= set(swatches)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-webex.png"), full_page=True)
+    page.close()
+
+
+def test_a_google_meeting_charts_its_per_call_figures_and_no_empty_minutes(served, browser):
+    from test_viewer import PER_CALL, PER_MINUTE
     meeting = served.scalar("select meeting_id from media_sessions where provider = 'google' "
                             "group by meeting_id order by count(*) desc limit 1")
     page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
-    assert problems == [] and min(chart_rows.values()) > 0
-    for chart in ("audio-loss", "video-loss", "audio-jitter", "cpu"):
-        text = page.locator(f"#chart-{chart} svg.marks").text_content()
-        assert "No per-minute figures" in text or "No CPU figures" in text, chart
-    bars = page.locator("#chart-call-figures svg [aria-label*='participant: ']")
+    assert problems == []
+    shown = {slug for slug, _ in visible_cards(page)}
+    assert not shown & PER_MINUTE and {"call-audio-loss", "call-jitter", "call-round-trip"} <= shown, shown
     participants = served.scalar("select count(*) from media_sessions s where meeting_id = ? and exists "
-                                 "(select 1 from media_summaries m where m.session_id = s.id)", meeting)
-    assert bars.count() >= participants > 0
+                                 "(select 1 from media_summaries m where m.session_id = s.id and m.kind = 'audio' "
+                                 "and m.avg_jitter is not null)", meeting)
+    for chart in ("call-audio-loss", "call-jitter"):
+        bars = page.locator(f"#chart-{chart} svg [aria-label*='participant: ']")
+        assert bars.count() >= participants > 0, chart
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-google.png"), full_page=True)
+    page.close()
+
+
+def test_the_front_page_figures_are_read_whole_on_a_phone(served, browser):
+    """At 390 px each headline figure fits its card: nothing is cut off or scrolled."""
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(f"{served.viewer_url}/-/dashboards/overview")
+    page.wait_for_selector("#chart-poor-now p")
+    page.wait_for_function("document.querySelectorAll('#chart-period p, #chart-health-glance p').length == 2")
+    for chart in ("poor-now", "poor-before", "period", "health-glance"):
+        box = page.eval_on_selector(f"#chart-{chart} p", "p => [p.scrollWidth, p.clientWidth, "
+                                    "p.getBoundingClientRect().right, p.closest('.dashboard-card').getBoundingClientRect().right]")
+        text_width, shown_width, text_right, card_right = box
+        assert text_width <= shown_width and text_right <= card_right, (chart, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.close()
 
 
@@ -174,9 +231,14 @@ def test_a_breakdown_bar_leads_to_the_poor_sessions_it_stands_for(served, browse
     with page.expect_navigation():
         bars.first.click()
     assert f"network={network}" in page.url and "verdict=poor" in page.url
+    # the sessions the bar counted: of this network, poor, in the period (the last 7 days, UTC here)
+    period_start = (datetime.now(timezone.utc).date() - timedelta(days=6)).isoformat()
+    assert f"joined__gte={period_start}T00%3A00%3A00.000Z" in page.url
+    counted = int(label.split("; poor: ")[1].split(";")[0])
     shown = page.locator("table.rows-and-columns tbody tr").count()
-    assert shown == min(100, served.scalar("select count(*) from media_sessions where network_type = ? and "
-                                           "verdict = 'poor'", network)) > 0
+    assert shown == min(100, counted) > 0
+    assert counted == served.scalar("select count(*) from media_sessions where network_type = ? and verdict = 'poor' "
+                                    "and provider = 'webex' and join_time >= ?", network, period_start)
     page.close()
 
 

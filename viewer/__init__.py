@@ -2,7 +2,8 @@
 
 This folder is the whole viewer: `metadata.yml` (tables, units, facets, canned queries,
 dashboards), `sql/` (every chart's and canned query's SQL, with the parts they share in
-`sql/fragments/`), `plugins/` (SQL functions) and this module, which starts it. Datasette opens
+`sql/fragments/`), `plugins/` (SQL functions), `static/` (the CSS and script the pages add to
+datasette-dashboards', served at /-/meetq/) and this module, which starts it. Datasette opens
 a mutable file with `mode=ro`, so it never writes it; secrets live in separate files it is never
 given. The database is always served as `meetq`, whatever the file is called.
 """
@@ -19,6 +20,10 @@ HERE = Path(__file__).resolve().parent
 SQL_DIR = HERE / "sql"
 DATABASE = "meetq"   # the name every chart and query of metadata.yml uses
 SETTINGS = {"sql_time_limit_ms": 1000, "default_cache_ttl": 0, "allow_download": False}
+STATIC = ("-/meetq", str(HERE / "static"))
+# datasette-dashboards ships Vega-Lite 6 but labels every spec v5, and the library warns about it
+# on every chart: each chart says the version it is drawn with.
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
@@ -57,8 +62,14 @@ _Loader.add_constructor("!sql", _sql_tag)
 
 
 def metadata() -> dict:
-    """metadata.yml with every `!sql` reference replaced by its SQL."""
-    return yaml.load((HERE / "metadata.yml").read_text(), Loader=_Loader)
+    """metadata.yml with every `!sql` reference replaced by its SQL, every Vega-Lite chart
+    labelled with the version that draws it."""
+    configured = yaml.load((HERE / "metadata.yml").read_text(), Loader=_Loader)
+    for dashboard in configured.get("plugins", {}).get("datasette-dashboards", {}).values():
+        for chart in dashboard.get("charts", {}).values():
+            if chart.get("library") == "vega-lite":
+                chart["display"] = {"$schema": VEGA_LITE_SCHEMA, **chart.get("display", {})}
+    return configured
 
 
 def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = None, settings=None):
@@ -75,7 +86,7 @@ def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = N
         configured["allow"] = {"id": "*"}   # a second lock behind the sign-in gate: no anonymous view at all
     limit = {"sql_time_limit_ms": settings.sql_time_limit_ms} if settings else {}
     app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), template_dir=str(HERE / "templates"),
-                    settings={**SETTINGS, **limit},
+                    static_mounts=[STATIC], settings={**SETTINGS, **limit},
                     secret=sign_in.keys.cookie_secret() if sign_in else None)
     app._meetq_sign_in = sign_in
     app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name

@@ -16,7 +16,8 @@ title would run as script.
   local_today()      today's date in that zone ('YYYY-MM-DD')
   day_start(day)     the UTC time (as stored) at which a 'YYYY-MM-DD' day begins in that zone: periods
                      are calendar days in the display zone, the same as the digest's (clock.last_days)
-  palette(i)         the i-th of ten distinct colours: a participant's colour, the same in every chart
+  palette(i)         the i-th colour: ten chosen ones, then hues a golden angle apart, never one
+                     twice (a chart's legend maps each participant to its own colour string)
   threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
   meetq_text(value)  compressed samples or a raw body as text (the views media_samples,
                      cpu_samples and raw_bodies read through it; meetq/packing.py)
@@ -61,8 +62,17 @@ def quoted(value):
     return "" if value is None else quote(str(value), safe="")
 
 
+GOLDEN_ANGLE = 137.508
+
+
 def palette(index):
-    return PALETTE[int(index or 0) % len(PALETTE)]
+    """A participant's colour. Past the ten, hues a golden angle apart, so a large meeting
+    never gives two people the same colour (the charts' legends read colours per person)."""
+    index = max(int(index or 0), 0)
+    if index < len(PALETTE):
+        return PALETTE[index]
+    lightness = (35, 50, 65)[index // len(PALETTE) % 3]
+    return f"hsl({index * GOLDEN_ANGLE % 360:.0f}, 65%, {lightness}%)"
 
 
 def _zone(datasette):

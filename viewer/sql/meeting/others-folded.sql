@@ -1,7 +1,8 @@
 -- Everyone without a problem, folded: one cell holding a <details> list (table cells are HTML here).
 with {{ chosen_meeting }}, {{ participants }},
 others as (select * from participants where coalesce(verdict, 'unrated') not in ('poor', 'fair') order by join_time)
-select case when count(*) = 0 then 'Everyone had a problem: see above.'
+select case when (select id from chosen) is null then 'No meeting chosen.'
+  when count(*) = 0 then 'Everyone had a problem: see above.'
   else '<details><summary>' || count(*) || ' participants without a problem (good or unrated): show</summary><table>'
        || group_concat('<tr><td><span style="color:' || colour || '">●</span> '
                        || a('/-/dashboards/session?session=' || id, participant) || '</td><td>'

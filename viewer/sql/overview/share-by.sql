@@ -4,7 +4,7 @@ with {{ period }}
 select coalesce({{ dimension }}, 'unknown') || ' (' || sum(s.verdict in ('good', 'fair', 'poor')) || ')' as value,
   {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor,
   -- a bar leads to its poor sessions in the sessions view (the group's exact value)
-  '/meetq/sessions?verdict=poor&{{ column }}=' || q(max({{ dimension }})) as href
+  '/meetq/sessions?verdict=poor&{{ column }}=' || q(max({{ dimension }})) || {{ in_period_and_scope }} as href
 from media_sessions s where 1 {{ session_filters }} {{ where }}
 group by coalesce({{ dimension }}, 'unknown') having {{ min_sessions }}
 union all select 'no group has ' || coalesce(nullif(:min_sessions, ''), 10) || ' rated sessions', 0, 0, 0, null

@@ -16,13 +16,14 @@ shown as (
     case when b.rated >= {{ min_rated }} then round(100.0 * b.poor / b.rated, 1) end as before_pct
   from rated_now n left join rated_before b on b.building = n.building where n.rated >= {{ min_rated }})
 select * from (
-select a('/-/dashboards/places?building=' || q(building), building) as building,
+select a('/-/dashboards/places?building=' || q(building) || coalesce('&date_start=' || nullif(:date_start, ''), '')
+         || coalesce('&date_end=' || nullif(:date_end, ''), ''), building) as building,
   case inside when 1 then 'inside' else 'outside' end as corp_network,
   poor_pct || ' %' as poor, poor || ' of ' || rated as poor_of_rated, people,
   coalesce(before_pct || ' %', 'too few') as period_before,
   case when before_pct is null then '' when poor_pct > before_pct then '▲ +' || round(poor_pct - before_pct, 1)
        when poor_pct < before_pct then '▼ ' || round(poor_pct - before_pct, 1) else '=' end as change,
-  a('/meetq/sessions?verdict=poor&building=' || q(building), 'poor sessions') as sessions
+  a('/meetq/sessions?verdict=poor&building=' || q(building) || {{ in_period_and_scope }}, 'poor sessions') as sessions
 from shown order by poor_pct desc)
 union all select 'no building has ' || {{ min_rated }} || ' rated sessions in this period (import a building file: '
   || '`meetq locations import`)', null, null, null, null, null, null, null

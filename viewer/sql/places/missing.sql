@@ -6,10 +6,11 @@ counted as (
     count(distinct s.user_email) as people
   from media_sessions s join session_locations l on l.session_id = s.id
   where l.status in ('unmapped', 'outside', 'masked') {{ session_filters }}
-  group by l.subnet, l.status order by sessions desc limit 25)
+  group by l.subnet, l.status order by sessions desc limit {{ limit }})
 select h(subnet) as subnet,
   case status when 'unmapped' then 'private, not in the file' when 'outside' then 'public, not in the file'
     else 'kept as a /24, the file maps narrower ranges' end as why, sessions, poor, people
 from counted
 union all select 'every session''s subnet is mapped', null, null, null, null
 where not exists (select 1 from counted)
+{{ missing_more }}

@@ -8,7 +8,7 @@ select a('/meetq/user_history?email=' || q(s.user_email), coalesce(s.user_name, 
   h(coalesce(s.os_type, '') || coalesce(' ' || s.os_version, '')) as os, h(s.hardware_type) as hardware,
   h(s.network_type) as network,
   -- One column, so the card stays readable: the building (a link) and how it was found.
-  (select coalesce(a('/-/dashboards/places?building=' || q(l.building), l.building) || ' ('
+  (select coalesce(case when l.building is not null then a('/-/dashboards/places?building=' || q(l.building), l.building) end || ' ('
                    || case l.inside_corp when 1 then 'inside' else 'outside' end || '), ', '')
           || h(nullif(l.subnet, '') || ' ' || l.status || ' by the ' || l.address_from || ' address')
      from session_locations l where l.session_id = s.id) as building_and_subnet,

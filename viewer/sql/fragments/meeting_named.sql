@@ -1,0 +1,1 @@
+(title like '%' || :meeting || '%' or title like '%' || replace(:meeting, '-', '') || '%')

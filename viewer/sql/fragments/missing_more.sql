@@ -1,0 +1,7 @@
+union all select a('/meetq/missing_subnets?date_start=' || (select first_day from period) || '&date_end='
+                   || date((select next_day from period), '-1 day'), 'every one of the ' || n || ' subnets'),
+  'the list above is the busiest {{ limit }}', null, null, null
+from (select count(*) as n from (
+        select 1 from media_sessions s join session_locations l on l.session_id = s.id
+        where l.status in ('unmapped', 'outside', 'masked') {{ session_filters }} group by l.subnet, l.status))
+where n > {{ limit }}

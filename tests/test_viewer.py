@@ -229,27 +229,43 @@ def test_a_revoked_second_account_shows_on_the_health_dashboard_and_in_status(se
     assert accounts["default"]["authorisation"] == accounts["gmeet"]["authorisation"] == "ok"
     assert accounts["gmeet"]["authorised_as"] == "admin@example.com"
 
-    status = json.loads(served("status").stdout)
+    status = json.loads(served("status", "--json").stdout)
     assert status["accounts"]["emea"]["authorisation"]["reauth_required"]["reason"] == "invalid_grant"
     assert status["accounts"]["default"]["authorisation"]["reauth_required"] is None
     assert status["accounts"]["gmeet"]["provider"] == "google"
+    said = served("status").stdout.split("  emea (webex)")[1].split("  gmeet")[0]
+    assert "    RE-AUTHORISATION REQUIRED (invalid_grant): run `meetq auth login --account emea`" in said
     health = served("health", check=False)
     assert health.returncode == 1 and "account emea" in health.stdout and "--account emea" in health.stdout
 
 
-def test_sample_times_read_in_the_display_zone_on_pages_and_as_utc_in_json(served):
-    """The samples views keep ISO UTC in JSON and CSV; their HTML pages show the display zone."""
+@pytest.mark.parametrize("path, column", [("/meetq/media_samples", "ts"), ("/meetq/sessions", "joined"),
+                                          ("/meetq/collector_runs", "started_at"), ("/meetq/backlog", "start"),
+                                          ("/meetq/poor_sessions", "join_time"), ("/meetq/user_history", "joined")])
+def test_times_read_in_the_display_zone_on_pages_and_as_utc_in_json(served, path, column):
+    """Tables, views and canned queries keep ISO UTC with its Z in JSON and CSV; their HTML pages
+    show the display zone (UTC here) with its name, the stored text beside it."""
+    email = served.scalar("select user_email from media_sessions where verdict = 'poor' limit 1")
+    asked = {"poor_sessions": {"since": "2000-01-01", "vendor": ""}, "user_history": {"email": email}}
+    params = {"_size": "3", **asked.get(path.rsplit("/", 1)[1], {})}
+    rows = [r for r in get_json(served, f"{path}.json", _shape="array", **params) if r[column]]
+    assert rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", r[column]) for r in rows)
+    page = requests.get(f"{served.viewer_url}{path}", params=params, timeout=10).text
+    stored = rows[0][column]
+    shown = stored[:10] + " " + stored[11:19] + " UTC"
+    assert f"{shown} <small>({stored})</small>" in page, (path, stored)
+
+
+def test_a_samples_owner_is_linked_from_its_view(served):
+    """No dead end: a view has no foreign keys, so the stream is linked by the viewer itself."""
     rows = get_json(served, "/meetq/media_samples.json", _shape="array", _size="3")
-    assert rows and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["ts"]) for r in rows)
     page = requests.get(f"{served.viewer_url}/meetq/media_samples", params={"_size": "3"}, timeout=10).text
-    assert f"<small>({rows[0]['ts']})</small>" in page
-    # No dead end: a view has no foreign keys, so the stream is linked by the viewer itself.
     stream = f"/meetq/media_streams/{rows[0]['stream_id']}"
     assert f'href="{stream}"' in page
     assert requests.get(f"{served.viewer_url}{stream}.json", timeout=10).json()["rows"]
 
 
-def test_a_sample_time_is_shown_in_the_configured_zone():
+def test_a_time_is_shown_in_the_configured_zone():
     from meetq_viewer.plugins.meetq_sql_functions import render_cell
 
     class Viewer:
@@ -258,7 +274,9 @@ def test_a_sample_time_is_shown_in_the_configured_zone():
 
     shown = render_cell("2026-07-01T10:04:25.908Z", "ts", "cpu_samples", Viewer())
     assert str(shown) == "2026-07-01 12:04:25 CEST <small>(2026-07-01T10:04:25.908Z)</small>"
-    assert render_cell("2026-07-01T10:04:25.908Z", "ts", "meetings", Viewer()) is None   # other tables as stored
+    assert str(render_cell("2026-01-01T10:04:25Z", "start", "meetings", Viewer())).startswith("2026-01-01 11:04:25 CET")
+    assert render_cell("2026-13-01T10:04:25Z", "start", "meetings", Viewer()) is None   # not a time: as it is
+    assert render_cell("meeting at 2026-01-01", "title", "meetings", Viewer()) is None
     assert str(render_cell(42, "session_id", "cpu_samples", Viewer())) == \
         '<a href="/-/dashboards/session?session=42">42</a>'
 
@@ -328,3 +346,14 @@ def test_a_meeting_search_that_matches_nothing_or_several_says_so(served):
     for asked in (unique_id, unique_title):
         assert [row["id"] for row in get_json(served, "/meetq.json", sql=facts, meeting=asked, _shape="array")] \
             == [unique_id]
+
+
+def test_one_persons_sessions_are_found_by_part_of_an_address_or_a_name(served):
+    email, name = served.sql("select user_email, user_name from media_sessions where user_name like '% %' "
+                             "group by user_email order by count(*) desc limit 1")[0]
+    theirs = served.scalar("select count(*) from media_sessions where user_email = ?", email)
+    for asked in (email.upper(), email.split("@")[0], name.split(" ")[-1].lower()):
+        rows = get_json(served, "/meetq/user_history.json", _shape="array", email=asked)
+        assert sum(r["email"] == email for r in rows) == theirs, asked
+        assert all(asked.lower() in (r["email"] + " " + (r["name"] or "")).lower() for r in rows), asked
+    assert get_json(served, "/meetq/user_history.json", _shape="array", email="al") == []   # too short to be part

@@ -27,6 +27,7 @@ query pages.
 """
 
 import html
+import re
 import sqlite3
 import weakref
 from datetime import date, datetime, timezone
@@ -163,8 +164,9 @@ def register_routes():
             (r"^/-/healthz$", lambda: Response.json({"ok": True}))]
 
 
-# Views whose `ts` (ISO UTC, as stored and as JSON and CSV give it) is shown in the display zone.
-LOCAL_TIME_TABLES = {"media_samples", "cpu_samples"}
+# Times are stored, and given as JSON and CSV, as ISO UTC text with its Z; a page shows each in
+# the display zone (viewer.timezone) with the zone's abbreviation, the UTC text beside it.
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$")
 # Where a sample's owner is read: a view has no foreign keys for Datasette to link, so these do.
 OWNER_LINKS = {("media_samples", "stream_id"): "/meetq/media_streams/{}",
                ("cpu_samples", "session_id"): "/-/dashboards/session?session={}"}
@@ -172,17 +174,16 @@ OWNER_LINKS = {("media_samples", "stream_id"): "/meetq/media_streams/{}",
 
 @hookimpl
 def render_cell(value, column, table, datasette):
-    """A column named *_page holds a path in the viewer: shown as a link on table and query pages.
-    On the samples views, a sample's owner links to it and its time is shown in the display zone,
-    the UTC text beside it."""
+    """On Datasette's table, view and query pages: a column named *_page holds a path in the
+    viewer, shown as a link; a sample's owner links to it; a time is shown in the display zone."""
     if isinstance(value, str) and column.endswith("_page") and value.startswith("/"):
         return Markup(f'<a href="{html.escape(value)}">{html.escape(column.removesuffix("_page"))}</a>')
     if isinstance(value, int) and (table, column) in OWNER_LINKS:
         return Markup(link(OWNER_LINKS[table, column].format(value), value))
-    if isinstance(value, str) and column == "ts" and table in LOCAL_TIME_TABLES:
+    if isinstance(value, str) and ISO_UTC.match(value):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+        except ValueError:   # the shape of a time, not one (month 13): shown as it is
             return None
         shown = moment.astimezone(_zone(datasette)[1]).strftime("%Y-%m-%d %H:%M:%S %Z")
         return Markup(f'{html.escape(shown)} <small>({html.escape(value)})</small>')

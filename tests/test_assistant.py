@@ -156,3 +156,24 @@ def test_the_pace_is_per_person_and_per_space():
 ])
 def test_the_mention_is_taken_off_whatever_the_client_sent(message, command):
     assert command_of(message, "B1", "Meetq Bot") == command
+
+
+def test_a_meet_code_as_people_paste_it_finds_its_meeting(tmp_path):
+    """Meet codes are pasted with dashes (eed-djmb-ane); meetq keeps them as letters only."""
+    from meetq import assistant, models
+    from meetq.config import load_settings
+    models.open_database(tmp_path / "meetq.db")
+    try:
+        models.Meeting.insert(id="meet:conference-1", title="Meet eeddjmbane", start="2026-12-01T10:00:00.000Z",
+                              account="gmeet", provider="google").execute()
+        models.Meeting.insert(id="meet:conference-2", title="Meet abcdefghij", start="2026-12-02T10:00:00.000Z",
+                              account="gmeet", provider="google").execute()
+        (tmp_path / "none.toml").write_text("")
+        settings = load_settings(environ={"MEETQ_CONFIG": str(tmp_path / "none.toml"),
+                                          "MEETQ_VIEWER_PUBLIC_URL": "https://meetq.example.com"})
+        for asked in ("meeting eed-djmb-ane", "meeting EED-DJMB-ANE", "meeting eeddjmbane"):
+            answer = assistant.reply(asked, "someone@example.com", settings)
+            assert answer.startswith("**Meet eeddjmbane**") and "meeting=meet%3Aconference-1" in answer, (asked, answer)
+        assert assistant.reply("meeting xyz-wxyz-xyz", "someone@example.com", settings).startswith("I found no meeting")
+    finally:
+        models.close_database()

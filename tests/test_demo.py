@@ -3,6 +3,7 @@ file places sessions in offices, the bot posts alerts and the digest into the si
 answers when spoken to, the viewer holds no secret of the collector's or the bot's, and Ctrl-C
 (SIGTERM) stops it all cleanly."""
 
+import os
 import re
 import signal
 import subprocess
@@ -38,6 +39,14 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
         printed = out_path.read_text()
         messages = re.search(r"read them at (http://\S+/_sim/messages)", printed).group(1)
         assert "Assistant: talk to the bot on that page" in printed
+        # The CLI line it prints works in another shell: `meetq status` reads the demo's files.
+        told_cli = re.search(r"^CLI: .*?: (MEETQ_CONFIG=.*) (\S+) status$", printed, flags=re.M)
+        cli_env = dict(pair.split("=", 1) for pair in told_cli.group(1).split())
+        wait_for(lambda: (tmp_path / "meetq.db").exists(), timeout=60)
+        elsewhere = subprocess.run([told_cli.group(2), "status"], env={**os.environ, **cli_env},
+                                   capture_output=True, text=True, timeout=60)
+        assert elsewhere.returncode == 0 and "google-meet (google): google service account" in elsewhere.stdout, \
+            elsewhere.stdout + elsewhere.stderr
 
         def texts():
             return [m["text"] for m in requests.get(messages, params={"format": "json"}, timeout=5).json()["items"]]

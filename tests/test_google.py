@@ -141,7 +141,7 @@ def test_late_activities_are_found_by_the_overlap_and_backoff_survives_429_and_5
     assert meetq("health", check=False).returncode == 0
     status = meetq("auth", "status", "--account", "gmeet", check=False)
     assert status.returncode == 0 and "admin@example.com" in status.stdout
-    assert json.loads(meetq("status").stdout)["authorisation"]["mode"] == "google service account"
+    assert json.loads(meetq("status", "--json").stdout)["authorisation"]["mode"] == "google service account"
 
 
 def test_a_readable_key_or_a_refused_delegation_is_a_clear_error(meetq, google):

@@ -131,7 +131,7 @@ def test_a_bot_that_cannot_post_is_said_and_collection_goes_on(meetq, sim):
     buildings(meetq, VPN_ONLY)
     result = notify_run(meetq)
     assert result["posted"] == 0 and "401" in result["failed"][0]
-    status = json.loads(meetq("status").stdout)["notify"]
+    status = json.loads(meetq("status", "--json").stdout)["notify"]
     assert status["configured"] and "401" in status["last_error"] and status["open_alerts"] == 1
     assert meetq("collect").returncode == 0
     health = meetq("health")

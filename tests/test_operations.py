@@ -22,12 +22,20 @@ pytestmark = pytest.mark.e2e
 def test_status_shows_queue_runs_tokens_and_size_without_secrets(meetq, sim):
     meetq.login()
     meetq("collect")
-    report = json.loads(meetq("status").stdout)
+    report = json.loads(meetq("status", "--json").stdout)
     assert report["queue"] == dict(meetq.sql("select quality_state, count(*) from meetings group by 1"))
     assert report["recent_runs"][0]["outcome"] == "ok" and report["database_bytes"] > 100_000
     assert report["authorisation"]["who"] == ["admin@example.com"]
     tokens = json.loads(meetq.secrets.read_text())
     assert tokens["access_token"] not in json.dumps(report)
+    # For a person: the same facts as lines, times said in UTC, no secret either.
+    text = meetq("status").stdout
+    done = report["queue"].get("done", 0)
+    assert f"Meetings   " in text and f"done {done}" in text
+    assert "default (webex): integration, as admin@example.com" in text
+    run = report["recent_runs"][0]
+    assert f"{run['started_at'][:10]} {run['started_at'][11:19]} UTC  default  ok: {run['meetings_new']} new meetings" in text
+    assert tokens["access_token"] not in text and tokens["refresh_token"] not in text
 
 
 def test_health_follows_the_last_success_and_the_authorisation(meetq, sim):

@@ -169,7 +169,11 @@ def test_behind_a_proxy_its_header_signs_people_in(served, browser, tmp_path):
         assert "/-/dashboards/overview" in page.url and "dana@example.com" in page.locator("header").inner_text()
         context.close()
         outsider = browser.new_context(extra_http_headers={"X-Forwarded-Email": "eve@elsewhere.test"})
-        assert refused(outsider.new_page(), f"{child.url}/-/dashboards/overview")
+        page = outsider.new_page()
+        assert refused(page, f"{child.url}/-/dashboards/overview")
+        # told why: the proxy did name them, they are not among the people let in
+        told = page.locator("#not-allowed").inner_text()
+        assert "eve@elsewhere.test" in told and "viewer.allowed_people" in told and "did not name" not in told
         outsider.close()
 
 

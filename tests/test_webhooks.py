@@ -1,9 +1,11 @@
 """Webhooks, several organisations and personal tokens, through the real CLI and daemon over loopback."""
 
 import json
+import re
 import signal
 import stat
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -145,8 +147,18 @@ analytics_base = "{second_org.analytics_base}"
 
 def test_a_personal_token_is_checked_at_start_and_expires_cleanly(meetq, sim):
     bogus = meetq("--token", "not-a-real-token", "run", check=False, timeout=60)
-    assert bogus.returncode == 1 and "refused the personal access token" in bogus.stderr
+    said = [line for line in bogus.stderr.splitlines() if line.strip()]
+    assert bogus.returncode == 1 and len(said) == 1 and bogus.stdout == "", (bogus.stdout, bogus.stderr)
+    assert said[0].startswith("meetq: Webex refused the personal access token")
     assert "not-a-real-token" not in bogus.stdout + bogus.stderr
+    # A token that was never valid is refused as that, not as an expired one.
+    collected = meetq("--token", "not-a-real-token", "collect", check=False, timeout=60)
+    message = json.loads(collected.stdout)["messages"][0]
+    assert message.startswith("Webex refused the personal access token") and "Expired" not in message
+    # The README section it names is there to read.
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = message.split('README, "')[1].split('"')[0]
+    assert re.search(rf"^#+ (\d+\. )?{re.escape(section)}$", readme, flags=re.M), section
 
     token = sim.issue_tokens(sim.config.client_id, "admin-person", "")["access_token"]
     meetq.add_settings("[webex]\npersonal_token_hours = 0.0008")  # about 3 seconds, from its first use

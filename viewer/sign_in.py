@@ -162,7 +162,8 @@ class SignIn:
             return False
         return self.keys.has_user(actor["id"]) if self.mode == "password" else True
 
-    def proxy_actor(self, scope) -> dict | None:
+    def proxy_named(self, scope) -> str:
+        """Whom a trusted proxy's header names ("" when no trusted proxy names anyone)."""
         client = (scope.get("client") or (None,))[0]
         try:
             trusted = client is not None and any(ipaddress.ip_address(client) in net for net in self.trusted)
@@ -170,9 +171,11 @@ class SignIn:
             trusted = False
         wanted = self.settings.proxy_header.lower().encode("latin-1")
         value = next((v.decode("latin-1").strip() for k, v in scope["headers"] if k == wanted), "")
-        if not trusted or not value or not self.allows(value):
-            return None
-        return {"id": value, "via": "proxy"}
+        return value if trusted else ""
+
+    def proxy_actor(self, scope) -> dict | None:
+        named = self.proxy_named(scope)
+        return {"id": named, "via": "proxy"} if named and self.allows(named) else None
 
     def base_url(self, request: Request) -> str:
         """Where people reach the viewer: viewer.public_url, else the address this request came to."""
@@ -351,7 +354,9 @@ async def page(datasette, request, config: SignIn, next_path: str, error: str = 
     html = await datasette.render_template("meetq_sign_in.html", {
         "mode": config.mode, "vendor": config.vendor.title if config.vendor else None, "error": error,
         "next": next_path, "vendor_url": f"/-/sign-in/{config.mode}?" + urlencode({"next": next_path}),
-        "proxy_header": config.settings.proxy_header}, request=request)
+        "proxy_header": config.settings.proxy_header,
+        # the proxy named someone this viewer does not let in: say that, not "it did not name you"
+        "proxy_named": config.proxy_named(request.scope) if config.mode == "proxy" else ""}, request=request)
     return Response.html(html, status=status)
 
 

@@ -37,6 +37,9 @@ HELP = ("I answer questions about call quality:\n"
         "- `help`: this")
 
 
+MEET_CODE = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}", re.I)
+
+
 def reply(text: str, asker: str, settings) -> str:
     """The answer to `text` (the message without the mention) from `asker` (their email)."""
     if ASKING_ABOUT_MY_CALL.search(text):   # "how was my call?" is what people type first
@@ -75,10 +78,13 @@ def meeting(argument: str, _: str, settings) -> str:
     key = chosen.group(1) if chosen else argument
     # The title is searched for as written: the asker's % and _ are letters, not wildcards.
     words = like_pattern(key) if len(key) >= MIN_SEARCH else None
+    # A Meet code as people paste it (abc-defg-hij) is stored as letters only.
+    code = key.replace("-", "").lower() if MEET_CODE.fullmatch(key.strip()) else None
     found = database.execute_sql(
         "SELECT id, coalesce(title, '(untitled)'), start FROM meetings WHERE id = ?1 "
         "OR json_extract(raw, '$.meetingNumber') = ?1 OR title LIKE '%' || ?2 || '%' ESCAPE '\\' "
-        "ORDER BY id = ?1 DESC, start DESC LIMIT 1", (key, words)).fetchone()
+        "OR id IN (SELECT meeting_id FROM meet_attendance WHERE meeting_code = ?3) OR title LIKE '% ' || ?3 "
+        "ORDER BY id = ?1 DESC, start DESC LIMIT 1", (key, words, code)).fetchone()
     if not found:
         return "I found no meeting by that number, link or title" + (
             "." if words else f": give at least {MIN_SEARCH} letters of a title.")

@@ -231,10 +231,12 @@ def rejudge(ctx):
 
 @cli.command()
 @click.pass_context
-def status(ctx):
+@click.option("--json", "as_json", is_flag=True, help="Everything, as JSON (for scripts).")
+def status(ctx, as_json):
     """The queue by state, the last runs, token expiry and database size."""
-    from .ops import status as collector_status
-    click.echo(json.dumps(collector_status(settings_from(ctx)), indent=2))
+    from .ops import status as collector_status, status_text
+    report = collector_status(settings_from(ctx))
+    click.echo(json.dumps(report, indent=2) if as_json else status_text(report))
 
 
 @cli.command()

@@ -8,6 +8,7 @@ the real viewer as child processes, and prints the URLs.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -64,7 +65,7 @@ def viewer_environment(environment: dict) -> dict:
 def add_google_meet(workdir: Path) -> GoogleSimulator:
     """A second vendor: the Google simulator and a service-account key pointing at it."""
     google = GoogleSimulator(SimConfig(port=free_port(), seed=11, **DEMO_SIMULATOR)).start()
-    key = google.write_key_file(workdir / "google-key.json")
+    key = google.write_key_file((workdir / "google-key.json").resolve())   # whatever folder the CLI runs in
     (workdir / "meetq.toml").write_text(
         "# Written by `meetq demo`: the Google Meet account beside the simulated Webex one.\n"
         f'[[accounts]]\nname = "google-meet"\nprovider = "google"\nkey_file = "{key}"\n'
@@ -85,6 +86,23 @@ def login_without_a_person(settings) -> None:
     url, state = auth.authorization_url(settings)
     code = auth.receive_code(settings, state, lambda: requests.get(url, timeout=10), timeout=30)
     auth.finish_login(settings, code)
+
+
+def meetq_command() -> str:
+    """This installation's `meetq` (make demo's .venv/bin/meetq), relative to here when inside."""
+    installed = Path(sys.executable).parent / "meetq"
+    if not installed.exists():
+        return "meetq"
+    try:
+        return shlex.quote(str(installed.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(installed))
+
+
+def cli_prefix(environment: dict) -> str:
+    """What points another shell's `meetq` at the demo's settings, database and token file."""
+    return " ".join(f"{name}={shlex.quote(environment[name])}" for name in ("MEETQ_CONFIG", "MEETQ_DATABASE",
+                                                                               "MEETQ_SECRETS"))
 
 
 def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:
@@ -115,6 +133,8 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     click.echo("Assistant: talk to the bot on that page as anyone of the organisation: try `last`, `week`, `status`")
     if viewer:
         click.echo(f"Viewer:    http://127.0.0.1:{port}/  (dashboards at /-/dashboards)")
+    click.echo(f"CLI:       the demo's files, for `meetq status`, `health`, `raw` and the rest: "
+               f"{cli_prefix(environment)} {meetq_command()} status")
     click.echo("Ctrl-C stops everything.")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -52,6 +52,52 @@ def status(settings) -> dict:
             "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values()))}
 
 
+WAITING_STATES = ("pending", "partial", "recheck")   # as Health's "Meetings waiting" counts them
+
+
+def status_text(report: dict) -> str:
+    """`status` for a person: each account's authorisation and last success, what waits, the
+    alerts, the last runs with their messages. Times as stored, in UTC; --json gives it all."""
+    def when(ts):
+        return f"{ts[:10]} {ts[11:19]} UTC" if ts else "never"
+
+    def queue(counts):
+        waiting = sum(counts.get(state, 0) for state in WAITING_STATES)
+        return ", ".join(f"{state} {n}" for state, n in sorted(counts.items())) + f" (waiting: {waiting})" \
+            if counts else "no meetings yet"
+
+    lines = [f"Database   {report['database']} ({report['database_bytes'] / 2**20:.1f} MiB)",
+             f"Meetings   {queue(report['queue'])}", "Accounts"]
+    for name, facts in report["accounts"].items():
+        auth = facts["authorisation"]
+        who = ", ".join(auth.get("who") or []) or auth.get("acting_as") or "nobody yet"
+        expiry = "; ".join(f"{label} until {when(auth[key])}" for key, label in
+                           (("access_expires_at", "access"), ("refresh_expires_at", "refresh")) if auth.get(key))
+        lines.append(f"  {name} ({facts['provider']}): {auth.get('mode', '?')}, as {who}" + (f"; {expiry}" if expiry else ""))
+        refused = auth.get("reauth_required")
+        if refused:
+            login = "meetq auth login" + (f" --account {name}" if len(report["accounts"]) > 1 else "")
+            why = refused.get("reason") if isinstance(refused, dict) else refused
+            lines.append(f"    RE-AUTHORISATION REQUIRED ({why}): run `{login}`")
+        if auth.get("problem"):
+            lines.append(f"    PROBLEM: {auth['problem']}")
+        lines.append(f"    last success {when(facts['last_success'])}, last cycle {facts['last_outcome'] or 'none'}; "
+                     f"meetings {queue(facts['queue'])}")
+    notify = report["notify"]
+    lines.append("Alerts     " + ("posted by the bot" if notify["configured"] else "not configured (no bot token and space)")
+                 + f"; {notify['open_alerts']} open, last posted {when(notify['last_posted_at'])}"
+                 + (f"; last error: {notify['last_error']}" if notify["last_error"] else ""))
+    lines.append("Last runs")
+    for run in report["recent_runs"] or [{"started_at": None}]:
+        if not run["started_at"]:
+            lines.append("  none yet")
+            break
+        lines.append(f"  {when(run['started_at'])}  {run['account']}  {run['outcome']}: {run['meetings_new']} new "
+                     f"meetings, {run['quality_calls']} qualities calls, {run['samples_written']} samples"
+                     + (f"\n    {run['message']}" if run["message"] else ""))
+    return "\n".join(lines)
+
+
 def _notify_status(settings, db) -> dict:
     """Whether alerts can be posted: configured, the last round, the last post, the last failure."""
     state = dict(db.execute("select key, value from collector_state where key like 'notify.%'").fetchall())

@@ -50,9 +50,9 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             report.outcome = "reauth_required"
             report.problem(str(error))
             _record_credential_facts(credentials, settings.account, clock())
-        except MeetqError as error:
+        except MeetqError as error:   # said for a person already: no class name before it
             report.outcome = "error"
-            report.problem(f"{type(error).__name__}: {error}")
+            report.problem(str(error))
         except Exception as error:  # a bug, or the machine (disk full): recorded, never silent
             report.outcome = "error"
             report.problem(f"unexpected {type(error).__name__}: {error}")

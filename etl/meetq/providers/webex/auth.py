@@ -318,7 +318,7 @@ def _grant_error(body: str | None) -> str | None:
 
 
 PERSONAL_TOKEN_HELP = ("paste a new one (MEETQ_WEBEX_ACCESS_TOKEN or --token) to go on, or set up a Webex "
-                       "integration for unattended collection: README, \"Set up a Webex integration\", then "
+                       "integration for unattended collection: README, \"Using it with your Webex organisation\", then "
                        "`meetq auth login`")
 
 
@@ -342,7 +342,7 @@ class StaticToken:
     def validate(self) -> dict:
         """GET /people/me with the token: who it belongs to, or a clear error now."""
         try:
-            return webex.people_me(ApiClient(self.settings, self), self.settings)
+            return webex.people_me(ApiClient(self.settings, self), self.settings, report=False)
         except Unauthorised:
             raise AccessTokenExpired(f"Webex refused the personal access token: {PERSONAL_TOKEN_HELP}") from None
 

@@ -36,8 +36,10 @@ def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int
     return Page(record_of(response), items, with_params(link, params) if link else None)
 
 
-def people_me(client: ApiClient, settings) -> dict:
-    body = client.get_json(f"{base(settings.api_base)}/people/me")
+def people_me(client: ApiClient, settings, report: bool = True) -> dict:
+    """Who the token belongs to. report=False: a refusal is the caller's one line to say, not
+    also a logged failed request."""
+    body = client.get_json(f"{base(settings.api_base)}/people/me", report=report)
     return {"id": body.get("id"), "emails": body.get("emails") or [],
             "display_name": body.get("displayName"), "org_id": body.get("orgId")}
 

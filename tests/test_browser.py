@@ -258,3 +258,23 @@ def test_every_page_leads_to_every_part_of_the_viewer(served, browser, path):
     for label, href in links:
         assert requests.get(served.viewer_url + href, timeout=30).status_code == 200, (label, href)
     page.close()
+
+
+def test_the_front_pages_links_keep_the_period(served, browser):
+    """By building's title opens Which office? for the same period, the collector card opens
+    Health: no link leads to a one-chart page or drops the filters."""
+    day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
+    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/overview?date_start={day}"
+                                                f"&date_end={day}&min_sessions=1")
+    assert problems == []
+    title = page.locator("#card-by-building .dashboard-card-title a")
+    assert title.get_attribute("href") == f"/-/dashboards/places?date_start={day}&date_end={day}&min_sessions=1"
+    with page.expect_navigation():
+        title.click()
+    assert page.locator("h1").inner_text() == "Which office?" and page.locator("#date_start").input_value() == day
+    page.goto(f"{served.viewer_url}/-/dashboards/overview")
+    page.wait_for_selector("#chart-health-glance a")
+    with page.expect_navigation():
+        page.click("#chart-health-glance a")
+    assert page.url.endswith("/-/dashboards/health")
+    page.close()

@@ -5,10 +5,23 @@
 // its card is taken off the page instead; a chart whose spec has usermeta.when_empty says that
 // sentence in its place. vega-embed, loaded after this file, sets window.vegaEmbed: the setter
 // below takes it as it arrives and every chart is drawn through `drawUnlessEmpty`.
+//
+// A chart whose spec has usermeta.title_link has its card's title lead there, with this page's
+// filters (the plugin's title leads to the chart alone): "by building" opens Which office?.
 (function () {
   let embed = null
 
+  function linkTitle (element, target) {
+    const title = element.closest('.dashboard-card')?.querySelector('.dashboard-card-title a')
+    if (title && target.startsWith('/')) {
+      title.href = target + window.location.search
+    }
+  }
+
   function drawUnlessEmpty (element, spec, options) {
+    if (spec && spec.usermeta && spec.usermeta.title_link) {
+      linkTitle(element, spec.usermeta.title_link)
+    }
     const rows = spec && spec.data && spec.data.values
     if (!Array.isArray(rows) || rows.length > 0) {
       return embed(element, spec, options)

@@ -260,8 +260,8 @@ def peak_from_now(pid: int) -> int:
 
 def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
     """100 sign-ins at once for one user, the right password at a random place among them: at most
-    ten passwords are ever checked (so never a session once ten failures are on record), the rest
-    get 429, and the viewer's memory stays within a bound (two Argon2 checks at a time)."""
+    ten wrong passwords are ever checked, the rest get 429, and the viewer's memory stays within a
+    bound (two Argon2 checks at a time)."""
     import random
     from concurrent.futures import ThreadPoolExecutor
     add_user(served, tmp_path)
@@ -281,9 +281,11 @@ def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
         growth = (rss_kib(child.pid, "VmHWM") - before) / 1024
         print(f"100 parallel sign-ins, the right one at #{right}: {answers.count(403)} x 403, "
               f"{answers.count(302)} x 302, {answers.count(429)} x 429; viewer peak memory +{growth:.0f} MB")
-        checked = answers.count(403) + answers.count(302)
-        assert set(answers) <= {302, 403, 429} and checked <= 10 and answers.count(429) >= 90
-        assert answers.count(302) == 0 or answers.count(403) < 10
+        # At most ten failures are ever checked. A right password checked before them is no failure
+        # and gives its place back (ten people behind one office address must still sign in), so
+        # one more guess may be checked after it: eleven checks at most, ten of them refused.
+        assert set(answers) <= {302, 403, 429} and answers.count(403) <= 10 and answers.count(302) <= 1
+        assert answers.count(429) >= 89
         assert growth < 400
         # Ten failures on record: the right password is refused too. (A try that found no turn to be
         # checked in 5 s got 429 without counting as a failure: then fewer are on record.)

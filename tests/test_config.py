@@ -35,17 +35,17 @@ def test_documented_environment_names_work_exactly():
         "MEETQ_INTERVAL_SECONDS": "42",
     }
     s = load_settings(environ=environ)
-    assert (s.client_id, s.client_secret, s.redirect_uri, s.scopes) == ("cid", "csecret", "http://localhost:9999/cb", "a b")
-    assert (s.api_base, s.analytics_base, s.access_token) == ("http://api", "http://analytics", "pat")
+    assert (s.webex.client_id, s.webex.client_secret, s.webex.redirect_uri, s.webex.scopes) == ("cid", "csecret", "http://localhost:9999/cb", "a b")
+    assert (s.webex.api_base, s.webex.analytics_base, s.webex.access_token) == ("http://api", "http://analytics", "pat")
     assert (str(s.database), str(s.secrets), s.interval_seconds) == ("x.db", "s.json", 42)
     assert webex.token_url(s) == "http://api/access_token" and webex.authorize_url(s) == "http://api/authorize"
 
 
 def test_defaults_match_the_documented_ones():
     s = load_settings(environ={})
-    assert s.redirect_uri == "http://localhost:8765/callback"
-    assert s.scopes == "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
-    assert (s.api_base, s.analytics_base) == ("https://webexapis.com/v1", "https://analytics.webexapis.com/v1")
+    assert s.webex.redirect_uri == "http://localhost:8765/callback"
+    assert s.webex.scopes == "analytics:read_all meeting:admin_schedule_read meeting:schedules_read spark:people_read"
+    assert (s.webex.api_base, s.webex.analytics_base) == ("https://webexapis.com/v1", "https://analytics.webexapis.com/v1")
     assert (str(s.database), str(s.secrets), s.interval_seconds) == ("data/meetq.db", "data/secrets.json", 300)
 
 
@@ -98,3 +98,52 @@ def test_readme_documents_every_setting_and_command():
     from meetq.cli import cli
     for name, command in cli.commands.items():
         assert f"`meetq {name}" in readme
+
+
+VENDORS_BESIDE_WEBEX = '''
+import dataclasses, json, sys
+from meetq import providers
+from meetq.setting import Setting
+for vendor in ("zoom", "teams"):   # two vendors to come, each with a client id of its own
+    providers.PROVIDERS[vendor] = dataclasses.replace(
+        providers.PROVIDERS["webex"], name=vendor, title=vendor.title(), account_keys=("client_id",),
+        settings=(Setting(vendor, "client_id", str, None, "Client ID."),), required=lambda table: None)
+from meetq.config import ConfigError, load_settings
+try:
+    s = load_settings(environ={"MEETQ_CONFIG": sys.argv[1], "MEETQ_TEAMS_CLIENT_ID": "from-env"})
+except ConfigError as error:
+    print(json.dumps({"error": str(error)}))
+else:
+    print(json.dumps({"webex": s.webex.client_id, "zoom": s.zoom.client_id, "teams": s.teams.client_id,
+                      "accounts": [[a.account, a.provider, a.value(a.provider + ".client_id")] for a in s.accounts()]}))
+'''
+
+
+def vendors_beside_webex(tmp_path, toml):
+    import json
+    (tmp_path / "meetq.toml").write_text(toml)
+    run = subprocess.run([sys.executable, "-c", VENDORS_BESIDE_WEBEX, str(tmp_path / "meetq.toml")],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_every_vendor_has_its_own_client_id(tmp_path):
+    """Settings are per vendor: a [zoom] and a [teams] client_id load beside [webex]'s, from the
+    file or from MEETQ_<VENDOR>_CLIENT_ID, and an account takes its own vendor's keys."""
+    loaded = vendors_beside_webex(tmp_path, '[webex]\nclient_id = "w"\nclient_secret = "ws"\n'
+                                            '[zoom]\nclient_id = "z"\n[teams]\nclient_id = "t"\n'
+                                            '[[accounts]]\nname = "video"\nprovider = "zoom"\nclient_id = "z2"\n')
+    assert (loaded["webex"], loaded["zoom"], loaded["teams"]) == ("w", "z", "from-env")
+    assert loaded["accounts"] == [["default", "webex", "w"], ["video", "zoom", "z2"]]
+
+
+def test_an_account_with_a_key_of_another_vendor_is_refused_in_one_line(tmp_path):
+    refused = vendors_beside_webex(tmp_path, '[[accounts]]\nname = "workspace"\nprovider = "google"\n'
+                                             'key_file = "k.json"\nadmin_email = "a@example.com"\nsite_url = "x"\n')
+    assert refused["error"] == (f"{tmp_path / 'meetq.toml'} [[accounts]] workspace: site_url is a webex setting, and "
+                                "this is a google account (provider = \"google\"); its keys: name, provider, secrets, "
+                                "key_file, admin_email, reports_base, organizers, meet_base")
+    unknown = vendors_beside_webex(tmp_path, '[[accounts]]\nname = "x"\nclient_id = "a"\nclient_secret = "b"\n'
+                                             'colour = "red"\n')
+    assert "unknown key 'colour'; a webex account's keys: name, provider, secrets, client_id" in unknown["error"]

@@ -52,7 +52,7 @@ class Meetq(click.Group):
 def cli(ctx, database, secrets, access_token, debug):
     """Collect per-participant meeting quality (Webex, Google Meet) into SQLite before the vendors
     forget it, and browse it."""
-    ctx.obj = {"database": database, "secrets": secrets, "access_token": access_token, "debug": debug}
+    ctx.obj = {"database": database, "secrets": secrets, "webex.access_token": access_token, "debug": debug}
 
 
 def settings_from(ctx, account: str | None = None, **overrides):

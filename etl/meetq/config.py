@@ -1,8 +1,14 @@
 """Settings: defaults < TOML file < environment < command-line options.
 
 Every setting is declared once, with its TOML key, environment variable, type, default and
-meaning: the core's here, each vendor's in its provider package (providers/<vendor>/settings.py). The example file `config/meetq.example.toml` is generated
-from the same table (`make example-config`), so documentation cannot drift.
+meaning: the core's here, each vendor's in its provider package (providers/<vendor>/settings.py).
+The example file `config/meetq.example.toml` is generated from the same table (`make
+example-config`), so documentation cannot drift.
+
+The core's settings are attributes by name (`settings.interval_seconds`); a vendor's live in its
+own namespace, named as its section (`settings.webex.client_id`, `settings.google.key_file`), so
+every vendor may have a `client_id` of its own. An [[accounts]] table takes the core's account
+keys and those of its own vendor only.
 """
 
 from __future__ import annotations
@@ -190,13 +196,32 @@ CORE_SETTINGS: list[Setting] = [
 
 SETTINGS: list[Setting] = (ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings]
                            + CORE_SETTINGS)
-SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+# Each vendor's own [section], named as the vendor: its settings are `settings.<vendor>.<name>`.
+VENDOR_SETTINGS: dict[str, tuple[Setting, ...]] = {p.name: tuple(p.settings) for p in PROVIDERS.values()}
+assert all(s.section == vendor for vendor, own in VENDOR_SETTINGS.items() for s in own), "a vendor's section is its name"
+
+
+def attribute(setting: Setting) -> str:
+    """Where a setting is read: `name` for the core's, `vendor.name` for a vendor's."""
+    return setting.key if setting.section in VENDOR_SETTINGS else setting.name
+
+
+SETTINGS_BY_ATTRIBUTE = {attribute(s): s for s in SETTINGS}
 SETTINGS_BY_KEY = {key: s for s in SETTINGS for key in (s.key, *s.aliases)}
+assert len(SETTINGS_BY_ATTRIBUTE) == len(SETTINGS), "two core settings share a name"
+
+VENDOR_SECTION_TYPES = {
+    vendor: make_dataclass(f"{vendor.title()}Settings", [(s.name, Any, field(default=s.default)) for s in own],
+                           frozen=True)
+    for vendor, own in VENDOR_SETTINGS.items()}
+CORE = [s for s in SETTINGS if s.section not in VENDOR_SETTINGS]
+CORE_BY_NAME = {s.name: s for s in CORE}
 
 _Settings = make_dataclass(
     "_Settings",
-    [(s.name, Any, field(default=s.default)) for s in SETTINGS] + [("sources", dict, field(default_factory=dict)),
-                                                                    ("extra_accounts", tuple, field(default=()))],
+    [(s.name, Any, field(default=s.default)) for s in CORE]
+    + [(vendor, Any, field(default_factory=kind)) for vendor, kind in VENDOR_SECTION_TYPES.items()]
+    + [("sources", dict, field(default_factory=dict)), ("extra_accounts", tuple, field(default=()))],
     frozen=True,
 )
 
@@ -241,15 +266,20 @@ class Settings(_Settings):
                 raise ConfigError(f"quality.{fair} = {values[fair]:g} must be {side} quality.{poor} = "
                                   f"{values[poor]:g} ({self.sources.get(fair) or self.sources.get(poor) or 'defaults'})")
 
+    def value(self, name: str):
+        """A setting by where it is read: `interval_seconds`, `webex.client_id`."""
+        vendor, _, own = name.rpartition(".")
+        return getattr(getattr(self, vendor), own) if vendor else getattr(self, name)
+
     def secret_values(self) -> list[str]:
-        own = [v for s in SETTINGS if s.secret and (v := getattr(self, s.name))]
-        return own + [v for extra in self.extra_accounts for k, v in extra.items()
-                      if v and k in SETTINGS_BY_NAME and SETTINGS_BY_NAME[k].secret]
+        every = [self] + [replace(self, **extra) for extra in self.extra_accounts]
+        return [v for settings in every for s in SETTINGS if s.secret and (v := settings.value(attribute(s)))]
 
     def require(self, *names: str) -> None:
         for name in names:
-            if getattr(self, name) in (None, ""):
-                raise ConfigError(f"{SETTINGS_BY_NAME[name].key} is not set: {where_to_set(SETTINGS_BY_NAME[name])}")
+            if self.value(name) in (None, ""):
+                setting = SETTINGS_BY_ATTRIBUTE[name]
+                raise ConfigError(f"{setting.key} is not set: {where_to_set(setting)}")
 
 
 def _check_timezone(settings) -> None:
@@ -272,24 +302,25 @@ def where_to_set(setting: Setting) -> str:
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Build the settings from every layer. Raises ConfigError naming the key and its source."""
+    """Build the settings from every layer. Raises ConfigError naming the key and its source.
+    `overrides` are named as settings are read (`interval_seconds`, `webex.access_token`)."""
     environ = os.environ if environ is None else environ
-    raw: dict[str, tuple[Any, str]] = {}
-    for key, (value, source) in _read_toml(environ).items():
-        raw[key] = (value, source)
+    raw: dict[str, tuple[Any, str]] = dict(_read_toml(environ))
     for setting in SETTINGS:
         for name in (*setting.env_aliases, setting.env_name):   # the current name wins over an old one
             if environ.get(name):
-                raw[setting.name] = (environ[name], f"environment variable {name}")
+                raw[attribute(setting)] = (environ[name], f"environment variable {name}")
     for name, value in (overrides or {}).items():
         if value is not None:
-            raw[name] = (value, f"command-line option --{name.replace('_', '-')}")
+            raw[name] = (value, f"command-line option --{name.rpartition('.')[2].replace('_', '-')}")
     accounts = raw.pop(ACCOUNTS_KEY, ([], ""))
-    values, sources = {}, {}
+    core, vendors, sources = {}, {vendor: {} for vendor in VENDOR_SETTINGS}, {}
     for name, (value, source) in raw.items():
-        values[name] = _coerce(SETTINGS_BY_NAME[name], value, source)
+        setting = SETTINGS_BY_ATTRIBUTE[name]
+        (vendors[setting.section] if setting.section in vendors else core)[setting.name] = \
+            _coerce(setting, value, source)
         sources[name] = source
-    settings = Settings(**values, sources=sources)
+    settings = Settings(**core, **{v: VENDOR_SECTION_TYPES[v](**own) for v, own in vendors.items()}, sources=sources)
     settings.check_thresholds()
     _check_timezone(settings)
     _check_digest_time(settings)
@@ -297,7 +328,12 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
 
 
 ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
-ACCOUNT_KEYS = ("name", "provider", "secrets") + tuple(k for p in PROVIDERS.values() for k in p.account_keys)
+ACCOUNT_CORE_KEYS = ("name", "provider", "secrets")
+
+
+def account_keys(vendor: str) -> tuple[str, ...]:
+    """What an [[accounts]] table of this vendor may set."""
+    return ACCOUNT_CORE_KEYS + tuple(PROVIDERS[vendor].account_keys)
 
 
 def _account_overrides(settings: "Settings", tables: list, source: str) -> list[dict]:
@@ -312,25 +348,44 @@ def _account_overrides(settings: "Settings", tables: list, source: str) -> list[
         if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name) or name in seen:
             raise ConfigError(f"{source}: account name {name!r} must be unique and made of letters, digits, . _ -")
         seen.add(name)
-        unknown = set(table) - set(ACCOUNT_KEYS)
-        if unknown:
-            raise ConfigError(f"{source}: account {name!r} has unknown keys {sorted(unknown)}; "
-                              f"known: {', '.join(ACCOUNT_KEYS)}")
         where = f"{source} [[accounts]] {name}"
-        # An account's own credentials are its own: none are inherited from the first account.
-        changes = {"account": name, "provider": SETTINGS_BY_NAME["provider"].default,
-                   **{s.name: None for s in SETTINGS if s.secret},
-                   "site_url": None,
-                   "secrets": settings.secrets.with_name(f"{settings.secrets.stem}.{name}{settings.secrets.suffix}")}
-        for key, value in table.items():
-            if key != "name":
-                changes[key] = _coerce(SETTINGS_BY_NAME[key], value, where)
-        missing = PROVIDERS[changes["provider"]].required(changes)
-        if missing:
-            raise ConfigError(f"{where}: {missing}")
-        changes["sources"] = {**settings.sources, **{k: where for k in table if k != "name"}}
-        overrides.append(changes)
+        vendor = _coerce(CORE_BY_NAME["provider"], table.get("provider", CORE_BY_NAME["provider"].default),
+                         where)
+        _refuse_other_keys(table, vendor, where)
+        overrides.append(_account_changes(settings, table, vendor, where))
     return overrides
+
+
+def _refuse_other_keys(table: dict, vendor: str, where: str) -> None:
+    """A key of another vendor, or of none, is one line naming it and what this account takes."""
+    known = account_keys(vendor)
+    for key in table:
+        if key in known:
+            continue
+        others = [v for v in VENDOR_SETTINGS if v != vendor and key in PROVIDERS[v].account_keys]
+        if others:
+            raise ConfigError(f"{where}: {key} is a {' and '.join(others)} setting, and this is a {vendor} account "
+                              f"(provider = \"{vendor}\"); its keys: {', '.join(known)}")
+        raise ConfigError(f"{where}: unknown key {key!r}; a {vendor} account's keys: {', '.join(known)}")
+
+
+def _account_changes(settings: "Settings", table: dict, vendor: str, where: str) -> dict:
+    """The settings an [[accounts]] table changes. Its own credentials (and what each account
+    gives for itself) are its own: none are inherited from the first account."""
+    own_settings = {s.name: s for s in VENDOR_SETTINGS[vendor]}
+    given = {key: _coerce(own_settings[key], value, where) for key, value in table.items()
+             if key not in ACCOUNT_CORE_KEYS}
+    missing = PROVIDERS[vendor].required({**{k: None for k in PROVIDERS[vendor].account_keys}, **given})
+    if missing:
+        raise ConfigError(f"{where}: {missing}")
+    not_inherited = {s.name: s.default for s in VENDOR_SETTINGS[vendor] if s.secret or s.per_account}
+    secrets = settings.secrets.with_name(f"{settings.secrets.stem}.{table['name']}{settings.secrets.suffix}")
+    return {"account": table["name"], "provider": vendor,
+            **{s.name: None for s in CORE if s.secret},
+            vendor: replace(getattr(settings, vendor), **{**not_inherited, **given}),
+            "secrets": _coerce(CORE_BY_NAME["secrets"], table["secrets"], where) if "secrets" in table else secrets,
+            "sources": {**settings.sources, **{f"{vendor}.{k}": where for k in given},
+                        **({"secrets": where} if "secrets" in table else {})}}
 
 
 def _read_toml(environ) -> dict[str, tuple[Any, str]]:
@@ -356,7 +411,7 @@ def _read_toml(environ) -> dict[str, tuple[Any, str]]:
             setting = SETTINGS_BY_KEY.get(f"{section}.{name}")
             if setting is None:
                 raise ConfigError(f"{path}: unknown setting {section}.{name}; see config/meetq.example.toml")
-            found[setting.name] = (value, f"{path} [{section}] {name}")
+            found[attribute(setting)] = (value, f"{path} [{section}] {name}")
     return found
 
 
@@ -401,7 +456,8 @@ def example_toml() -> str:
         lines.append(f"# {setting.help} (env: {setting.env_name})")
         lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
     lines += ["", "# Further accounts (other organisations, other vendors), one [[accounts]] table each, collected",
-              "# into the same database. Keys: " + ", ".join(ACCOUNT_KEYS) + ".",
+              "# into the same database. Keys: " + ", ".join(ACCOUNT_CORE_KEYS) + ", and those of the account's vendor: "
+              + "; ".join(f"{vendor}: {', '.join(PROVIDERS[vendor].account_keys)}" for vendor in VENDOR_SETTINGS) + ".",
               "# A webex account needs access_token, or client_id and client_secret; a google one key_file and",
               "# admin_email. Each account's token file defaults to the main one's name plus the account's.",
               "# [[accounts]]", '# name = "emea"', '# client_id = "..."', '# client_secret = "..."',

@@ -20,6 +20,7 @@ class Setting:
     choices: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()   # older `section.name` keys still read from the TOML file
     env_aliases: tuple[str, ...] = ()  # older environment variables still read
+    per_account: bool = False       # a vendor's setting each account gives for itself (a secret always is)
 
     @property
     def key(self) -> str:

@@ -19,7 +19,7 @@ def required(table: dict) -> str | None:
 
 
 def is_configured(settings) -> bool:
-    return bool(settings.key_file and settings.admin_email)
+    return bool(settings.google.key_file and settings.google.admin_email)
 
 
 def check(settings) -> None:
@@ -27,16 +27,16 @@ def check(settings) -> None:
 
 
 def authorisation(settings, state) -> dict:
-    view = {"mode": "google service account", "key_file": str(settings.key_file), "acting_as": settings.admin_email,
+    view = {"mode": "google service account", "key_file": str(settings.google.key_file), "acting_as": settings.google.admin_email,
             "reauth_required": state("auth.reauth_required")}
-    return view if Path(settings.key_file).exists() else {**view, "problem": f"no key file at {settings.key_file}"}
+    return view if Path(settings.google.key_file).exists() else {**view, "problem": f"no key file at {settings.google.key_file}"}
 
 
 def auth_status(settings) -> tuple[list[str], bool]:
-    check_private(Path(settings.key_file), "Google key file")   # as the collector does
-    return [f"Google service account ({settings.key_file}) acting as {settings.admin_email}; google-auth "
+    check_private(Path(settings.google.key_file), "Google key file")   # as the collector does
+    return [f"Google service account ({settings.google.key_file}) acting as {settings.google.admin_email}; google-auth "
             "renews its hour-long tokens. Refusals show in `meetq status` and the run log."], \
-        Path(settings.key_file).exists()
+        Path(settings.google.key_file).exists()
 
 
 PROVIDER = Provider(

@@ -24,11 +24,11 @@ class ServiceAccount:
 
     def __init__(self, settings, scope: str = REPORTS_SCOPE, subject: str | None = None):
         from google.oauth2 import service_account  # google-auth loads slowly: only when used
-        path = Path(settings.key_file)
+        path = Path(settings.google.key_file)
         if not path.exists():
             raise NotAuthorised(f"no Google service account key at {path}: see README, \"Google Meet\"")
         check_private(path, "Google key file")
-        self.scope, self.subject = scope, subject or settings.admin_email
+        self.scope, self.subject = scope, subject or settings.google.admin_email
         self.refused_at: str | None = None
         try:
             info = json.loads(path.read_text())

@@ -33,19 +33,19 @@ def collect(cycle: Cycle) -> None:
     only then move the watermark. There is no queue: `cycle.listing` changes nothing here."""
     settings, now = cycle.settings, cycle.clock()
     until = parse_iso(cycle.state(WATERMARK))
-    start = until - timedelta(hours=settings.reports_lookback_hours) if until else \
+    start = until - timedelta(hours=settings.google.reports_lookback_hours) if until else \
         now - timedelta(days=settings.backfill_days)
     start = max(start, now - timedelta(days=MAX_REPORTS_DAYS))
     params = {"eventName": "call_ended", "startTime": iso(start), "endTime": iso(now),
-              "maxResults": min(settings.reports_page_size, 1000)}
-    url = f"{settings.reports_base.rstrip('/')}/activity/users/all/applications/meet"
+              "maxResults": min(settings.google.reports_page_size, 1000)}
+    url = f"{settings.google.reports_base.rstrip('/')}/activity/users/all/applications/meet"
     for page in cycle.client().token_pages(url, params):
         cycle.check_stop()
         sessions, activities = save_activities(page, cycle)
         cycle.report.meetings_listed += activities
         cycle.report.sessions_written += sessions
         cycle.report.quality_pages += 1
-    if settings.organizers:
+    if settings.google.organizers:
         collect_attendance(cycle, start)
     cycle.set_state(**{WATERMARK: iso(now)})
 
@@ -54,8 +54,8 @@ def collect_attendance(cycle: Cycle, start) -> None:
     """Meet REST API: the ended conferences each organiser organised since `start`, their
     participants and participant sessions. One organiser refused is reported (and its answer
     kept in raw_responses); the others go on."""
-    base = cycle.settings.meet_base.rstrip("/")
-    for organizer in [o.strip() for o in cycle.settings.organizers.split(",") if o.strip()]:
+    base = cycle.settings.google.meet_base.rstrip("/")
+    for organizer in [o.strip() for o in cycle.settings.google.organizers.split(",") if o.strip()]:
         cycle.check_stop()
         try:
             client = cycle.client(ServiceAccount(cycle.settings, MEET_SCOPE, organizer))

@@ -22,18 +22,18 @@ def required(table: dict) -> str | None:
 
 
 def is_configured(settings) -> bool:
-    return bool(settings.access_token or settings.client_id or Path(settings.secrets).exists())
+    return bool(settings.webex.access_token or settings.webex.client_id or Path(settings.secrets).exists())
 
 
 def check(settings) -> None:
-    if settings.access_token:
+    if settings.webex.access_token:
         auth.StaticToken(settings).validate()
     else:
         auth.TokenManager(settings)
 
 
 def authorisation(settings, state) -> dict:
-    if settings.access_token:
+    if settings.webex.access_token:
         return {"mode": "personal access token", "expires_at": state("auth.access_expires_at")}
     try:
         view = TokenStore(settings.secrets).load().public_view()
@@ -44,9 +44,9 @@ def authorisation(settings, state) -> dict:
 
 
 def auth_status(settings) -> tuple[list[str], bool]:
-    if settings.access_token:
+    if settings.webex.access_token:
         return [f"Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
-                f"{settings.personal_token_hours:g} hours from its first use."], True
+                f"{settings.webex.personal_token_hours:g} hours from its first use."], True
     store = TokenStore(settings.secrets)
     store.check_private()   # the collector refuses a token file others can read: so does this
     view = store.load().public_view()

@@ -52,7 +52,7 @@ def _allow_http_on_loopback(*urls: str):
 
 def authorization_url(settings) -> tuple[str, str]:
     """The URL a person opens to authorise meetq, and the state it must come back with."""
-    session = OAuth2Session(settings.client_id, redirect_uri=settings.redirect_uri, scope=settings.scopes.split())
+    session = OAuth2Session(settings.webex.client_id, redirect_uri=settings.webex.redirect_uri, scope=settings.webex.scopes.split())
     with _allow_http_on_loopback(webex.authorize_url(settings)):
         return session.authorization_url(webex.authorize_url(settings))
 
@@ -129,11 +129,11 @@ def _code_of(outcome: dict, redirect_uri: str, timeout: float) -> str:
 
 def exchange_code(client: ApiClient, settings, code: str, now: datetime | None = None) -> Tokens:
     response = webex.post_token(client, settings, {
-        "grant_type": "authorization_code", "client_id": settings.client_id,
-        "client_secret": settings.client_secret, "code": code, "redirect_uri": settings.redirect_uri,
+        "grant_type": "authorization_code", "client_id": settings.webex.client_id,
+        "client_secret": settings.webex.client_secret, "code": code, "redirect_uri": settings.webex.redirect_uri,
     })
     tokens = Tokens.from_response(_token_body(response), now or utcnow())
-    tokens.scopes = tokens.scopes or settings.scopes
+    tokens.scopes = tokens.scopes or settings.webex.scopes
     return tokens
 
 
@@ -150,15 +150,15 @@ def _token_body(response) -> dict:
 def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: float = 300.0,
           listen_host: str = "127.0.0.1", say=print, ask=input) -> Tokens:
     """The whole interactive login. Returns the stored tokens (identity filled in)."""
-    settings.require("client_id", "client_secret")
-    logs.register_secret(settings.client_secret)
+    settings.require("webex.client_id", "webex.client_secret")
+    logs.register_secret(settings.webex.client_secret)
     url, state = authorization_url(settings)
     say(f"Open this URL to authorise meetq:\n\n  {url}\n")
     if paste:
         code = code_from_redirect(ask("Paste the full URL your browser was redirected to: ").strip(), state)
     else:
         def show_consent():
-            say(f"Waiting for the redirect on {settings.redirect_uri} …")
+            say(f"Waiting for the redirect on {settings.webex.redirect_uri} …")
             if open_browser and _has_browser():
                 webbrowser.open(url)
         code = receive_code(settings, state, show_consent, timeout, listen_host)
@@ -174,7 +174,7 @@ def receive_code(settings, state: str, show_consent: Callable[[], object], timeo
 
     def listen():
         try:
-            result["code"] = wait_for_redirect(settings.redirect_uri, state, timeout, ready, listen_host)
+            result["code"] = wait_for_redirect(settings.webex.redirect_uri, state, timeout, ready, listen_host)
         except Exception as error:  # handed to the caller's thread below
             result["error"] = error
             ready.set()
@@ -184,7 +184,7 @@ def receive_code(settings, state: str, show_consent: Callable[[], object], timeo
     ready.wait(5)
     show_consent()
     listener.join(timeout + 5)
-    return _code_of(result, settings.redirect_uri, timeout)
+    return _code_of(result, settings.webex.redirect_uri, timeout)
 
 
 def finish_login(settings, code: str) -> Tokens:
@@ -229,7 +229,7 @@ class TokenManager:
         self._lock = threading.Lock()
         self.store.check_private()
         self.tokens = self.store.load()
-        logs.register_secret(settings.client_secret)
+        logs.register_secret(settings.webex.client_secret)
 
     def access_token(self) -> str:
         return self.tokens.access_token
@@ -267,14 +267,14 @@ class TokenManager:
             return True
 
     def _refresh_locked(self, reason: str) -> None:
-        self.settings.require("client_id", "client_secret")
+        self.settings.require("webex.client_id", "webex.client_secret")
         if not self.tokens.refresh_token:
             raise ReauthRequired("the token file has no refresh token: run `meetq auth login`")
         log.info("token_refresh", reason=reason)
         try:
             response = webex.post_token(self.client, self.settings, {
-                "grant_type": "refresh_token", "client_id": self.settings.client_id,
-                "client_secret": self.settings.client_secret, "refresh_token": self.tokens.refresh_token,
+                "grant_type": "refresh_token", "client_id": self.settings.webex.client_id,
+                "client_secret": self.settings.webex.client_secret, "refresh_token": self.tokens.refresh_token,
             })
         except ApiError as error:
             if error.status in (400, 401):
@@ -328,8 +328,8 @@ class StaticToken:
     token), and an expired one is never sent again."""
 
     def __init__(self, settings, clock=utcnow):
-        logs.register_secret(settings.access_token)
-        self.token = settings.access_token
+        logs.register_secret(settings.webex.access_token)
+        self.token = settings.webex.access_token
         self.settings, self.clock = settings, clock
         self.token_id = hashlib.sha256(self.token.encode()).hexdigest()[:16]
 
@@ -354,7 +354,7 @@ class StaticToken:
             store.set_state(now, account, **{"auth.personal_token_id": self.token_id,
                                              "auth.personal_token_first_used_at": iso(now)})
         first = parse_iso(store.get_state("auth.personal_token_first_used_at", account=account)) or now
-        expires = first + timedelta(hours=self.settings.personal_token_hours)
+        expires = first + timedelta(hours=self.settings.webex.personal_token_hours)
         store.set_state(now, account, **{"auth.access_expires_at": iso(expires)})
         if now >= expires:
             raise AccessTokenExpired(f"the personal access token, first used {iso(first)}, expired at "
@@ -366,4 +366,4 @@ class StaticToken:
 
 def credentials_for(settings):
     """A personal token if one is set, else the token file of `meetq auth login`."""
-    return StaticToken(settings) if settings.access_token else TokenManager(settings)
+    return StaticToken(settings) if settings.webex.access_token else TokenManager(settings)

@@ -56,7 +56,7 @@ class Bot:
             raise ConfigError("notify.bot_token is not set: set MEETQ_NOTIFY_BOT_TOKEN to the bot's access token")
         self.settings = settings
         self.client = client or ApiClient(settings, BotToken(settings.bot_token))
-        self.api = base(settings.api_base)
+        self.api = base(settings.webex.api_base)
 
     def me(self) -> dict:
         try:
@@ -220,7 +220,7 @@ def answerable_orgs(settings, me: dict) -> set[str]:
     collects for (their authorisations say), else, for a personal token, the bot's own."""
     orgs = set()
     for account in settings.accounts():
-        if account.provider != "webex" or account.access_token:
+        if account.provider != "webex" or account.webex.access_token:
             continue
         try:
             org = TokenStore(account.secrets).load().identity.get("org_id")

@@ -18,9 +18,9 @@ def fetch_meetings(client: ApiClient, settings, start: datetime, end: datetime) 
     """Ended meeting instances whose listing window [start, end) covers them."""
     params = {"meetingType": "meeting", "state": "ended", "from": iso(start), "to": iso(end),
               "max": settings.meetings_page_size}
-    if settings.site_url:
-        params["siteUrl"] = settings.site_url
-    yield from client.link_pages(f"{base(settings.api_base)}/meetings", params)
+    if settings.webex.site_url:
+        params["siteUrl"] = settings.webex.site_url
+    yield from client.link_pages(f"{base(settings.webex.api_base)}/meetings", params)
 
 
 def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int, next_url: str | None) -> Page:
@@ -29,7 +29,7 @@ def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int
     if next_url:
         response = client.request("GET", with_params(next_url, params), max_retry_after=0)
     else:
-        response = client.request("GET", f"{base(settings.analytics_base)}/meeting/qualities",
+        response = client.request("GET", f"{base(settings.webex.analytics_base)}/meeting/qualities",
                                   params={**params, "offset": offset}, max_retry_after=0)
     items = parse_items(response)
     link = response.links.get("next", {}).get("url")
@@ -39,19 +39,19 @@ def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int
 def people_me(client: ApiClient, settings, report: bool = True) -> dict:
     """Who the token belongs to. report=False: a refusal is the caller's one line to say, not
     also a logged failed request."""
-    body = client.get_json(f"{base(settings.api_base)}/people/me", report=report)
+    body = client.get_json(f"{base(settings.webex.api_base)}/people/me", report=report)
     return {"id": body.get("id"), "emails": body.get("emails") or [],
             "display_name": body.get("displayName"), "org_id": body.get("orgId")}
 
 
 # Webhook registrations carry their secret, in both directions: never logged, never stored.
 def list_webhooks(client: ApiClient, settings) -> list[dict]:
-    return parse_items(client.request("GET", f"{base(settings.api_base)}/webhooks", params={"max": 100},
+    return parse_items(client.request("GET", f"{base(settings.webex.api_base)}/webhooks", params={"max": 100},
                                       report=False))
 
 
 def create_webhook(client: ApiClient, settings, body: dict) -> dict:
-    return client.request("POST", f"{base(settings.api_base)}/webhooks", json_body=body, report=False).json()
+    return client.request("POST", f"{base(settings.webex.api_base)}/webhooks", json_body=body, report=False).json()
 
 
 def update_webhook(client: ApiClient, settings, webhook_id: str, body: dict) -> dict:
@@ -63,7 +63,7 @@ def delete_webhook(client: ApiClient, settings, webhook_id: str) -> None:
 
 
 def _webhook_url(settings, webhook_id: str) -> str:
-    return f"{base(settings.api_base)}/webhooks/{quote(webhook_id, safe='')}"
+    return f"{base(settings.webex.api_base)}/webhooks/{quote(webhook_id, safe='')}"
 
 
 def post_token(client: ApiClient, settings, form: dict):
@@ -73,8 +73,8 @@ def post_token(client: ApiClient, settings, form: dict):
 
 
 def authorize_url(settings) -> str:
-    return f"{base(settings.api_base)}/authorize"
+    return f"{base(settings.webex.api_base)}/authorize"
 
 
 def token_url(settings) -> str:
-    return f"{base(settings.api_base)}/access_token"
+    return f"{base(settings.webex.api_base)}/access_token"

@@ -26,8 +26,7 @@ SETTINGS = [
             "How long a personal access token lives, counted from its first use (Webex: 12 hours).",
             minimum=0),
     Setting("webex", "site_url", str, None, "Only list meetings of this Webex site (default: every site).",
-            env="MEETQ_WEBEX_SITE_URL"),
+            env="MEETQ_WEBEX_SITE_URL", per_account=True),
 ]
 # What an [[accounts]] table of this provider may set.
-ACCOUNT_KEYS = ("client_id", "client_secret", "access_token", "site_url", "secrets", "api_base", "analytics_base",
-                "redirect_uri")
+ACCOUNT_KEYS = ("client_id", "client_secret", "access_token", "site_url", "api_base", "analytics_base", "redirect_uri")

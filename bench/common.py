@@ -26,9 +26,15 @@ def machine() -> dict:
     except OSError:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory / 2**30, 1),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "platform": sys.platform,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "platform": sys.platform,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
 
 
 @contextmanager
@@ -43,15 +49,20 @@ def save(name: str, full: bool, figures: dict) -> Path:
     folder = RESULTS if full else RESULTS / "quick"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps({"benchmark": name, "mode": "full" if full else "quick", "machine": machine(),
-                                **figures}, indent=2) + "\n")
+    path.write_text(
+        json.dumps({"benchmark": name, "mode": "full" if full else "quick", "machine": machine(), **figures}, indent=2)
+        + "\n"
+    )
     return path
 
 
 def spread(values: list[float], digits: int = 1) -> dict:
     """min / median / max of several runs, as every benchmark reports a figure."""
-    return {"min": round(min(values), digits), "median": round(statistics.median(values), digits),
-            "max": round(max(values), digits)}
+    return {
+        "min": round(min(values), digits),
+        "median": round(statistics.median(values), digits),
+        "max": round(max(values), digits),
+    }
 
 
 def spread_text(figure: dict) -> str:

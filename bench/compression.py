@@ -16,11 +16,13 @@ RUNS = 5
 
 
 def codecs() -> dict:
-    found = {f"zlib level {level}": (lambda data, level=level: zlib.compress(data, level), zlib.decompress)
-             for level in (1, 6, 9)}
+    found = {
+        f"zlib level {level}": (lambda data, level=level: zlib.compress(data, level), zlib.decompress)
+        for level in (1, 6, 9)
+    }
     try:
         import zstandard
-    except ImportError:   # the bench extra installs it; without it, zlib alone is measured
+    except ImportError:  # the bench extra installs it; without it, zlib alone is measured
         return found
     for level in (3, 9, 19):
         compressor, decompressor = zstandard.ZstdCompressor(level=level), zstandard.ZstdDecompressor()
@@ -44,13 +46,21 @@ def measure(compress, decompress, data: list[bytes]) -> dict:
         restored = [decompress(p) for p in packed]
         decompress_speed.append(raw / (time.perf_counter() - started) / 1e6)
         assert restored == data
-    return {"compressed_vs_raw": round(sum(len(p) for p in packed) / raw, 4),
-            "compress_mb_per_s": spread(compress_speed), "decompress_mb_per_s": spread(decompress_speed)}
+    return {
+        "compressed_vs_raw": round(sum(len(p) for p in packed) / raw, 4),
+        "compress_mb_per_s": spread(compress_speed),
+        "decompress_mb_per_s": spread(decompress_speed),
+    }
 
 
 def main(full: bool) -> dict:
     data = bodies(400 if full else 40)
-    figures = {"bodies": len(data), "raw_bytes": sum(len(d) for d in data), "runs": RUNS,
-               "codecs": {name: measure(c, d, data) for name, (c, d) in codecs().items()}, "targets": {}}
+    figures = {
+        "bodies": len(data),
+        "raw_bytes": sum(len(d) for d in data),
+        "runs": RUNS,
+        "codecs": {name: measure(c, d, data) for name, (c, d) in codecs().items()},
+        "targets": {},
+    }
     save("compression", full, figures)
     return figures

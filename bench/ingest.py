@@ -25,13 +25,19 @@ from bench import storage
 from bench.common import save, spread, timer, verdict
 
 TABLE_ORDER = ("media_sessions", "media_streams", "stream_series", "cpu_series", "media_summaries", "raw_responses")
-RUNS = 5   # meetq load, the ceiling and sqlite-utils, in turn: each ratio compares runs made one after the other
+RUNS = 5  # meetq load, the ceiling and sqlite-utils, in turn: each ratio compares runs made one after the other
 
 
 def _tuple_columns() -> dict:
     from meetq.rows import CPU_SERIES_COLUMNS, SERIES_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS
-    return {"media_streams": STREAM_COLUMNS, "stream_series": SERIES_COLUMNS, "cpu_series": CPU_SERIES_COLUMNS,
-            "media_summaries": SUMMARY_COLUMNS, "raw_responses": RAW_COLUMNS}
+
+    return {
+        "media_streams": STREAM_COLUMNS,
+        "stream_series": SERIES_COLUMNS,
+        "cpu_series": CPU_SERIES_COLUMNS,
+        "media_summaries": SUMMARY_COLUMNS,
+        "raw_responses": RAW_COLUMNS,
+    }
 
 
 RAW_COLUMNS = ("endpoint", "meeting_id", "offset", "url", "status", "fetched_at", "body", "body_sha256", "account")
@@ -40,9 +46,18 @@ TUPLE_COLUMNS = _tuple_columns()
 
 def payloads(meetings: int, seed: int = 3) -> list[tuple[str, list[dict]]]:
     from meetq.simulator.org import Organisation
+
     now = datetime(2026, 11, 23, tzinfo=timezone.utc)
-    org = Organisation(seed, now=now, days=7, meetings_per_day=max(1, meetings // 7) + 1, people=400,
-                       upcoming_hours=0, max_participants=8, long_meeting_every=0)
+    org = Organisation(
+        seed,
+        now=now,
+        days=7,
+        meetings_per_day=max(1, meetings // 7) + 1,
+        people=400,
+        upcoming_hours=0,
+        max_participants=8,
+        long_meeting_every=0,
+    )
     chosen = list(org.meetings.values())[:meetings]
     return [(m.id, org.quality_items(m)) for m in chosen]
 
@@ -54,11 +69,23 @@ def normalised_rows(batch) -> dict[str, list]:
     from meetq.providers.webex.transform import prepare_session, private_body
     from meetq.raw import body_digest
     from meetq.rows import SESSION_WRITE_COLUMNS
+
     tables = {name: [] for name in TABLE_ORDER}
     for meeting_id, items in batch:
         body = private_body(json.dumps({"items": items}), "mask")
-        tables["raw_responses"].append(("qualities", meeting_id, 0, "bench", 200, "2026-11-23T00:00:00.000Z",
-                                        pack_text(body), body_digest(body), "default"))
+        tables["raw_responses"].append(
+            (
+                "qualities",
+                meeting_id,
+                0,
+                "bench",
+                200,
+                "2026-11-23T00:00:00.000Z",
+                pack_text(body),
+                body_digest(body),
+                "default",
+            )
+        )
         for item in items:
             prepared = prepare_session(item, meeting_id, "2026-11-23T00:00:00.000Z")
             tables["media_sessions"].append(dict(zip(SESSION_WRITE_COLUMNS, prepared.session)))
@@ -73,6 +100,7 @@ def normalised_rows(batch) -> dict[str, list]:
 def transform_only(batch) -> float:
     """The transform alone (no database): an upper bound on what any writer built on it can do."""
     from meetq.providers.webex.transform import prepare_session
+
     with timer() as t:
         for meeting_id, items in batch:
             for item in items:
@@ -85,6 +113,7 @@ def worker_only(batch) -> float:
     marshal for the trip back), in one process, no database: with the ceiling's inserts, the
     floor of any load on this machine."""
     from meetq.loader import prepare_file
+
     texts = [json.dumps({"items": items}) for _, items in batch]
     with timer() as t:
         for text in texts:
@@ -94,6 +123,7 @@ def worker_only(batch) -> float:
 
 def fresh_database(path: Path):
     from meetq import models
+
     models.close_database()
     return models.open_database(path)
 
@@ -101,6 +131,7 @@ def fresh_database(path: Path):
 def run_meetq_load(batch, path: Path, folder: Path) -> float:
     from meetq.config import load_settings
     from meetq.loader import load_files
+
     files = folder / "saved"
     files.mkdir(parents=True)
     for meeting_id, items in batch:
@@ -118,6 +149,7 @@ def run_meetq_collector_path(batch, path: Path) -> float:
     from meetq.models import database
     from meetq.providers.webex.collect import save_quality_items
     from meetq.raw import RawRecord
+
     fresh_database(path)
     bodies = [json.dumps({"items": items}) for _, items in batch]  # a real fetch has its body already
     with timer() as t:
@@ -127,22 +159,27 @@ def run_meetq_collector_path(batch, path: Path) -> float:
                     record = RawRecord(url="bench", body=body, fetched_at="2026-11-23T00:00:00.000Z")
                     store.save_raw(record, "qualities", meeting_id, 0)
                     save_quality_items(meeting_id, items, record.fetched_at)
-                    store.update_meeting(meeting_id, quality_state="done", quality_passes=1,
-                                         quality_fetched_at=record.fetched_at)
+                    store.update_meeting(
+                        meeting_id, quality_state="done", quality_passes=1, quality_fetched_at=record.fetched_at
+                    )
     return t["seconds"]
 
 
 def run_ceiling(tables, meeting_ids, path: Path) -> float:
     fresh_database(path)
     from meetq import models
+
     models.close_database()
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("pragma journal_mode=wal")
     connection.execute("pragma synchronous=normal")
     with timer() as t:
         connection.execute("begin")
-        connection.executemany("insert into meetings (id, quality_state, quality_offset, quality_passes, "
-                               "quality_failures) values (?, 'done', 0, 1, 0)", [(m,) for m in meeting_ids])
+        connection.executemany(
+            "insert into meetings (id, quality_state, quality_offset, quality_passes, "
+            "quality_failures) values (?, 'done', 0, 1, 0)",
+            [(m,) for m in meeting_ids],
+        )
         for name in TABLE_ORDER:
             rows = tables[name]
             if isinstance(rows[0], dict):
@@ -151,8 +188,9 @@ def run_ceiling(tables, meeting_ids, path: Path) -> float:
                 connection.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
             else:
                 columns = TUPLE_COLUMNS[name]
-                connection.executemany(f"insert into {name} ({', '.join(columns)}) "
-                                       f"values ({', '.join('?' * len(columns))})", rows)
+                connection.executemany(
+                    f"insert into {name} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})", rows
+                )
         connection.execute("commit")
     connection.close()
     return t["seconds"]
@@ -160,16 +198,25 @@ def run_ceiling(tables, meeting_ids, path: Path) -> float:
 
 def run_sqlite_utils(tables, meeting_ids, path: Path) -> float:
     import sqlite_utils
+
     fresh_database(path)
     from meetq import models
+
     models.close_database()
     db = sqlite_utils.Database(path)
-    prepared = {name: [dict(zip(TUPLE_COLUMNS[name], r)) for r in rows] if name in TUPLE_COLUMNS else rows
-                for name, rows in tables.items()}
+    prepared = {
+        name: [dict(zip(TUPLE_COLUMNS[name], r)) for r in rows] if name in TUPLE_COLUMNS else rows
+        for name, rows in tables.items()
+    }
     with timer() as t:
         with db.conn:
-            db["meetings"].insert_all(({"id": m, "quality_state": "done", "quality_offset": 0, "quality_passes": 1,
-                                        "quality_failures": 0} for m in meeting_ids), batch_size=500)
+            db["meetings"].insert_all(
+                (
+                    {"id": m, "quality_state": "done", "quality_offset": 0, "quality_passes": 1, "quality_failures": 0}
+                    for m in meeting_ids
+                ),
+                batch_size=500,
+            )
             for name in TABLE_ORDER:
                 db[name].insert_all(prepared[name], batch_size=500)
     db.close()
@@ -189,7 +236,7 @@ def main(full: bool) -> dict:
             runs["meetq_load"].append(run_meetq_load(batch, folder / f"meetq{run}.db", folder / f"files{run}"))
             runs["ceiling"].append(run_ceiling(tables, ids, folder / f"ceiling{run}.db"))
             runs["sqlite_utils"].append(run_sqlite_utils(tables, ids, folder / f"sqlite_utils{run}.db"))
-            for name in (f"ceiling{run}.db", f"sqlite_utils{run}.db"):   # only meetq0.db is measured below
+            for name in (f"ceiling{run}.db", f"sqlite_utils{run}.db"):  # only meetq0.db is measured below
                 for path in folder.glob(name + "*"):
                     path.unlink()
         seconds = {
@@ -205,24 +252,31 @@ def main(full: bool) -> dict:
     rate = {k: samples / v for k, v in seconds.items()}
     vs_ceiling, vs_sqlite_utils = statistics.median(ratios), statistics.median(utils_ratios)
     figures = {
-        "meetings": meetings, "sessions": len(tables["media_sessions"]), "samples": samples,
+        "meetings": meetings,
+        "sessions": len(tables["media_sessions"]),
+        "samples": samples,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "runs": {k: [round(v, 3) for v in values] for k, values in runs.items()},
         "samples_per_second": {k: round(v) for k, v in rate.items()},
-        "meetq_vs_ceiling": round(vs_ceiling, 3), "meetq_vs_ceiling_runs": spread(ratios, 3),
-        "meetq_vs_sqlite_utils": round(vs_sqlite_utils, 3), "meetq_vs_sqlite_utils_runs": spread(utils_ratios, 3),
+        "meetq_vs_ceiling": round(vs_ceiling, 3),
+        "meetq_vs_ceiling_runs": spread(ratios, 3),
+        "meetq_vs_sqlite_utils": round(vs_sqlite_utils, 3),
+        "meetq_vs_sqlite_utils_runs": spread(utils_ratios, 3),
         "collector_path_vs_ceiling": round(rate["meetq_collector_path"] / rate["ceiling"], 3),
         "transform_only_vs_ceiling": round(rate["transform_only"] / rate["ceiling"], 3),
         # The best any load can do here: the workers' whole job spread over every core, beside
         # the ceiling's own inserts (as if the writer did nothing else).
-        "floor_vs_ceiling": round(seconds["ceiling"] / ((seconds["worker_only"] + seconds["ceiling"])
-                                                        / (os.cpu_count() or 1)), 3),
-        "targets": {"meetq >= 0.6x ceiling (median of the runs)": verdict(vs_ceiling, 0.6),
-                    "meetq >= 2x sqlite-utils (median of the runs)": verdict(vs_sqlite_utils, 2.0)},
+        "floor_vs_ceiling": round(
+            seconds["ceiling"] / ((seconds["worker_only"] + seconds["ceiling"]) / (os.cpu_count() or 1)), 3
+        ),
+        "targets": {
+            "meetq >= 0.6x ceiling (median of the runs)": verdict(vs_ceiling, 0.6),
+            "meetq >= 2x sqlite-utils (median of the runs)": verdict(vs_sqlite_utils, 2.0),
+        },
         "note": "meetq load's time includes reading and parsing the files, the transform (JSON items to "
-                "rows, summaries, verdicts), packing the samples and compressing the raw bodies; the "
-                "baselines insert the same rows built beforehand. transform_only is the transform (with "
-                "the packing) in one process with no database at all.",
+        "rows, summaries, verdicts), packing the samples and compressing the raw bodies; the "
+        "baselines insert the same rows built beforehand. transform_only is the transform (with "
+        "the packing) in one process with no database at all.",
     }
     save("ingest", full, figures)
     return figures

@@ -69,15 +69,21 @@ def main(full: bool) -> dict:
     empty = Locator([], None)
     pairs = addresses(sessions)
     ratios, with_ranges, without = [], [], []
-    for _ in range(RUNS):   # each pair of runs back to back, so they share the machine's state
+    for _ in range(RUNS):  # each pair of runs back to back, so they share the machine's state
         none_seconds, ranges_seconds = place_all(empty, pairs), place_all(mapped, pairs)
         without.append(sessions / none_seconds)
         with_ranges.append(sessions / ranges_seconds)
         ratios.append(none_seconds / ranges_seconds)
     figures = {
-        "ranges": len(parsed_ranges), "file_bytes": len(data), "sessions_placed": sessions, "runs": RUNS,
-        "seconds": {"parse_and_check": round(parsed["seconds"], 2), "import_into_sqlite": round(imported["seconds"], 2),
-                    "build_locator": round(indexed["seconds"], 2)},
+        "ranges": len(parsed_ranges),
+        "file_bytes": len(data),
+        "sessions_placed": sessions,
+        "runs": RUNS,
+        "seconds": {
+            "parse_and_check": round(parsed["seconds"], 2),
+            "import_into_sqlite": round(imported["seconds"], 2),
+            "build_locator": round(indexed["seconds"], 2),
+        },
         "sessions_per_second_with_ranges": spread(with_ranges, 3),
         "sessions_per_second_without_ranges": spread(without, 3),
         "with_ranges_vs_without": spread(ratios, 3),

@@ -8,8 +8,13 @@ import json
 from bench import backlog, compression, ingest, locations, viewer_queries
 from bench.common import RESULTS, machine, spread_text
 
-BENCHMARKS = {"ingest": ingest.main, "backlog": backlog.main, "viewer": viewer_queries.main,
-              "locations": locations.main, "compression": compression.main}
+BENCHMARKS = {
+    "ingest": ingest.main,
+    "backlog": backlog.main,
+    "viewer": viewer_queries.main,
+    "locations": locations.main,
+    "compression": compression.main,
+}
 
 
 def main() -> None:
@@ -29,128 +34,191 @@ def main() -> None:
 
 
 def report() -> str:
-    load = lambda name: json.loads((RESULTS / f"{name}.json").read_text()) if (RESULTS / f"{name}.json").exists() else None
+    load = lambda name: (
+        json.loads((RESULTS / f"{name}.json").read_text()) if (RESULTS / f"{name}.json").exists() else None
+    )
     ingest_, storage, backlog_, viewer = load("ingest"), load("storage"), load("backlog"), load("viewer")
     places, packing = load("locations"), load("compression")
     m = (ingest_ or backlog_ or viewer or {"machine": machine()})["machine"]
-    lines = ["# Benchmark results", "",
-             f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
-             f"SQLite {m['sqlite']}. Produced by `make bench FULL=1`; raw figures in `bench/results/*.json`. "
-             "Every ratio compares figures measured in the same run.", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}, "
+        f"SQLite {m['sqlite']}. Produced by `make bench FULL=1`; raw figures in `bench/results/*.json`. "
+        "Every ratio compares figures measured in the same run.",
+        "",
+    ]
     if ingest_:
         r = ingest_["samples_per_second"]
-        lines += ["## 1. Ingest", "",
-                  f"{ingest_['meetings']:,} meetings, {ingest_['sessions']:,} sessions, {ingest_['samples']:,} samples.", "",
-                  f"Measured {ingest_['machine']['date']}.", "",
-                  "| writer | seconds | samples/s | meetq load ÷ this |", "|---|---|---|---|",
-                  "| `meetq load` (median of the runs): files read and parsed, the transform in a worker process "
-                  "per core, compressed raw bodies, packed rows, "
-                  f"summaries, shared causes, grouped commits | {ingest_['seconds']['meetq_load']} | {r['meetq_load']:,} | 1 |",
-                  f"| sqlite3 executemany, rows prebuilt (ceiling) | {ingest_['seconds']['ceiling']} | {r['ceiling']:,} | "
-                  f"{ingest_['meetq_vs_ceiling']}× (min / median / max of {len(ingest_['runs']['ceiling'])} paired runs: "
-                  f"{spread_text(ingest_['meetq_vs_ceiling_runs'])}) |",
-                  f"| sqlite-utils insert_all, rows prebuilt | {ingest_['seconds']['sqlite_utils']} | {r['sqlite_utils']:,} | "
-                  f"{ingest_['meetq_vs_sqlite_utils']}× (min / median / max of {len(ingest_['runs']['sqlite_utils'])} "
-                  f"paired runs: {spread_text(ingest_['meetq_vs_sqlite_utils_runs'])}) |",
-                  f"| the collector's path: transform, raw body, rows, summaries, queue; one process, a commit "
-                  f"per meeting | {ingest_['seconds']['meetq_collector_path']} | {r['meetq_collector_path']:,} | "
-                  f"(itself {ingest_['collector_path_vs_ceiling']}× the ceiling) |",
-                  f"| meetq's transform alone, one process, no database | {ingest_['seconds']['transform_only']} | "
-                  f"{r['transform_only']:,} | (itself {ingest_['transform_only_vs_ceiling']}× the ceiling) |",
-                  f"| the load workers' whole job (parse, transform, shared cause, compress), one process, no "
-                  f"database | {ingest_['seconds']['worker_only']} | {r['worker_only']:,} | |", ""]
-        lines += [f"- Target {k}: **{v}**" for k, v in ingest_["targets"].items()] + ["", ingest_["note"], "",
-                  "Why 0.6× is out of reach here: the compact layout writes a row per stream, not per sample, so "
-                  f"the ceiling inserts everything in {ingest_['seconds']['ceiling']} s, and ingest spends its time "
-                  "in Python, not in SQLite. Even if the workers' whole job "
-                  f"({ingest_['seconds']['worker_only']} s of one core) were spread perfectly over the machine's "
-                  f"{ingest_['machine']['cores']} cores beside the ceiling's own inserts, with nothing else to do, "
-                  f"the load would reach {ingest_['floor_vs_ceiling']}× the ceiling: that is the floor of any "
-                  "writer built on this transform, on this machine. sqlite-utils, inserting the same prebuilt rows "
-                  "through its own Python, sits close to meetq load, so 2× it asks for the same. Either target "
-                  "needs a transform several times faster than CPython can run it: a compiled one.", "",
-                  "The targets are judged on `meetq load`, the path where ingest speed matters. The collector "
-                  "keeps one transaction per meeting in one process: it waits on Webex far longer than it writes "
-                  "(section 2: about 44 meetings a second at most from the API, against the "
-                  f"{r['meetq_collector_path'] / max(1, ingest_['samples'] / ingest_['meetings']):,.0f} meetings a "
-                  "second this path can store).", ""]
+        lines += [
+            "## 1. Ingest",
+            "",
+            f"{ingest_['meetings']:,} meetings, {ingest_['sessions']:,} sessions, {ingest_['samples']:,} samples.",
+            "",
+            f"Measured {ingest_['machine']['date']}.",
+            "",
+            "| writer | seconds | samples/s | meetq load ÷ this |",
+            "|---|---|---|---|",
+            "| `meetq load` (median of the runs): files read and parsed, the transform in a worker process "
+            "per core, compressed raw bodies, packed rows, "
+            f"summaries, shared causes, grouped commits | {ingest_['seconds']['meetq_load']} | {r['meetq_load']:,} | 1 |",
+            f"| sqlite3 executemany, rows prebuilt (ceiling) | {ingest_['seconds']['ceiling']} | {r['ceiling']:,} | "
+            f"{ingest_['meetq_vs_ceiling']}× (min / median / max of {len(ingest_['runs']['ceiling'])} paired runs: "
+            f"{spread_text(ingest_['meetq_vs_ceiling_runs'])}) |",
+            f"| sqlite-utils insert_all, rows prebuilt | {ingest_['seconds']['sqlite_utils']} | {r['sqlite_utils']:,} | "
+            f"{ingest_['meetq_vs_sqlite_utils']}× (min / median / max of {len(ingest_['runs']['sqlite_utils'])} "
+            f"paired runs: {spread_text(ingest_['meetq_vs_sqlite_utils_runs'])}) |",
+            f"| the collector's path: transform, raw body, rows, summaries, queue; one process, a commit "
+            f"per meeting | {ingest_['seconds']['meetq_collector_path']} | {r['meetq_collector_path']:,} | "
+            f"(itself {ingest_['collector_path_vs_ceiling']}× the ceiling) |",
+            f"| meetq's transform alone, one process, no database | {ingest_['seconds']['transform_only']} | "
+            f"{r['transform_only']:,} | (itself {ingest_['transform_only_vs_ceiling']}× the ceiling) |",
+            f"| the load workers' whole job (parse, transform, shared cause, compress), one process, no "
+            f"database | {ingest_['seconds']['worker_only']} | {r['worker_only']:,} | |",
+            "",
+        ]
+        lines += [f"- Target {k}: **{v}**" for k, v in ingest_["targets"].items()] + [
+            "",
+            ingest_["note"],
+            "",
+            "Why 0.6× is out of reach here: the compact layout writes a row per stream, not per sample, so "
+            f"the ceiling inserts everything in {ingest_['seconds']['ceiling']} s, and ingest spends its time "
+            "in Python, not in SQLite. Even if the workers' whole job "
+            f"({ingest_['seconds']['worker_only']} s of one core) were spread perfectly over the machine's "
+            f"{ingest_['machine']['cores']} cores beside the ceiling's own inserts, with nothing else to do, "
+            f"the load would reach {ingest_['floor_vs_ceiling']}× the ceiling: that is the floor of any "
+            "writer built on this transform, on this machine. sqlite-utils, inserting the same prebuilt rows "
+            "through its own Python, sits close to meetq load, so 2× it asks for the same. Either target "
+            "needs a transform several times faster than CPython can run it: a compiled one.",
+            "",
+            "The targets are judged on `meetq load`, the path where ingest speed matters. The collector "
+            "keeps one transaction per meeting in one process: it waits on Webex far longer than it writes "
+            "(section 2: about 44 meetings a second at most from the API, against the "
+            f"{r['meetq_collector_path'] / max(1, ingest_['samples'] / ingest_['meetings']):,.0f} meetings a "
+            "second this path can store).",
+            "",
+        ]
     if storage:
-        lines += ["## 4. Storage", "",
-                  f"- Database: {storage['database_bytes']:,} bytes for {ingest_['meetings']:,} meetings "
-                  f"({storage['bytes_per_meeting']:,} bytes per meeting); raw JSON received: {storage['raw_json_bytes']:,} bytes "
-                  f"(database / raw JSON = {storage['database_vs_raw_json']}).",
-                  f"- Bytes per sample: {storage['bytes_per_sample_all_tables']} with everything, "
-                  f"{storage['bytes_per_sample_normalised']} for the normalised tables, "
-                  f"{storage['bytes_per_sample_media_samples_table']} for the samples themselves (`stream_series`, "
-                  "which the `media_samples` view shows a row per sample).",
-                  f"- The raw table's share: {storage['raw_table_share'] * 100:.1f} % "
-                  "(`retention.raw_days` reclaims it).", "",
-                  "| table | bytes |", "|---|---|"]
+        lines += [
+            "## 4. Storage",
+            "",
+            f"- Database: {storage['database_bytes']:,} bytes for {ingest_['meetings']:,} meetings "
+            f"({storage['bytes_per_meeting']:,} bytes per meeting); raw JSON received: {storage['raw_json_bytes']:,} bytes "
+            f"(database / raw JSON = {storage['database_vs_raw_json']}).",
+            f"- Bytes per sample: {storage['bytes_per_sample_all_tables']} with everything, "
+            f"{storage['bytes_per_sample_normalised']} for the normalised tables, "
+            f"{storage['bytes_per_sample_media_samples_table']} for the samples themselves (`stream_series`, "
+            "which the `media_samples` view shows a row per sample).",
+            f"- The raw table's share: {storage['raw_table_share'] * 100:.1f} % (`retention.raw_days` reclaims it).",
+            "",
+            "| table | bytes |",
+            "|---|---|",
+        ]
         lines += [f"| {k} | {v:,} |" for k, v in sorted(storage["bytes_by_table"].items(), key=lambda kv: -kv[1])]
         lines += [""] + [f"- Target {k}: **{v}**" for k, v in storage.get("targets", {}).items()] + [""]
     if backlog_:
-        lines += ["## 2. Backlog", "",
-                  f"Measured {backlog_['machine']['date']}. Simulated Webex answering in "
-                  f"{backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; one `meetq collect` drains a week of "
-                  "ended meetings into an empty database. `meetings` counts those visible when it started.", "",
-                  "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | expired | 429 | peak RSS MB |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## 2. Backlog",
+            "",
+            f"Measured {backlog_['machine']['date']}. Simulated Webex answering in "
+            f"{backlog_['simulated_webex_latency_seconds'] * 1000:.0f} ms; one `meetq collect` drains a week of "
+            "ended meetings into an empty database. `meetings` counts those visible when it started.",
+            "",
+            "| run | meetings | concurrency | seconds | meetings/s | qualities calls | max calls per meeting | expired | 429 | peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for label, run in backlog_["runs"].items():
-            lines.append(f"| {label} | {run['meetings']:,} | {run['concurrency']} | {run['seconds']} | "
-                         f"{run['meetings_per_second']} | {run['qualities_calls']:,} | {run['qualities_calls_per_meeting_max']} | "
-                         f"{run.get('meetings_expired', 0)} | {run['served_429']} | {run['peak_rss_mb']} |")
-        lines += ["", f"Concurrency speed-up over the sequential baseline: {backlog_['concurrency_speedup']}×; "
-                  f"peak RSS large / small: {backlog_['peak_rss_ratio_large_vs_small']}.", ""]
+            lines.append(
+                f"| {label} | {run['meetings']:,} | {run['concurrency']} | {run['seconds']} | "
+                f"{run['meetings_per_second']} | {run['qualities_calls']:,} | {run['qualities_calls_per_meeting_max']} | "
+                f"{run.get('meetings_expired', 0)} | {run['served_429']} | {run['peak_rss_mb']} |"
+            )
+        lines += [
+            "",
+            f"Concurrency speed-up over the sequential baseline: {backlog_['concurrency_speedup']}×; "
+            f"peak RSS large / small: {backlog_['peak_rss_ratio_large_vs_small']}.",
+            "",
+        ]
         lines += [f"- Target {k}: **{v}**" for k, v in backlog_["targets"].items()] + [""]
     if viewer:
         lines += viewer_section(viewer)
     if places:
-        lines += ["## 5. Locations", "", f"Measured {places['machine']['date']}: a building file of "
-                  f"{places['ranges']:,} ranges ({places['file_bytes']:,} bytes), {places['sessions_placed']:,} "
-                  f"sessions placed, {places['runs']} runs (min / median / max).", "",
-                  "| step | figure |", "|---|---|",
-                  f"| parse and check the file (seconds) | {places['seconds']['parse_and_check']} |",
-                  f"| `meetq locations import` into SQLite (seconds) | {places['seconds']['import_into_sqlite']} |",
-                  f"| sessions placed per second, with the ranges | {spread_text(places['sessions_per_second_with_ranges'])} |",
-                  f"| sessions placed per second, with no ranges | {spread_text(places['sessions_per_second_without_ranges'])} |",
-                  f"| with ÷ without, each pair in the same run | {spread_text(places['with_ranges_vs_without'])} |", ""]
+        lines += [
+            "## 5. Locations",
+            "",
+            f"Measured {places['machine']['date']}: a building file of "
+            f"{places['ranges']:,} ranges ({places['file_bytes']:,} bytes), {places['sessions_placed']:,} "
+            f"sessions placed, {places['runs']} runs (min / median / max).",
+            "",
+            "| step | figure |",
+            "|---|---|",
+            f"| parse and check the file (seconds) | {places['seconds']['parse_and_check']} |",
+            f"| `meetq locations import` into SQLite (seconds) | {places['seconds']['import_into_sqlite']} |",
+            f"| sessions placed per second, with the ranges | {spread_text(places['sessions_per_second_with_ranges'])} |",
+            f"| sessions placed per second, with no ranges | {spread_text(places['sessions_per_second_without_ranges'])} |",
+            f"| with ÷ without, each pair in the same run | {spread_text(places['with_ranges_vs_without'])} |",
+            "",
+        ]
         lines += [f"- Target {k}: **{v}**" for k, v in places["targets"].items()] + [""]
     if packing:
-        lines += ["## 6. Raw bodies compressed", "", f"Measured {packing['machine']['date']}: {packing['bodies']} "
-                  f"Meeting Qualities pages as stored ({packing['raw_bytes']:,} bytes), each compressed on its own, "
-                  f"{packing['runs']} runs (MB/s min / median / max).", "",
-                  "| codec | size ÷ raw | compress MB/s | decompress MB/s |", "|---|---|---|---|"]
-        lines += [f"| {name} | {f['compressed_vs_raw']} | {spread_text(f['compress_mb_per_s'])} | "
-                  f"{spread_text(f['decompress_mb_per_s'])} |" for name, f in packing["codecs"].items()] + [""]
+        lines += [
+            "## 6. Raw bodies compressed",
+            "",
+            f"Measured {packing['machine']['date']}: {packing['bodies']} "
+            f"Meeting Qualities pages as stored ({packing['raw_bytes']:,} bytes), each compressed on its own, "
+            f"{packing['runs']} runs (MB/s min / median / max).",
+            "",
+            "| codec | size ÷ raw | compress MB/s | decompress MB/s |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {name} | {f['compressed_vs_raw']} | {spread_text(f['compress_mb_per_s'])} | "
+            f"{spread_text(f['decompress_mb_per_s'])} |"
+            for name, f in packing["codecs"].items()
+        ] + [""]
     return "\n".join(lines)
 
 
 def _year_text(y: dict) -> str:
-    return (f"{y['people']:,} people, {y['days']} days: {y['meetings']:,} meetings, {y['samples']:,} samples, "
-            f"{y['database_bytes'] / 2**30:.2f} GiB ({y['bytes_per_sample']} bytes a sample, everything included), "
-            f"built through meetq's own load path at {y['build_samples_per_second']:,} samples/s")
+    return (
+        f"{y['people']:,} people, {y['days']} days: {y['meetings']:,} meetings, {y['samples']:,} samples, "
+        f"{y['database_bytes'] / 2**30:.2f} GiB ({y['bytes_per_sample']} bytes a sample, everything included), "
+        f"built through meetq's own load path at {y['build_samples_per_second']:,} samples/s"
+    )
 
 
 def viewer_section(viewer: dict) -> list[str]:
     years = [viewer] + ([viewer["large"]] if viewer.get("large") else [])
-    lines = ["## 3. Viewer", "", f"Measured {viewer['machine']['date']}. Synthetic years ending today, each query run "
-             f"{viewer['repeats']} times through Datasette's own query path with its 1-second limit:", ""]
+    lines = [
+        "## 3. Viewer",
+        "",
+        f"Measured {viewer['machine']['date']}. Synthetic years ending today, each query run "
+        f"{viewer['repeats']} times through Datasette's own query path with its 1-second limit:",
+        "",
+    ]
     lines += [f"- {_year_text(y)}." for y in years] + [""]
     header = " | ".join(f"{y['people']:,}: p50 ms | p95 ms" for y in years)
     lines += [f"| query | {header} |", "|---|" + "---|---|" * len(years)]
     for name in viewer["queries"]:
         cells = " | ".join(f"{y['queries'][name]['p50_ms']} | {y['queries'][name]['p95_ms']}" for y in years)
         lines.append(f"| {name} | {cells} |")
-    lines += [""] + [f"Worst at {y['people']:,} people: `{y['worst']['query']}` at p95 {y['worst']['p95_ms']} ms."
-                     for y in years] + [""]
+    lines += (
+        [""]
+        + [f"Worst at {y['people']:,} people: `{y['worst']['query']}` at p95 {y['worst']['p95_ms']} ms." for y in years]
+        + [""]
+    )
     m = viewer.get("migration")
     if m:
-        lines += ["### Migration from the previous release's layout", "",
-                  f"The {viewer['people']:,}-person year turned back into the previous layout (a row per sample, "
-                  f"bodies as text: {m['bytes_before']:,} bytes), then `meetq migrate --vacuum` in its own process: "
-                  f"{m['seconds']} s, peak RSS {m['peak_rss_mb']} MB, {m['bytes_after']:,} bytes after "
-                  f"({m['bytes_after'] / m['bytes_before']:.2f} of before), integrity_check {m['integrity_check']}, "
-                  f"exit status {m['exit_status']}.", ""]
+        lines += [
+            "### Migration from the previous release's layout",
+            "",
+            f"The {viewer['people']:,}-person year turned back into the previous layout (a row per sample, "
+            f"bodies as text: {m['bytes_before']:,} bytes), then `meetq migrate --vacuum` in its own process: "
+            f"{m['seconds']} s, peak RSS {m['peak_rss_mb']} MB, {m['bytes_after']:,} bytes after "
+            f"({m['bytes_after'] / m['bytes_before']:.2f} of before), integrity_check {m['integrity_check']}, "
+            f"exit status {m['exit_status']}.",
+            "",
+        ]
     return lines + [f"- Target {k}: **{v}**" for k, v in viewer["targets"].items()] + [""]
 
 

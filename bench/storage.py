@@ -25,14 +25,18 @@ def measure(path: Path, raw_json_bytes: int, meetings: int, samples: int) -> dic
     per_sample = round(total / samples, 1)
     media = round(by_table.get("stream_series", 0) / samples, 1)
     return {
-        "database_bytes": total, "raw_json_bytes": raw_json_bytes, "bytes_by_table": by_table,
+        "database_bytes": total,
+        "raw_json_bytes": raw_json_bytes,
+        "bytes_by_table": by_table,
         "bytes_per_sample_all_tables": round(total / samples, 1),
         "bytes_per_sample_normalised": round(normalised / samples, 1),
-        "bytes_per_sample_media_samples_table": media,   # stored in stream_series, shown by the view
+        "bytes_per_sample_media_samples_table": media,  # stored in stream_series, shown by the view
         "bytes_per_meeting": round(total / meetings),
         "database_vs_raw_json": round(total / raw_json_bytes, 3),
         "raw_table_share": round(by_table.get("raw_responses", 0) / total, 3),
-        "targets": {"all-in bytes per sample <= 64": verdict(per_sample, 64, higher_is_better=False),
-                    "media samples bytes per sample <= 30": verdict(media, 30, higher_is_better=False),
-                    "database <= 1.2x the raw JSON": verdict(total / raw_json_bytes, 1.2, higher_is_better=False)},
+        "targets": {
+            "all-in bytes per sample <= 64": verdict(per_sample, 64, higher_is_better=False),
+            "media samples bytes per sample <= 30": verdict(media, 30, higher_is_better=False),
+            "database <= 1.2x the raw JSON": verdict(total / raw_json_bytes, 1.2, higher_is_better=False),
+        },
     }

@@ -52,12 +52,16 @@ class Meetq:
         self.children: list[subprocess.Popen] = []
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("MEETQ_")},
-            "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
-            "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id, "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
+            "MEETQ_WEBEX_API_BASE": sim.api_base,
+            "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
+            "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id,
+            "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
             "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
-            "MEETQ_DATABASE": str(self.database), "MEETQ_SECRETS": str(self.secrets),
+            "MEETQ_DATABASE": str(self.database),
+            "MEETQ_SECRETS": str(self.secrets),
             "MEETQ_CONFIG": str(workdir / "meetq.toml"),
-            "MEETQ_LOG_LEVEL": "debug", "MEETQ_LOG_FORMAT": "json",
+            "MEETQ_LOG_LEVEL": "debug",
+            "MEETQ_LOG_FORMAT": "json",
             # Tests run two at a time beside browsers and simulators: a chart must not fail on a
             # busy machine. How fast the pages are is bench/'s to measure, with the 1 s default.
             "MEETQ_VIEWER_SQL_TIME_LIMIT_MS": "10000",
@@ -66,10 +70,17 @@ class Meetq:
 
     def write_config(self, **collector):
         """Test-speed collector settings; the API's own limits stay as in production."""
-        values = {"backoff_seconds": 0.01, "backoff_max_seconds": 0.05, "request_timeout_seconds": 3,
-                  "max_retry_after_seconds": 2, "default_retry_after_seconds": 0.1, **collector}
-        lines = ["[collector]"] + [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
-                                   for k, v in values.items()]
+        values = {
+            "backoff_seconds": 0.01,
+            "backoff_max_seconds": 0.05,
+            "request_timeout_seconds": 3,
+            "max_retry_after_seconds": 2,
+            "default_retry_after_seconds": 0.1,
+            **collector,
+        }
+        lines = ["[collector]"] + [
+            f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"' for k, v in values.items()
+        ]
         (self.workdir / "meetq.toml").write_text("\n".join(lines) + "\n")
 
     def add_settings(self, text: str) -> None:
@@ -84,8 +95,14 @@ class Meetq:
         return daemon
 
     def __call__(self, *args, check=True, timeout=120, env=None):
-        result = subprocess.run([sys.executable, "-m", "meetq.cli", *args], env={**self.env, **(env or {})},
-                                capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
+        result = subprocess.run(
+            [sys.executable, "-m", "meetq.cli", *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.workdir,
+        )
         self.logs += [result.stdout, result.stderr]
         if check and result.returncode != 0:
             raise AssertionError(f"meetq {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
@@ -108,9 +125,15 @@ class Meetq:
         """Start `meetq auth login` and read its output up to where it waits for the person:
         returns the child and the authorize URL it printed."""
         paste = "--paste" in options
-        child = subprocess.Popen([sys.executable, "-m", "meetq.cli", "auth", "login", *options], env=self.env,
-                                 stdin=subprocess.PIPE if paste else None, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "meetq.cli", "auth", "login", *options],
+            env=self.env,
+            stdin=subprocess.PIPE if paste else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.workdir,
+        )
         self.children.append(child)
         url = None
         for line in iter(child.stdout.readline, ""):
@@ -141,14 +164,17 @@ class Meetq:
         what a search for a secret or an address must read (compression hides text from a byte
         search)."""
         files = b"".join(p.read_bytes() for p in self.workdir.glob("meetq.db*"))
-        packed = self.sql("select body from raw_responses union all select packed from stream_series "
-                          "union all select packed from cpu_series")
+        packed = self.sql(
+            "select body from raw_responses union all select packed from stream_series "
+            "union all select packed from cpu_series"
+        )
         assert all(isinstance(value, bytes) for (value,) in packed), "every body and series is compressed"
         return files + "\n".join(packing.unpack_text(value) for (value,) in packed).encode()
 
 
 class Child(subprocess.Popen):
     """A process whose output goes to files; communicate() returns it (and keeps it in the logs)."""
+
     count = 0
 
     def __init__(self, command, env, owner):
@@ -214,11 +240,18 @@ def expected_quality(sim) -> dict:
     expected = {}
     for meeting in sim.visible_meetings():
         items = sim.org.quality_items(meeting)
-        samples = sum(max((len(interval.get(metric, [])) for metric in ("packetLoss", "latency", "jitter",
-                                                                            "mediaBitRate", "resolutionHeight",
-                                                                            "frameRate")), default=0)
-                      for item in items for key in ("audioIn", "audioOut", "videoIn", "videoOut", "shareIn",
-                                                    "shareOut") for interval in item[key])
+        samples = sum(
+            max(
+                (
+                    len(interval.get(metric, []))
+                    for metric in ("packetLoss", "latency", "jitter", "mediaBitRate", "resolutionHeight", "frameRate")
+                ),
+                default=0,
+            )
+            for item in items
+            for key in ("audioIn", "audioOut", "videoIn", "videoOut", "shareIn", "shareOut")
+            for interval in item[key]
+        )
         expected[meeting.id] = (len(items), samples)
     return expected
 
@@ -243,6 +276,7 @@ def served(tmp_path_factory):
     first cycle, and a Google Meet account (`gmeet`). A chart or query that ignores accounts or
     vendors meets all of them here."""
     from meetq.simulator.google import GoogleSimulator
+
     workdir = tmp_path_factory.mktemp("viewer")
     simulator = Simulator(SimConfig(**SMALL_ORG)).start()
     emea = Simulator(SimConfig(**{**SMALL_ORG, "seed": 23})).start()
@@ -274,10 +308,10 @@ meet_base = "{google.meet_base}"
     hostile = simulator.add_ended_meetings(1, minutes=20, participants=3)[0]
     simulator.org.meetings[hostile].title = HOSTILE_TITLE
     meetq("collect")
-    (workdir / "buildings.csv").write_text(BUILDING_FILE)   # the simulated offices, as the demo maps them
+    (workdir / "buildings.csv").write_text(BUILDING_FILE)  # the simulated offices, as the demo maps them
     meetq("locations", "import", str(workdir / "buildings.csv"))
     sim_post(emea, "/_sim/revoke", {})
-    emea.config.access_lifetime = 0   # its access tokens die too: only a refresh could help, and it is refused
+    emea.config.access_lifetime = 0  # its access tokens die too: only a refresh could help, and it is refused
     meetq("collect", check=False)
     meetq.emea, meetq.google = emea, google
     port = free_port()

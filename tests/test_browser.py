@@ -13,8 +13,15 @@ import requests
 from conftest import HOSTILE_TITLE
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +53,20 @@ def open_dashboard(browser, url):
     page.wait_for_load_state("networkidle")
     # Charts fetch their data after the page has loaded: wait for every chart's answer, not a quiet network.
     from test_viewer import DASHBOARDS
+
     slug = url.split("/-/dashboards/")[1].split("?")[0] if "/-/dashboards/" in url else None
     charts = len(DASHBOARDS[slug]["charts"]) if slug in DASHBOARDS else 0
     deadline = time.monotonic() + 20
     while len(chart_rows) < charts and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    page.wait_for_timeout(300)   # and for vega to draw what arrived
+    page.wait_for_timeout(300)  # and for vega to draw what arrived
     return page, problems, chart_rows
 
 
 @pytest.mark.parametrize("slug", ["overview", "places", "meeting", "session", "health"])
 def test_dashboard_renders_every_chart_with_data(served, browser, slug):
     from test_viewer import DASHBOARDS, must_answer
+
     charts = DASHBOARDS[slug]["charts"]
     page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/{slug}")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -68,7 +77,7 @@ def test_dashboard_renders_every_chart_with_data(served, browser, slug):
     hidden = 0
     for chart_slug, chart in charts.items():
         card, drawn = page.locator(f"#card-{chart_slug}"), page.locator(f"#chart-{chart_slug}")
-        if not card.is_visible():   # taken off the page: only a chart that may have nothing to show
+        if not card.is_visible():  # taken off the page: only a chart that may have nothing to show
             assert not must_answer(slug, chart) and drawn.locator("svg, canvas").count() == 0, chart_slug
             hidden += 1
         elif chart["library"] in ("vega", "vega-lite"):
@@ -77,8 +86,8 @@ def test_dashboard_renders_every_chart_with_data(served, browser, slug):
             assert drawn.inner_text().strip(), chart_slug
         elif chart["library"] == "table":
             assert drawn.locator("tbody tr").count() >= 1, chart_slug
-    assert hidden == sum(1 for rows in chart_rows.values() if rows == 0)   # hidden: those with no rows, no other
-    if slug == "health":   # the revoked second organisation is named where a person looks first
+    assert hidden == sum(1 for rows in chart_rows.values() if rows == 0)  # hidden: those with no rows, no other
+    if slug == "health":  # the revoked second organisation is named where a person looks first
         assert page.locator("#chart-reauth").inner_text().strip().endswith("LOGIN NEEDED: emea")
     page.close()
 
@@ -106,11 +115,14 @@ def chart_links(page, slugs, most=3):
     return found
 
 
-@pytest.mark.parametrize("slug, charts", [
-    ("overview", ["worst-meetings", "worst-people"]),
-    ("meeting", ["problem-participants"]),
-    ("session", ["facts", "verdict"]),
-])
+@pytest.mark.parametrize(
+    "slug, charts",
+    [
+        ("overview", ["worst-meetings", "worst-people"]),
+        ("meeting", ["problem-participants"]),
+        ("session", ["facts", "verdict"]),
+    ],
+)
 def test_every_link_leads_to_a_page_about_its_subject(served, browser, slug, charts):
     page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/{slug}")
     links = chart_links(page, charts)
@@ -138,7 +150,7 @@ def test_a_participant_has_one_colour_in_every_chart_of_the_meeting_page(served,
     page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting")
     assert problems == []
     table = {}
-    page.locator("#chart-other-participants summary").click()   # everyone else is folded: unfold it
+    page.locator("#chart-other-participants summary").click()  # everyone else is folded: unfold it
     for row in page.locator("#chart-problem-participants tbody tr, #chart-other-participants details tr").all():
         swatch = row.locator("td span")
         if swatch.count():
@@ -149,14 +161,17 @@ def test_a_participant_has_one_colour_in_every_chart_of_the_meeting_page(served,
     for chart, colours in seen.items():
         for participant, fills in colours.items():
             assert fills == {table[participant]}, (chart, participant, fills, table[participant])
-    assert len({c for c in table.values()}) == len(table)   # distinct people, distinct colours
+    assert len({c for c in table.values()}) == len(table)  # distinct people, distinct colours
     page.close()
 
 
 def visible_cards(page):
     """The ids of the cards on the page, top to bottom, with where each starts (px)."""
-    return page.eval_on_selector_all(".dashboard-card", "cards => cards.filter(c => c.offsetParent !== null)"
-                                     ".map(c => [c.id.replace('card-', ''), c.getBoundingClientRect().top + scrollY])")
+    return page.eval_on_selector_all(
+        ".dashboard-card",
+        "cards => cards.filter(c => c.offsetParent !== null)"
+        ".map(c => [c.id.replace('card-', ''), c.getBoundingClientRect().top + scrollY])",
+    )
 
 
 def legend_labels(page, chart_slug):
@@ -168,8 +183,11 @@ def test_a_webex_meeting_shows_its_minutes_first_with_a_legend_naming_each_parti
     its legend in the participant's colour, and no empty chart is drawn (no per-call bars: Webex
     reports minutes)."""
     from test_viewer import PER_CALL, PER_MINUTE
-    meeting = served.scalar("select meeting_id from media_sessions where provider = 'webex' and verdict = 'poor' "
-                            "group by meeting_id order by count(*) desc limit 1")
+
+    meeting = served.scalar(
+        "select meeting_id from media_sessions where provider = 'webex' and verdict = 'poor' "
+        "group by meeting_id order by count(*) desc limit 1"
+    )
     page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
     assert problems == []
     cards = visible_cards(page)
@@ -180,8 +198,9 @@ def test_a_webex_meeting_shows_its_minutes_first_with_a_legend_naming_each_parti
     lines = rendered_colours(page, "audio-loss")
     labels = legend_labels(page, "audio-loss")
     assert len(lines) >= 2 and set(lines) <= labels, (lines, labels)
-    swatches = page.eval_on_selector_all("#chart-audio-loss svg .role-legend-symbol path",
-                                         "paths => paths.map(p => p.getAttribute('stroke'))")
+    swatches = page.eval_on_selector_all(
+        "#chart-audio-loss svg .role-legend-symbol path", "paths => paths.map(p => p.getAttribute('stroke'))"
+    )
     assert {colour for fills in lines.values() for colour in fills} <= set(swatches)
     page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-webex.png"), full_page=True)
     page.close()
@@ -189,15 +208,21 @@ def test_a_webex_meeting_shows_its_minutes_first_with_a_legend_naming_each_parti
 
 def test_a_google_meeting_charts_its_per_call_figures_and_no_empty_minutes(served, browser):
     from test_viewer import PER_CALL, PER_MINUTE
-    meeting = served.scalar("select meeting_id from media_sessions where provider = 'google' "
-                            "group by meeting_id order by count(*) desc limit 1")
+
+    meeting = served.scalar(
+        "select meeting_id from media_sessions where provider = 'google' "
+        "group by meeting_id order by count(*) desc limit 1"
+    )
     page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
     assert problems == []
     shown = {slug for slug, _ in visible_cards(page)}
     assert not shown & PER_MINUTE and {"call-audio-loss", "call-jitter", "call-round-trip"} <= shown, shown
-    participants = served.scalar("select count(*) from media_sessions s where meeting_id = ? and exists "
-                                 "(select 1 from media_summaries m where m.session_id = s.id and m.kind = 'audio' "
-                                 "and m.avg_jitter is not null)", meeting)
+    participants = served.scalar(
+        "select count(*) from media_sessions s where meeting_id = ? and exists "
+        "(select 1 from media_summaries m where m.session_id = s.id and m.kind = 'audio' "
+        "and m.avg_jitter is not null)",
+        meeting,
+    )
     for chart in ("call-audio-loss", "call-jitter"):
         bars = page.locator(f"#chart-{chart} svg [aria-label*='participant: ']")
         assert bars.count() >= participants > 0, chart
@@ -213,8 +238,11 @@ def test_the_front_page_figures_are_read_whole_on_a_phone(served, browser):
     page.wait_for_selector("#chart-poor-now p")
     page.wait_for_function("document.querySelectorAll('#chart-period p, #chart-health-glance p').length == 2")
     for chart in ("poor-now", "poor-before", "period", "health-glance"):
-        box = page.eval_on_selector(f"#chart-{chart} p", "p => [p.scrollWidth, p.clientWidth, "
-                                    "p.getBoundingClientRect().right, p.closest('.dashboard-card').getBoundingClientRect().right]")
+        box = page.eval_on_selector(
+            f"#chart-{chart} p",
+            "p => [p.scrollWidth, p.clientWidth, "
+            "p.getBoundingClientRect().right, p.closest('.dashboard-card').getBoundingClientRect().right]",
+        )
         text_width, shown_width, text_right, card_right = box
         assert text_width <= shown_width and text_right <= card_right, (chart, box)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -237,21 +265,36 @@ def test_a_breakdown_bar_leads_to_the_poor_sessions_it_stands_for(served, browse
     counted = int(label.split("; poor: ")[1].split(";")[0])
     shown = page.locator("table.rows-and-columns tbody tr").count()
     assert shown == min(100, counted) > 0
-    assert counted == served.scalar("select count(*) from media_sessions where network_type = ? and verdict = 'poor' "
-                                    "and provider = 'webex' and join_time >= ?", network, period_start)
+    assert counted == served.scalar(
+        "select count(*) from media_sessions where network_type = ? and verdict = 'poor' "
+        "and provider = 'webex' and join_time >= ?",
+        network,
+        period_start,
+    )
     page.close()
 
 
-@pytest.mark.parametrize("path", ["/-/dashboards/overview", "/-/dashboards/places", "/-/dashboards/health",
-                                  "/-/dashboards/meeting", "/meetq", "/meetq/sessions", "/meetq/backlog"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/-/dashboards/overview",
+        "/-/dashboards/places",
+        "/-/dashboards/health",
+        "/-/dashboards/meeting",
+        "/meetq",
+        "/meetq/sessions",
+        "/meetq/backlog",
+    ],
+)
 def test_every_page_leads_to_every_part_of_the_viewer(served, browser, path):
     """The ☰ menu on every page: the front page, Which office?, Health, the tables and canned
     queries, the SQL page; each link opens a page that answers."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.goto(served.viewer_url + path)
     page.click("details.nav-menu summary")
-    links = page.eval_on_selector_all("details.nav-menu a", "els => els.map(e => [e.textContent.trim(), "
-                                      "e.getAttribute('href')])")
+    links = page.eval_on_selector_all(
+        "details.nav-menu a", "els => els.map(e => [e.textContent.trim(), e.getAttribute('href')])"
+    )
     labels = [label for label, _ in links]
     for wanted in ("How was this week?", "Which office?", "Collector health", "Tables and canned queries", "SQL"):
         assert wanted in labels, (path, labels)
@@ -264,8 +307,9 @@ def test_the_front_pages_links_keep_the_period(served, browser):
     """By building's title opens Which office? for the same period, the collector card opens
     Health: no link leads to a one-chart page or drops the filters."""
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
-    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/overview?date_start={day}"
-                                                f"&date_end={day}&min_sessions=1")
+    page, problems, _ = open_dashboard(
+        browser, f"{served.viewer_url}/-/dashboards/overview?date_start={day}&date_end={day}&min_sessions=1"
+    )
     assert problems == []
     title = page.locator("#card-by-building .dashboard-card-title a")
     assert title.get_attribute("href") == f"/-/dashboards/places?date_start={day}&date_end={day}&min_sessions=1"

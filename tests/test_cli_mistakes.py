@@ -54,8 +54,13 @@ def test_a_read_only_database_is_refused_by_the_collector_and_served_by_the_view
 
 def test_serve_refuses_a_missing_file_and_creates_nothing(meetq):
     missing = meetq.workdir / "typo" / "meetq.db"
-    line = one_line(meetq("serve", check=False, env={"MEETQ_DATABASE": str(missing)}), 1, "no database at",
-                    "meetq run", "MEETQ_DATABASE")
+    line = one_line(
+        meetq("serve", check=False, env={"MEETQ_DATABASE": str(missing)}),
+        1,
+        "no database at",
+        "meetq run",
+        "MEETQ_DATABASE",
+    )
     assert str(missing) in line and not missing.parent.exists()
 
 
@@ -78,15 +83,17 @@ def test_serve_says_when_the_schema_is_older_and_never_writes(meetq, sim):
 
 def test_collect_under_a_missing_folder_without_credentials_creates_nothing(meetq):
     target = meetq.workdir / "new" / "folder" / "meetq.db"
-    one_line(meetq("collect", check=False, env={"MEETQ_DATABASE": str(target)}), 1, "no token file",
-             "meetq auth login")
+    one_line(meetq("collect", check=False, env={"MEETQ_DATABASE": str(target)}), 1, "no token file", "meetq auth login")
     assert not (meetq.workdir / "new").exists()
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"this is not a database at all, just some text" * 100, ("not an SQLite database",)),
-    (None, ("not a meetq database",)),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"this is not a database at all, just some text" * 100, ("not an SQLite database",)),
+        (None, ("not a meetq database",)),
+    ],
+)
 def test_status_on_a_file_that_is_not_meetqs(meetq, content, words):
     other = meetq.workdir / "other.db"
     if content is None:
@@ -104,7 +111,7 @@ def test_health_on_a_fresh_install_says_what_is_missing_not_a_reauthorisation(me
     assert "no database" in result.stdout and "collector run" in result.stdout
     meetq.login()
     meetq("collect")
-    meetq.secrets.unlink()   # the token file is gone: not a refusal, nobody has authorised
+    meetq.secrets.unlink()  # the token file is gone: not a refusal, nobody has authorised
     result = meetq("health", check=False)
     assert result.returncode == 1 and "re-authorisation" not in result.stdout
     assert "no token file" in result.stdout and "meetq auth login" in result.stdout
@@ -127,7 +134,7 @@ def test_serve_waits_for_a_collector_started_beside_it(meetq, sim):
     port = free_port()
     viewer = meetq.popen("serve", "--port", str(port), "--wait", "60")
     time.sleep(1.5)
-    assert viewer.poll() is None and not meetq.database.exists()   # still waiting, nothing created
+    assert viewer.poll() is None and not meetq.database.exists()  # still waiting, nothing created
     meetq("collect")
     wait_for(lambda: _answers(f"http://127.0.0.1:{port}/-/dashboards/overview"), timeout=30)
     viewer.terminate()
@@ -140,9 +147,16 @@ def test_what_a_newcomer_ran_into_gets_one_clear_line(meetq, tmp_path):
     import json
     import subprocess
     import sys
+
     env = {**meetq.env, "MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
-    added = subprocess.run([sys.executable, "-m", "meetq.cli", "users", "add", "alice"], env=env,
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    added = subprocess.run(
+        [sys.executable, "-m", "meetq.cli", "users", "add", "alice"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     one_line(added, 1, "no terminal", "--password-stdin")
     assert "GetPassWarning" not in added.stderr and not (tmp_path / "viewer-secrets.json").exists()
 

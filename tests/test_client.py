@@ -113,8 +113,9 @@ def test_short_429_on_listing_is_waited_out(client):
 
 @responses.activate
 def test_403_is_access_denied_with_tracking_id(client):
-    responses.get(QUALITIES, status=403, json={"message": "missing analytics:read_all"},
-                  headers={"Trackingid": "ROUTER_1"})
+    responses.get(
+        QUALITIES, status=403, json={"message": "missing analytics:read_all"}, headers={"Trackingid": "ROUTER_1"}
+    )
     with pytest.raises(AccessDenied, match="missing analytics:read_all") as error:
         webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert error.value.tracking_id == "ROUTER_1"
@@ -124,8 +125,9 @@ def test_403_is_access_denied_with_tracking_id(client):
 def test_link_pages_follows_links_and_stops_on_a_loop(client):
     first = f"{API}/meetings"
     responses.get(first, json={"items": [{"id": 1}]}, headers={"Link": f'<{API}/meetings?cursor=2>; rel="next"'})
-    responses.get(f"{API}/meetings", json={"items": [{"id": 2}]},
-                  headers={"Link": f'<{API}/meetings?cursor=2>; rel="next"'})
+    responses.get(
+        f"{API}/meetings", json={"items": [{"id": 2}]}, headers={"Link": f'<{API}/meetings?cursor=2>; rel="next"'}
+    )
     pages = list(client.link_pages(first, {"max": 100}))
     assert [p.items for p in pages] == [[{"id": 1}], [{"id": 2}]]
     assert "max=100" in responses.calls[1].request.url

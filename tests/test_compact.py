@@ -16,12 +16,26 @@ from meetq import models, packing
 from meetq.clock import iso
 
 DATA = Path(__file__).parent / "data"
-RECORDED = ["qualities_spec_example.json", "qualities_two_sessions.json", "qualities_shared_uplink.json",
-            "qualities_cpu_saturated.json"]
-SAMPLE_KEYS = {"packetLoss": "packet_loss", "latency": "latency", "jitter": "jitter", "mediaBitRate": "bit_rate",
-               "resolutionHeight": "resolution_height", "frameRate": "frame_rate"}
-CPU_KEYS = {"processAverageCPU": "process_avg_cpu", "processMaxCPU": "process_max_cpu",
-            "systemAverageCPU": "system_avg_cpu", "systemMaxCPU": "system_max_cpu"}
+RECORDED = [
+    "qualities_spec_example.json",
+    "qualities_two_sessions.json",
+    "qualities_shared_uplink.json",
+    "qualities_cpu_saturated.json",
+]
+SAMPLE_KEYS = {
+    "packetLoss": "packet_loss",
+    "latency": "latency",
+    "jitter": "jitter",
+    "mediaBitRate": "bit_rate",
+    "resolutionHeight": "resolution_height",
+    "frameRate": "frame_rate",
+}
+CPU_KEYS = {
+    "processAverageCPU": "process_avg_cpu",
+    "processMaxCPU": "process_max_cpu",
+    "systemAverageCPU": "system_avg_cpu",
+    "systemMaxCPU": "system_max_cpu",
+}
 SAMPLES = "select * from media_samples order by stream_id, idx"
 CPU = "select * from cpu_samples order by session_id, seq, idx"
 
@@ -31,7 +45,7 @@ def test_recorded_payloads_read_back_value_for_value(meetq, tmp_path):
     equals the number in the file (stored losslessly: no unit conversion, no rounding), and every
     time is the stream's start plus its index times the sampling interval."""
     compared = 0
-    for name in RECORDED:   # a database each: some files describe the same participants
+    for name in RECORDED:  # a database each: some files describe the same participants
         database = tmp_path / f"{name}.db"
         meetq("load", str(DATA / name), env={"MEETQ_DATABASE": str(database)})
         samples, cpu = expected_rows(json.loads((DATA / name).read_text())["items"])
@@ -40,7 +54,7 @@ def test_recorded_payloads_read_back_value_for_value(meetq, tmp_path):
             assert sorted(stored, key=repr) == sorted(samples, key=repr)
             stored_cpu = db.execute(f"select {', '.join(CPU_KEYS.values())} from cpu_samples").fetchall()
             assert sorted(stored_cpu, key=repr) == sorted(cpu, key=repr)
-            if name == "qualities_spec_example.json":   # Webex's own float32 artefact, as sent
+            if name == "qualities_spec_example.json":  # Webex's own float32 artefact, as sent
                 assert db.execute("select count(*) from media_samples where frame_rate = 25.940001").fetchone()[0]
         compared += len(samples) + len(cpu)
     assert compared > 500
@@ -55,8 +69,10 @@ def expected_rows(items: list[dict]) -> tuple[list, list]:
                 start = datetime.fromisoformat(interval["startTime"].replace("Z", "+00:00"))
                 step = timedelta(seconds=interval["samplingInterval"])
                 length = max(len(interval.get(key, [])) for key in SAMPLE_KEYS)
-                samples += [(iso(start + i * step),) + tuple(_at(interval.get(key), i) for key in SAMPLE_KEYS)
-                            for i in range(length)]
+                samples += [
+                    (iso(start + i * step),) + tuple(_at(interval.get(key), i) for key in SAMPLE_KEYS)
+                    for i in range(length)
+                ]
         for resource in item.get("resources", []):
             length = max(len(resource.get(key, [])) for key in CPU_KEYS)
             cpu += [tuple(_at(resource.get(key), i) for key in CPU_KEYS) for i in range(length)]
@@ -73,11 +89,15 @@ def test_times_match_the_transform_to_the_millisecond():
     db = sqlite3.connect(":memory:")
     rng = random.Random(7)
     for _ in range(2000):
-        start_ms, step_ms, idx = rng.randrange(1_500_000_000_000, 1_900_000_000_000), rng.choice(
-            [60_000, 1_000, 500, 2_500, 30_000]), rng.randrange(0, 1500)
+        start_ms, step_ms, idx = (
+            rng.randrange(1_500_000_000_000, 1_900_000_000_000),
+            rng.choice([60_000, 1_000, 500, 2_500, 30_000]),
+            rng.randrange(0, 1500),
+        )
         expected = iso(datetime.fromtimestamp((start_ms + idx * step_ms) / 1000, timezone.utc))
-        shown = db.execute("select strftime('%Y-%m-%dT%H:%M:%fZ', (? + ? * ?) / 1000.0, 'unixepoch')",
-                           (start_ms, idx, step_ms)).fetchone()[0]
+        shown = db.execute(
+            "select strftime('%Y-%m-%dT%H:%M:%fZ', (? + ? * ?) / 1000.0, 'unixepoch')", (start_ms, idx, step_ms)
+        ).fetchone()[0]
         assert shown == expected, (start_ms, step_ms, idx)
 
 
@@ -87,17 +107,25 @@ def test_a_previous_release_database_moves_over_in_place_even_when_killed(meetq,
     on; afterwards every row reads back as before and the file passes integrity_check."""
     meetq.database.write_bytes(gzip.decompress((DATA / "previous-release.db.gz").read_bytes()))
     with sqlite3.connect(meetq.database) as old:
-        before = {"samples": old.execute(SAMPLES).fetchall(), "cpu": old.execute(CPU).fetchall(),
-                  "bodies": old.execute("select id, body from raw_responses order by id").fetchall(),
-                  "sessions": old.execute("select * from media_sessions order by id").fetchall(),
-                  "version": old.execute("pragma user_version").fetchone()[0]}
+        before = {
+            "samples": old.execute(SAMPLES).fetchall(),
+            "cpu": old.execute(CPU).fetchall(),
+            "bodies": old.execute("select id, body from raw_responses order by id").fetchall(),
+            "sessions": old.execute("select * from media_sessions order by id").fetchall(),
+            "version": old.execute("pragma user_version").fetchone()[0],
+        }
     assert before["version"] == 9 and len(before["samples"]) > 3000 and len(before["cpu"]) > 500
 
     # A collector that dies (SIGKILL) inside its third batch of streams, after writing series.
-    crash = subprocess.run([sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database)], env=meetq.env,
-                           capture_output=True, text=True, timeout=120)
+    crash = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database)],
+        env=meetq.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert crash.returncode == -9, crash.stderr
-    assert crash.stderr.count('"what": "media_samples"') == 2     # two batches committed, as logged
+    assert crash.stderr.count('"what": "media_samples"') == 2  # two batches committed, as logged
     with packing.connect(meetq.database) as half:
         assert half.execute("pragma user_version").fetchone()[0] == 10
         assert half.execute("select count(*) from stream_series").fetchone()[0] == 20
@@ -107,7 +135,7 @@ def test_a_previous_release_database_moves_over_in_place_even_when_killed(meetq,
 
     result = meetq("migrate", "--vacuum")
     assert "nothing left to move" in result.stdout and "Vacuumed:" in result.stdout
-    assert '"what": "raw_bodies"' in result.stderr                 # progress, batch by batch
+    assert '"what": "raw_bodies"' in result.stderr  # progress, batch by batch
     with packing.connect(meetq.database) as new:
         assert new.execute(SAMPLES).fetchall() == before["samples"]
         assert new.execute(CPU).fetchall() == before["cpu"]
@@ -121,7 +149,7 @@ def test_a_previous_release_database_moves_over_in_place_even_when_killed(meetq,
         assert not {"legacy_media_samples", "legacy_cpu_samples"} & tables
         assert new.execute("select count(*) from collector_state where key = 'storage.compacting'").fetchone()[0] == 0
     again = meetq("migrate")
-    assert '"what"' not in again.stderr                             # nothing moved twice
+    assert '"what"' not in again.stderr  # nothing moved twice
 
 
 KILLED_MID_BATCH = """
@@ -160,7 +188,15 @@ def test_every_index_serves_a_query(tmp_path):
     models.open_database(tmp_path / "plans.db")
     models.close_database()
     db = packing.connect(tmp_path / "plans.db")
-    for name in ("h", "q", "palette", "local", "wall", "threshold", "day_start"):   # the viewer's functions, as stand-ins
+    for name in (
+        "h",
+        "q",
+        "palette",
+        "local",
+        "wall",
+        "threshold",
+        "day_start",
+    ):  # the viewer's functions, as stand-ins
         db.create_function(name, 1, lambda value: value)
     db.create_function("a", 2, lambda path, text: text)
     db.create_function("tz_shift", 0, lambda: "+0 minutes")
@@ -170,8 +206,10 @@ def test_every_index_serves_a_query(tmp_path):
     sql = [q["sql"] for q in metadata["databases"][meetq_viewer.DATABASE]["queries"].values()]
     for dashboard in metadata["plugins"]["datasette-dashboards"].values():
         for chart in dashboard["charts"].values():
-            sql += [re.sub(r"\[\[.*?\]\]", "", chart["query"], flags=re.S),      # as the page opens
-                    re.sub(r"\[\[(.*?)\]\]", r"\1", chart["query"], flags=re.S)]  # every filter set
+            sql += [
+                re.sub(r"\[\[.*?\]\]", "", chart["query"], flags=re.S),  # as the page opens
+                re.sub(r"\[\[(.*?)\]\]", r"\1", chart["query"], flags=re.S),
+            ]  # every filter set
     used = set()
     for query in sql:
         params = {name: "x" for name in re.findall(r"(?<!:):(\w+)", query)}
@@ -181,7 +219,11 @@ def test_every_index_serves_a_query(tmp_path):
         plan = " ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query, (1,) * query.count("?")))
         assert f"INDEX {index} " in plan + " ", (index, plan)
         used.add(index)
-    indexes = {name for name, in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-                                            "AND sql NOT LIKE 'CREATE UNIQUE%'")}
+    indexes = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
+        )
+    }
     assert indexes - used == set()
     assert {"media_sessions_join_time", "stream_series_stream_id", "session_locations_building"} <= used

@@ -29,8 +29,18 @@ def cmdline(pid: int) -> bytes:
 
 
 def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
-    command = [sys.executable, "-m", "meetq.cli", "demo", "--workdir", str(tmp_path), "--interval", "5",
-               "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "meetq.cli",
+        "demo",
+        "--workdir",
+        str(tmp_path),
+        "--interval",
+        "5",
+        "--port",
+        str(free_port()),
+    ]
     out_path = tmp_path / "demo.out"
     with open(out_path, "w") as out, open(tmp_path / "demo.err", "w") as err:
         demo = subprocess.Popen(command, stdout=out, stderr=err, text=True)
@@ -43,28 +53,36 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
         told_cli = re.search(r"^CLI: .*?: (MEETQ_CONFIG=.*) (\S+) status$", printed, flags=re.M)
         cli_env = dict(pair.split("=", 1) for pair in told_cli.group(1).split())
         wait_for(lambda: (tmp_path / "meetq.db").exists(), timeout=60)
-        elsewhere = subprocess.run([told_cli.group(2), "status"], env={**os.environ, **cli_env},
-                                   capture_output=True, text=True, timeout=60)
-        assert elsewhere.returncode == 0 and "google-meet (google): google service account" in elsewhere.stdout, \
+        elsewhere = subprocess.run(
+            [told_cli.group(2), "status"], env={**os.environ, **cli_env}, capture_output=True, text=True, timeout=60
+        )
+        assert elsewhere.returncode == 0 and "google-meet (google): google service account" in elsewhere.stdout, (
             elsewhere.stdout + elsewhere.stderr
+        )
 
         def texts():
             return [m["text"] for m in requests.get(messages, params={"format": "json"}, timeout=5).json()["items"]]
 
-        wait_for(lambda: any(t.startswith("🔴") for t in texts()) and any("meetq: the 7 days" in t for t in texts()),
-                 timeout=90)
+        wait_for(
+            lambda: any(t.startswith("🔴") for t in texts()) and any("meetq: the 7 days" in t for t in texts()),
+            timeout=90,
+        )
         database = packing.connect(tmp_path / "meetq.db")
         placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())
         assert {"Frankfurt HQ", "VPN"} <= set(placed)
         # No finding blames a sender for a receiver whose own verdict is not about loss.
-        told = database.execute("select count(*), sum(verdict not in ('fair', 'poor') or verdict_metric is not "
-                                "'loss') from media_sessions where shared_cause like 'likely cause:%'").fetchone()
+        told = database.execute(
+            "select count(*), sum(verdict not in ('fair', 'poor') or verdict_metric is not "
+            "'loss') from media_sessions where shared_cause like 'likely cause:%'"
+        ).fetchone()
         print(f"demo: {told[0]} sessions told another's uplink was the likely cause, {told[1] or 0} of them wrongly")
         assert (told[1] or 0) == 0
-        person = database.execute("select user_email from media_sessions where provider = 'webex' "
-                                  "and user_email is not null limit 1").fetchone()[0]
-        asked = requests.post(messages.replace("/messages", "/say"), json={"personEmail": person, "text": "last"},
-                              timeout=30).json()
+        person = database.execute(
+            "select user_email from media_sessions where provider = 'webex' and user_email is not null limit 1"
+        ).fetchone()[0]
+        asked = requests.post(
+            messages.replace("/messages", "/say"), json={"personEmail": person, "text": "last"}, timeout=30
+        ).json()
         assert asked["deliveries"] == [200]
         assert any(t.startswith("Your last meeting") for t in texts())
         (viewer,) = [pid for pid in children_of(demo.pid) if b"serve" in cmdline(pid)]

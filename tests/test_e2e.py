@@ -155,13 +155,28 @@ def test_per_meeting_429_defers_and_a_refused_later_page_resumes_from_its_offset
 
 def test_5xx_bursts_and_timeouts_are_retried(meetq, sim):
     meetq.login()
-    sim_post(sim, "/_sim/faults", [
-        {"path": "/meetings", "status": 503, "times": 2},
-        {"path": "/meeting/qualities", "status": 500, "times": 3},
-        {"path": "/meeting/qualities", "status": 502, "times": 1, "body": "<html>bad gateway</html>",
-         "content_type": "text/html"},
-        {"path": "/meeting/qualities", "status": 200, "times": 1, "body": '{"items": [', "content_type": "application/json"},
-    ])
+    sim_post(
+        sim,
+        "/_sim/faults",
+        [
+            {"path": "/meetings", "status": 503, "times": 2},
+            {"path": "/meeting/qualities", "status": 500, "times": 3},
+            {
+                "path": "/meeting/qualities",
+                "status": 502,
+                "times": 1,
+                "body": "<html>bad gateway</html>",
+                "content_type": "text/html",
+            },
+            {
+                "path": "/meeting/qualities",
+                "status": 200,
+                "times": 1,
+                "body": '{"items": [',
+                "content_type": "application/json",
+            },
+        ],
+    )
     result = json.loads(meetq("collect", check=False).stdout)
     assert result["errors"] == 1  # the truncated body: stored, logged, retried later
     assert meetq.scalar("select count(*) from raw_responses where error like '%not JSON%'") == 1

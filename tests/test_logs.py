@@ -17,8 +17,13 @@ def test_secret_keys_patterns_and_known_values_are_redacted():
     stream = capture()
     logs.register_secret("KNOWN-SECRET-VALUE-123")
     log = logs.get_logger("test")
-    log.info("event", access_token="AT-1", client_secret="cs", refresh_expires_at="2026-01-01",
-             note="Authorization: Bearer abc.def and refresh_token=xyz and KNOWN-SECRET-VALUE-123")
+    log.info(
+        "event",
+        access_token="AT-1",
+        client_secret="cs",
+        refresh_expires_at="2026-01-01",
+        note="Authorization: Bearer abc.def and refresh_token=xyz and KNOWN-SECRET-VALUE-123",
+    )
     logging.getLogger("urllib3").warning("url with access_token=leaky&x=1")
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     event = lines[0]

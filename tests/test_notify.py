@@ -20,9 +20,17 @@ NOTHING_MAPPED = "10.99.0.0,unused,16,Nowhere,,,,,,,,,1,0,0\n"
 def configure(meetq, **notify):
     """The bot of the simulator posting into its space; quality watched per building over the
     simulated week (its sessions are days old), the VPN's users being the ones with poor calls."""
-    values = {"bot_token": meetq.sim.config.bot_token, "room_id": ROOM, "window_minutes": 8 * 24 * 60,
-              "quality_groups": "building", "poor_pct": 50, "min_sessions": 3, "digest_day": "off",
-              "disabled_rules": "jump collector", **notify}
+    values = {
+        "bot_token": meetq.sim.config.bot_token,
+        "room_id": ROOM,
+        "window_minutes": 8 * 24 * 60,
+        "quality_groups": "building",
+        "poor_pct": 50,
+        "min_sessions": 3,
+        "digest_day": "off",
+        "disabled_rules": "jump collector",
+        **notify,
+    }
     meetq.write_config(interval_seconds=3600)
     meetq.add_settings("[notify]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
 
@@ -53,7 +61,7 @@ def test_an_alert_opens_once_stays_quiet_through_restarts_and_resolves_once(meet
 
     # The same condition: a second round, a daemon's round, and one after a restart post nothing.
     assert notify_run(meetq)["posted"] == 0
-    for _ in range(2):   # a daemon, stopped and started again
+    for _ in range(2):  # a daemon, stopped and started again
         daemon = meetq.popen("run")
         wait_for(lambda: "notify_round" in daemon.err_path.read_text(), timeout=60)
         daemon.terminate()
@@ -99,8 +107,12 @@ def test_two_evaluators_at_once_post_each_alert_once(meetq, sim):
     meetq("collect")
     buildings(meetq, VPN_ONLY)
     command = [sys.executable, "-m", "meetq.cli", "notify", "run"]
-    runs = [subprocess.Popen(command, env=meetq.env, cwd=meetq.workdir, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    runs = [
+        subprocess.Popen(
+            command, env=meetq.env, cwd=meetq.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
     results = [run.communicate(timeout=120) for run in runs]
     assert all(run.returncode == 0 for run in runs), results
     alerts = meetq.scalar("select count(*) from alerts")
@@ -115,14 +127,14 @@ def test_a_429_is_waited_out_or_left_for_the_next_round(meetq, sim):
     buildings(meetq, VPN_ONLY)
     sim_post(sim, "/_sim/faults", [{"path": "/v1/messages", "status": 429, "retry_after": "1"}])
     waited = notify_run(meetq)
-    assert waited["posted"] == 1 and len(posted(sim)) == 1, waited   # waited 1 s, then posted
+    assert waited["posted"] == 1 and len(posted(sim)) == 1, waited  # waited 1 s, then posted
     assert sim_stats(sim)["faults_served"] >= 1
 
-    configure(meetq, poor_pct=100)   # recovered: the resolution is due
+    configure(meetq, poor_pct=100)  # recovered: the resolution is due
     sim_post(sim, "/_sim/faults", [{"path": "/v1/messages", "status": 429, "retry_after": "3600"}])
     first = notify_run(meetq)
     assert first["posted"] == 0 and "429" in first["failed"][0] and len(posted(sim)) == 1
-    assert notify_run(meetq)["posted"] == 1 and posted(sim)[-1].startswith("✅")   # the next round delivers it
+    assert notify_run(meetq)["posted"] == 1 and posted(sim)[-1].startswith("✅")  # the next round delivers it
 
 
 def test_a_bot_that_cannot_post_is_said_and_collection_goes_on(meetq, sim):
@@ -158,10 +170,14 @@ def test_the_weekly_digest_is_posted_once_for_its_week(meetq, sim):
 
 
 def test_a_rule_can_have_a_space_of_its_own(meetq, sim):
-    with sim.lock:   # a second space with the bot in it, for the collector's own trouble
+    with sim.lock:  # a second space with the bot in it, for the collector's own trouble
         sim.rooms["sim-room-noc"] = {"id": "sim-room-noc", "title": "NOC", "type": "group", "bot_member": True}
-    configure(meetq, rule_rooms="digest=sim-room-noc", digest_day=datetime.now(timezone.utc).strftime("%A").lower(),
-              digest_time="00:00")
+    configure(
+        meetq,
+        rule_rooms="digest=sim-room-noc",
+        digest_day=datetime.now(timezone.utc).strftime("%A").lower(),
+        digest_time="00:00",
+    )
     meetq.login()
     meetq("collect")
     buildings(meetq, VPN_ONLY)

@@ -34,7 +34,10 @@ def test_status_shows_queue_runs_tokens_and_size_without_secrets(meetq, sim):
     assert f"Meetings   " in text and f"done {done}" in text
     assert "default (webex): integration, as admin@example.com" in text
     run = report["recent_runs"][0]
-    assert f"{run['started_at'][:10]} {run['started_at'][11:19]} UTC  default  ok: {run['meetings_new']} new meetings" in text
+    assert (
+        f"{run['started_at'][:10]} {run['started_at'][11:19]} UTC  default  ok: {run['meetings_new']} new meetings"
+        in text
+    )
     assert tokens["access_token"] not in text and tokens["refresh_token"] not in text
 
 
@@ -57,13 +60,17 @@ def test_health_follows_the_last_success_and_the_authorisation(meetq, sim):
 def test_prune_drops_old_samples_keeps_sessions_and_summaries_and_returns_space(meetq, sim):
     meetq.login()
     meetq("collect")
-    counts = lambda: meetq.sql("select (select count(*) from media_samples), (select count(*) from cpu_samples), "
-                               "(select count(*) from media_sessions), (select count(*) from media_summaries), "
-                               "(select count(*) from raw_responses)")[0]
+    counts = lambda: meetq.sql(
+        "select (select count(*) from media_samples), (select count(*) from cpu_samples), "
+        "(select count(*) from media_sessions), (select count(*) from media_summaries), "
+        "(select count(*) from raw_responses)"
+    )[0]
     samples, cpu, sessions, summaries, raw = counts()
-    recent = meetq.scalar("select count(*) from media_samples x join media_streams t on t.id = x.stream_id "
-                          "join media_sessions s on s.id = t.session_id join meetings m on m.id = s.meeting_id "
-                          "where m.start >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 days')")
+    recent = meetq.scalar(
+        "select count(*) from media_samples x join media_streams t on t.id = x.stream_id "
+        "join media_sessions s on s.id = t.session_id join meetings m on m.id = s.meeting_id "
+        "where m.start >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 days')"
+    )
     size_before = meetq.database.stat().st_size
     time.sleep(1.1)  # every raw body is now older than the one second kept below
     result = json.loads(meetq("prune", "--samples-days", "2", "--raw-days", str(1 / 86400)).stdout)
@@ -120,27 +127,52 @@ def test_every_compose_command_works_natively(meetq, sim):
     services = compose()["services"]
     meetq.login()
     meetq.write_config(interval_seconds=1)
-    env = {**meetq.env, **{k: str(v) for k, v in services["collector"].get("environment", {}).items()
-                           if k.startswith("MEETQ_LOG")}}
+    env = {
+        **meetq.env,
+        **{k: str(v) for k, v in services["collector"].get("environment", {}).items() if k.startswith("MEETQ_LOG")},
+    }
     bin_dir = Path(sys.executable).parent
-    collector = subprocess.Popen([str(bin_dir / services["collector"]["command"][0]), *services["collector"]["command"][1:]],
-                                 env=env, cwd=meetq.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    collector = subprocess.Popen(
+        [str(bin_dir / services["collector"]["command"][0]), *services["collector"]["command"][1:]],
+        env=env,
+        cwd=meetq.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     port = free_port()
     viewer_command = [a if a != "8001" else str(port) for a in services["viewer"]["command"]]
     # The viewer as compose configures it (Sign in with Webex), with what .env would add.
-    viewer_env = {**meetq.env, **{k: compose_value(v) for k, v in services["viewer"]["environment"].items()},
-                  "MEETQ_VIEWER_SIGN_IN_ORGS": sim.org.org_id,
-                  "MEETQ_VIEWER_SECRETS": str(meetq.workdir / "viewer" / "viewer-secrets.json")}
-    viewer = subprocess.Popen([str(bin_dir / viewer_command[0]), *viewer_command[1:]], env=viewer_env,
-                              cwd=meetq.workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    viewer_env = {
+        **meetq.env,
+        **{k: compose_value(v) for k, v in services["viewer"]["environment"].items()},
+        "MEETQ_VIEWER_SIGN_IN_ORGS": sim.org.org_id,
+        "MEETQ_VIEWER_SECRETS": str(meetq.workdir / "viewer" / "viewer-secrets.json"),
+    }
+    viewer = subprocess.Popen(
+        [str(bin_dir / viewer_command[0]), *viewer_command[1:]],
+        env=viewer_env,
+        cwd=meetq.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         health = services["collector"]["healthcheck"]["test"]
-        wait_for(lambda: subprocess.run([str(bin_dir / health[1]), *health[2:]], env=meetq.env,
-                                        cwd=meetq.workdir).returncode == 0, timeout=60, interval=0.5)
+        wait_for(
+            lambda: (
+                subprocess.run([str(bin_dir / health[1]), *health[2:]], env=meetq.env, cwd=meetq.workdir).returncode
+                == 0
+            ),
+            timeout=60,
+            interval=0.5,
+        )
         viewer_health = [a.replace("8001", str(port)) for a in services["viewer"]["healthcheck"]["test"][1:]]
-        wait_for(lambda: subprocess.run([sys.executable, *viewer_health[1:]], capture_output=True).returncode == 0,
-                 timeout=30, interval=0.5)
+        wait_for(
+            lambda: subprocess.run([sys.executable, *viewer_health[1:]], capture_output=True).returncode == 0,
+            timeout=30,
+            interval=0.5,
+        )
         import requests
+
         assert requests.get(f"http://127.0.0.1:{port}/meetq/meetings.json", timeout=5).status_code == 401
     finally:
         collector.send_signal(signal.SIGTERM)
@@ -152,4 +184,5 @@ def test_every_compose_command_works_natively(meetq, sim):
 def compose_value(value) -> str:
     """${NAME:-default} as compose reads it from an empty environment."""
     import re
+
     return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))

@@ -15,24 +15,35 @@ from meetq.privacy import mask_addresses
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
 
-@pytest.mark.parametrize("text, masked, dropped", [
-    ('{"clientIp": "203.0.113.7"}', '{"clientIp": "203.0.113.*"}', '{"clientIp": "*"}'),
-    ('{"note": "via 10.1.2.3 and [2001:db8:1:2::5]:443"}', '{"note": "via 10.1.2.* and [2001:db8:1:*]:443"}',
-     '{"note": "via * and [*]:443"}'),
-    ('{"x": "::ffff:192.0.2.1", "y": "fe80::1%eth0"}', '{"x": "192.0.2.*", "y": "fe80:0:0:*"}',
-     '{"x": "*", "y": "*"}'),
-    ("Gateway error from 198.51.100.23", "Gateway error from 198.51.100.*", "Gateway error from *"),
-])
+@pytest.mark.parametrize(
+    "text, masked, dropped",
+    [
+        ('{"clientIp": "203.0.113.7"}', '{"clientIp": "203.0.113.*"}', '{"clientIp": "*"}'),
+        (
+            '{"note": "via 10.1.2.3 and [2001:db8:1:2::5]:443"}',
+            '{"note": "via 10.1.2.* and [2001:db8:1:*]:443"}',
+            '{"note": "via * and [*]:443"}',
+        ),
+        (
+            '{"x": "::ffff:192.0.2.1", "y": "fe80::1%eth0"}',
+            '{"x": "192.0.2.*", "y": "fe80:0:0:*"}',
+            '{"x": "*", "y": "*"}',
+        ),
+        ("Gateway error from 198.51.100.23", "Gateway error from 198.51.100.*", "Gateway error from *"),
+    ],
+)
 def test_every_address_in_a_body_is_masked_or_dropped(text, masked, dropped):
     assert mask_addresses(text, "masked") == masked and mask_addresses(text, "none") == dropped
     assert mask_addresses(text, "full") == text
-    assert mask_addresses(masked, "masked") == masked   # masking twice changes nothing
+    assert mask_addresses(masked, "masked") == masked  # masking twice changes nothing
 
 
 def test_what_only_looks_like_an_address_is_left_alone():
-    text = ('{"clientVersion": "44.10.2.31", "osBuild": "10.0.2.5", "at": "2026-11-29T08:47:15.139Z", '
-            '"clock": "12:34:56", "mac": "aa:bb:cc:dd:ee:ff", "code": "std::string", "ratio": "1.2.3.4.5", '
-            '"big": "300.1.2.3", "loss": [1.5, 2.25]}')
+    text = (
+        '{"clientVersion": "44.10.2.31", "osBuild": "10.0.2.5", "at": "2026-11-29T08:47:15.139Z", '
+        '"clock": "12:34:56", "mac": "aa:bb:cc:dd:ee:ff", "code": "std::string", "ratio": "1.2.3.4.5", '
+        '"big": "300.1.2.3", "loss": [1.5, 2.25]}'
+    )
     assert mask_addresses(text, "none") == text
 
 
@@ -57,7 +68,7 @@ def test_no_stored_body_keeps_an_address_privacy_does_not_allow(meetq, tmp_path,
         assert '"clientIp": "198.51.100.*"' in body and "relay 203.0.113.*, v6 2001:db8:aa:*" in body
     else:
         assert '"clientIp": "*"' in body and "relay *, v6 *" in body
-    assert f'"clientVersion": "{item["clientVersion"]}"' in body   # a version is no address
+    assert f'"clientVersion": "{item["clientVersion"]}"' in body  # a version is no address
 
 
 def test_the_database_and_its_copies_are_the_owners_alone(meetq, tmp_path):
@@ -69,7 +80,7 @@ def test_the_database_and_its_copies_are_the_owners_alone(meetq, tmp_path):
     (tmp_path / "copies").mkdir()
     meetq("backup", str(tmp_path / "copies" / "backup.db"))
     assert stat.S_IMODE((tmp_path / "copies" / "backup.db").stat().st_mode) == 0o600
-    os.chmod(meetq.database, 0o644)   # a file from an older release, or copied in by hand
+    os.chmod(meetq.database, 0o644)  # a file from an older release, or copied in by hand
     meetq("collect")
     assert stat.S_IMODE(meetq.database.stat().st_mode) == 0o600
 
@@ -88,20 +99,23 @@ def test_the_demo_gives_the_viewer_no_secret_of_the_collector_or_the_bot(tmp_pat
     class Sim:
         api_base = analytics_base = "http://127.0.0.1:1"
         config = type("C", (), {"client_id": "id", "client_secret": "collector-secret", "bot_token": "bot-token"})
+
     environment = demo_environment(Sim, tmp_path, 60, 8001)
     assert {"MEETQ_WEBEX_CLIENT_SECRET", "MEETQ_NOTIFY_BOT_TOKEN"} <= set(environment)
     given = viewer_environment({**environment, "MEETQ_WEBEX_ACCESS_TOKEN": "personal"})
     assert not set(COLLECTOR_SECRETS) & set(given)
     assert "collector-secret" not in given.values() and "bot-token" not in given.values()
-    assert given["MEETQ_DATABASE"] == environment["MEETQ_DATABASE"]   # test_demo: the real viewer, as started
+    assert given["MEETQ_DATABASE"] == environment["MEETQ_DATABASE"]  # test_demo: the real viewer, as started
 
 
 @responses.activate
 def test_ids_from_outside_are_encoded_in_url_paths():
     from meetq.config import load_settings
     from meetq.providers.webex.bot import Bot
-    settings = load_settings(environ={"MEETQ_NOTIFY_BOT_TOKEN": "bot-token-for-test",
-                                      "MEETQ_WEBEX_API_BASE": "https://webex.test/v1"})
+
+    settings = load_settings(
+        environ={"MEETQ_NOTIFY_BOT_TOKEN": "bot-token-for-test", "MEETQ_WEBEX_API_BASE": "https://webex.test/v1"}
+    )
     hostile = "../people/me?x=1#y"
     responses.get("https://webex.test/v1/messages/..%2Fpeople%2Fme%3Fx%3D1%23y", json={"id": hostile})
     assert Bot(settings).message(hostile) == {"id": hostile}

@@ -26,8 +26,10 @@ def receiver(meetq, sim):
     """A logged-in daemon with a registered webhook and short, test-speed receiver timeouts."""
     port = free_port()
     meetq.write_config(interval_seconds=3600)
-    meetq.add_settings(f'[webhook]\nlisten = "127.0.0.1:{port}"\nread_timeout_seconds = {READ_TIMEOUT}\n'
-                       f'max_body_bytes = {MAX_BODY}\nkeepalive_seconds = 1')
+    meetq.add_settings(
+        f'[webhook]\nlisten = "127.0.0.1:{port}"\nread_timeout_seconds = {READ_TIMEOUT}\n'
+        f"max_body_bytes = {MAX_BODY}\nkeepalive_seconds = 1"
+    )
     meetq.login()
     meetq("webhook", "register", "--url", f"http://127.0.0.1:{port}/webex")
     secret = json.loads((meetq.workdir / "secrets.webhook.json").read_text())["secret"]
@@ -49,7 +51,7 @@ class Receiver:
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
             try:
                 conn.sendall(data)
-            except OSError:   # the server may close while a huge request is still being sent
+            except OSError:  # the server may close while a huge request is still being sent
                 pass
             return read_answer(conn)
 
@@ -86,31 +88,31 @@ def status_of(answer: bytes) -> int | None:
 
 
 def request(content_length: str, body: bytes = b"") -> bytes:
-    return (b"POST /webex HTTP/1.1\r\nHost: meetq\r\nContent-Length: " + content_length.encode()
-            + b"\r\n\r\n" + body)
+    return b"POST /webex HTTP/1.1\r\nHost: meetq\r\nContent-Length: " + content_length.encode() + b"\r\n\r\n" + body
 
 
 def delivery(meeting="m_1", **extra) -> bytes:
-    return json.dumps({"resource": "meetings", "event": "ended",
-                       "data": {"id": meeting, "meetingType": "meeting", **extra}}).encode()
+    return json.dumps(
+        {"resource": "meetings", "event": "ended", "data": {"id": meeting, "meetingType": "meeting", **extra}}
+    ).encode()
 
 
 def test_the_three_probes_are_answered_at_once_while_300_idle_connections_wait(receiver):
     # Each probe gets 1 s to be answered: the old receiver read -1 bytes forever and dropped "abc".
     assert status_of(receiver.raw(request("-1"))) == 400
     assert status_of(receiver.raw(request("abc"))) == 400
-    assert status_of(receiver.raw(request(str(50 * MAX_BODY)))) == 413   # before a byte of the body
+    assert status_of(receiver.raw(request(str(50 * MAX_BODY)))) == 413  # before a byte of the body
 
     idle = []
     for _ in range(300):
         conn = socket.create_connection(("127.0.0.1", receiver.port), timeout=5)
-        conn.sendall(b"POST /webex HTTP/1.1\r\n")   # one header line, then silence
+        conn.sendall(b"POST /webex HTTP/1.1\r\n")  # one header line, then silence
         idle.append(conn)
     threads = receiver.process("Threads")
     body = delivery()
     answer = requests.post(receiver.url, data=body, headers=receiver.signed(body), timeout=1)
     assert answer.status_code == 200 and answer.json()["status"] == "queued"
-    assert receiver.process("Threads") <= threads + 1   # the database pool may start one
+    assert receiver.process("Threads") <= threads + 1  # the database pool may start one
 
     # After the read timeout the server has closed every idle connection: each reads EOF.
     time.sleep(READ_TIMEOUT + 0.5)
@@ -119,7 +121,7 @@ def test_the_three_probes_are_answered_at_once_while_300_idle_connections_wait(r
         conn.settimeout(2)
         try:
             closed += conn.recv(1) == b""
-        except OSError:   # reset counts as closed too
+        except OSError:  # reset counts as closed too
             closed += 1
         conn.close()
     assert closed == 300
@@ -127,15 +129,18 @@ def test_the_three_probes_are_answered_at_once_while_300_idle_connections_wait(r
 
 def test_bodies_that_are_too_big_slow_or_truncated_are_refused(receiver):
     before = receiver.stored()
-    chunked = (b"POST /webex HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\n\r\n"
-               + b"".join(b"%x\r\n%s\r\n" % (1000, b"x" * 1000) for _ in range(20)) + b"0\r\n\r\n")
+    chunked = (
+        b"POST /webex HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"".join(b"%x\r\n%s\r\n" % (1000, b"x" * 1000) for _ in range(20))
+        + b"0\r\n\r\n"
+    )
     assert status_of(receiver.raw(chunked)) == 413
     # A body promised but never finished: refused when the read timeout passes, not held for good.
     started = time.monotonic()
     assert status_of(receiver.raw(request("100", b"{"), timeout=READ_TIMEOUT + 3)) == 408
     assert time.monotonic() - started < READ_TIMEOUT + 2
     huge_header = b"POST /webex HTTP/1.1\r\nHost: m\r\nX-Pad: " + b"a" * 100_000 + b"\r\n\r\n"
-    assert status_of(receiver.raw(huge_header)) in (400, 431)   # 400 when it trickles in, 431 in one piece
+    assert status_of(receiver.raw(huge_header)) in (400, 431)  # 400 when it trickles in, 431 in one piece
     assert status_of(receiver.raw(b"GET /webex HTTP/1.1\r\nHost: m\r\n\r\n")) == 405
     assert receiver.stored() == before
 
@@ -144,19 +149,21 @@ def hostile_requests(receiver, rng: random.Random):
     """Requests nobody signed correctly, or that are not HTTP at all, in random shapes."""
     good = delivery(f"m_{rng.randrange(10**6)}")
     shapes = [
-        lambda: request(str(len(good)), good),                                             # unsigned
+        lambda: request(str(len(good)), good),  # unsigned
         lambda: request(str(len(good)), good).replace(b"Host", f"{SIGNATURE_HEADER}: {'0' * 40}\r\nHost".encode()),
         lambda: request(rng.choice(["-5", "1e3", "0x10", " ", "99999999999999999999", "12, 13"])),
-        lambda: bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))),          # noise
-        lambda: b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",                                        # HTTP/2 preface
-        lambda: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(40),                # a TLS hello
+        lambda: bytes(rng.randrange(256) for _ in range(rng.randrange(1, 400))),  # noise
+        lambda: b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",  # HTTP/2 preface
+        lambda: b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(40),  # a TLS hello
         lambda: rng.choice([b"DELETE", b"PUT", b"OPTIONS", b"TRACE", b"BREW"]) + b" / HTTP/1.1\r\nHost: m\r\n\r\n",
         lambda: b"POST /" + b"../" * rng.randrange(1, 2000) + b" HTTP/1.1\r\nHost: m\r\nContent-Length: 0\r\n\r\n",
-        lambda: request("2", b"{}") + b"GARBAGE",                                          # pipelined noise
+        lambda: request("2", b"{}") + b"GARBAGE",  # pipelined noise
         lambda: b"POST /webex HTTP/1.1\r\n" + b"X: y\r\n" * rng.randrange(100, 5000) + b"\r\n",
-        lambda: request(str(len(good) + 50), good),                                        # truncated, then closed
+        lambda: request(str(len(good) + 50), good),  # truncated, then closed
         lambda: b"POST /webex HTTP/1.1\r\nHost: m\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        lambda: request("11", b"not json!!!").replace(b"Host", f"{SIGNATURE_HEADER}: {sign('x', b'not json!!!')}\r\nHost".encode()),
+        lambda: request("11", b"not json!!!").replace(
+            b"Host", f"{SIGNATURE_HEADER}: {sign('x', b'not json!!!')}\r\nHost".encode()
+        ),
     ]
     return rng.choice(shapes)()
 
@@ -170,10 +177,10 @@ def test_a_thousand_hostile_requests_leave_nothing_stored_and_nothing_growing(re
         with ThreadPoolExecutor(16) as clients:
             list(clients.map(lambda data: receiver.raw(data, timeout=0.5), requests_))
 
-    barrage(100)   # warm-up: the allocator's arenas settle
+    barrage(100)  # warm-up: the allocator's arenas settle
     memory = receiver.process("VmRSS")
     barrage(1000)
-    time.sleep(READ_TIMEOUT + 0.5)   # anything still held open has timed out
+    time.sleep(READ_TIMEOUT + 0.5)  # anything still held open has timed out
     assert receiver.process("Threads") <= threads + DeliveryApp.POOL_SIZE
     assert receiver.process("VmRSS") - memory < 8 * 1024, "resident memory grew by more than 8 MiB"
     assert receiver.stored() == before
@@ -195,7 +202,7 @@ def test_sigterm_mid_stream_loses_no_delivery_that_was_answered_200(meetq, recei
             try:
                 if requests.post(receiver.url, data=body, headers=receiver.signed(body), timeout=5).status_code == 200:
                     answered.append(f"m_stream_{n}")
-            except requests.RequestException:   # refused once the receiver has closed: never answered
+            except requests.RequestException:  # refused once the receiver has closed: never answered
                 pass
 
     sender = threading.Thread(target=deliver)

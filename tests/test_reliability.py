@@ -30,11 +30,29 @@ def stop(child, timeout=60):
 def test_chaos_never_kills_the_daemon_and_loses_nothing(meetq, sim):
     meetq.login()
     # Small pages and a week's lookback make every cycle list page by page: many calls, fast.
-    meetq.write_config(interval_seconds=1, quality_min_interval_seconds=1, request_timeout_seconds=0.15,
-                       max_retries=2, max_retry_after_seconds=1, default_retry_after_seconds=0.05,
-                       meetings_page_size=1, quality_page_size=2, lookback_hours=168.0, cycle_budget_seconds=60)
-    sim_post(sim, "/_sim/config", {"rate_limit_seconds": 1, "chaos_rate": 0.5, "chaos_delay": 0.2,
-                                   "chaos_huge_bytes": 100_000, "chaos_retry_after": "0"})
+    meetq.write_config(
+        interval_seconds=1,
+        quality_min_interval_seconds=1,
+        request_timeout_seconds=0.15,
+        max_retries=2,
+        max_retry_after_seconds=1,
+        default_retry_after_seconds=0.05,
+        meetings_page_size=1,
+        quality_page_size=2,
+        lookback_hours=168.0,
+        cycle_budget_seconds=60,
+    )
+    sim_post(
+        sim,
+        "/_sim/config",
+        {
+            "rate_limit_seconds": 1,
+            "chaos_rate": 0.5,
+            "chaos_delay": 0.2,
+            "chaos_huge_bytes": 100_000,
+            "chaos_retry_after": "0",
+        },
+    )
     daemon = meetq.popen("run")
     try:
         deadline = time.monotonic() + (3600 if SOAK else 240)
@@ -52,8 +70,12 @@ def test_chaos_never_kills_the_daemon_and_loses_nothing(meetq, sim):
     assert code == 0, err[-2000:]
     assert sum(chaos.values()) >= CHAOS_TARGET and len(chaos) == 13  # every kind of trouble was served
     # Stored exactly once: one row per session of the API, none twice.
-    assert meetq.scalar("select count(*) - count(distinct meeting_id || participant_session_id || join_time) "
-                        "from media_sessions") == 0
+    assert (
+        meetq.scalar(
+            "select count(*) - count(distinct meeting_id || participant_session_id || join_time) from media_sessions"
+        )
+        == 0
+    )
     failures = meetq.sql("select sum(errors), sum(rate_limited), count(*) from collector_runs")[0]
     assert failures[0] > 0 and failures[1] > 0 and failures[2] > 20
     assert meetq.sql("pragma integrity_check") == [("ok",)]
@@ -85,12 +107,23 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(meetq, sim):
     runs_before = meetq.scalar("select count(*) from collector_runs")
     final = meetq.popen("run")
     try:
-        wait_for(lambda: meetq.scalar("select count(*) from collector_runs where finished_at is not null "
-                                      "and id > ?", runs_before) > 0, timeout=60)
+        wait_for(
+            lambda: (
+                meetq.scalar(
+                    "select count(*) from collector_runs where finished_at is not null and id > ?", runs_before
+                )
+                > 0
+            ),
+            timeout=60,
+        )
         # The backlog grows with the kills (about 800 meetings in `make soak`): wait while it drains.
-        wait_for_progress(lambda: stored_quality(meetq) == expected, lambda: meetq.sql(
-            "select (select count(*) from media_samples), (select count(*) from meetings "
-            "where quality_state in ('pending', 'partial', 'recheck'))")[0])
+        wait_for_progress(
+            lambda: stored_quality(meetq) == expected,
+            lambda: meetq.sql(
+                "select (select count(*) from media_samples), (select count(*) from meetings "
+                "where quality_state in ('pending', 'partial', 'recheck'))"
+            )[0],
+        )
     finally:
         code, out, err = stop(final)
     assert code == 0, err[-2000:]
@@ -113,10 +146,13 @@ def test_readers_see_no_error_while_the_daemon_writes(meetq, sim):
     sim_post(sim, "/_sim/config", {"rate_limit_seconds": 1})
     daemon = meetq.popen("run")
     port = free_port()
-    viewer = meetq.popen("serve", "--port", str(port), "--wait", "60")   # started beside the collector
+    viewer = meetq.popen("serve", "--port", str(port), "--wait", "60")  # started beside the collector
     base = f"http://127.0.0.1:{port}"
-    queries = ["select count(*) from media_samples", "select verdict, count(*) from media_sessions group by 1",
-               "select max(id) from collector_runs"]
+    queries = [
+        "select count(*) from media_samples",
+        "select verdict, count(*) from media_sessions group by 1",
+        "select max(id) from collector_runs",
+    ]
     errors, answers = [], 0
     try:
         wait_for(lambda: _up(base), timeout=30)
@@ -168,8 +204,10 @@ def test_no_secret_in_any_log_traceback_database_or_viewer_answer(meetq, sim):
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base), timeout=30)
-        served = [requests.get(f"{base}/meetq/{table}.json", params={"_size": "max"}, timeout=10).text
-                  for table in ("collector_runs", "collector_state", "raw_bodies", "meetings")]
+        served = [
+            requests.get(f"{base}/meetq/{table}.json", params={"_size": "max"}, timeout=10).text
+            for table in ("collector_runs", "collector_state", "raw_bodies", "meetings")
+        ]
         served.append(requests.get(f"{base}/-/dashboards/health", timeout=10).text)
     finally:
         viewer.terminate()
@@ -198,8 +236,13 @@ def test_ip_addresses_are_masked_before_anything_is_stored(meetq, sim):
 def test_no_ip_addresses_at_all_when_asked(meetq, sim):
     meetq.login()
     meetq("collect", env={"MEETQ_IP_ADDRESSES": "none"})
-    assert meetq.scalar("select count(*) from media_sessions where coalesce(local_ip, public_ip, masked_local_ip, "
-                        "masked_public_ip) is not null") == 0
+    assert (
+        meetq.scalar(
+            "select count(*) from media_sessions where coalesce(local_ip, public_ip, masked_local_ip, "
+            "masked_public_ip) is not null"
+        )
+        == 0
+    )
     assert "203.0.113." not in "".join(r[0] for r in meetq.sql("select body from raw_bodies"))
     # Where sessions were is kept, but not the /24 of an address no building file maps.
     assert meetq.sql("select distinct subnet from session_locations where status != 'mapped'") in ([("",)], [])

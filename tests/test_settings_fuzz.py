@@ -16,20 +16,41 @@ SEED = 1313
 
 def toml_value(rng: random.Random) -> str:
     """One TOML value of a random type, often an awkward one."""
-    return rng.choice([
-        lambda: str(rng.randint(-10**6, 10**6)),
-        lambda: str(rng.choice([0, -1, 1, 2**63 - 1, -(2**63)])),
-        lambda: rng.choice(["inf", "-inf", "nan", "1e308", "-0.0", "0.5", "1e-300"]),
-        lambda: rng.choice(["true", "false"]),
-        lambda: '"' + "".join(rng.choice(string.printable[:94]).replace('"', "").replace("\\", "")
-                              for _ in range(rng.randrange(0, 40))) + '"',
-        lambda: rng.choice(['""', '"\\u0000"', '"Europe/Nowhere"', '"../../etc/passwd"', '"webex"', '"google"',
-                            '"password"', '"proxy"', '"0.0.0.0:99999"', '"::1"', '"300.1.1.1/40"']),
-        lambda: "[" + ", ".join(str(rng.randint(0, 9)) for _ in range(rng.randrange(0, 4))) + "]",
-        lambda: "{ a = 1 }",
-        lambda: "1979-05-27T07:32:00Z",
-        lambda: '"' + "x" * rng.randrange(1000, 100_000) + '"',
-    ])()
+    return rng.choice(
+        [
+            lambda: str(rng.randint(-(10**6), 10**6)),
+            lambda: str(rng.choice([0, -1, 1, 2**63 - 1, -(2**63)])),
+            lambda: rng.choice(["inf", "-inf", "nan", "1e308", "-0.0", "0.5", "1e-300"]),
+            lambda: rng.choice(["true", "false"]),
+            lambda: (
+                '"'
+                + "".join(
+                    rng.choice(string.printable[:94]).replace('"', "").replace("\\", "")
+                    for _ in range(rng.randrange(0, 40))
+                )
+                + '"'
+            ),
+            lambda: rng.choice(
+                [
+                    '""',
+                    '"\\u0000"',
+                    '"Europe/Nowhere"',
+                    '"../../etc/passwd"',
+                    '"webex"',
+                    '"google"',
+                    '"password"',
+                    '"proxy"',
+                    '"0.0.0.0:99999"',
+                    '"::1"',
+                    '"300.1.1.1/40"',
+                ]
+            ),
+            lambda: "[" + ", ".join(str(rng.randint(0, 9)) for _ in range(rng.randrange(0, 4))) + "]",
+            lambda: "{ a = 1 }",
+            lambda: "1979-05-27T07:32:00Z",
+            lambda: '"' + "x" * rng.randrange(1000, 100_000) + '"',
+        ]
+    )()
 
 
 def plausible_value(setting, rng: random.Random) -> str:
@@ -49,8 +70,17 @@ def settings_file(rng: random.Random) -> bytes:
     if kind < 0.08:
         return bytes(rng.randrange(256) for _ in range(rng.randrange(0, 2000)))
     if kind < 0.14:
-        return rng.choice([b"[collector\ninterval_seconds = ", b"= = =", b"\xef\xbb\xbf[viewer]\nport = 1",
-                           b"[[accounts]]\n", b"[a]\n[a]\n", b"x = 1\n", b"[viewer]\nport = 1\nport = 2\n"])
+        return rng.choice(
+            [
+                b"[collector\ninterval_seconds = ",
+                b"= = =",
+                b"\xef\xbb\xbf[viewer]\nport = 1",
+                b"[[accounts]]\n",
+                b"[a]\n[a]\n",
+                b"x = 1\n",
+                b"[viewer]\nport = 1\nport = 2\n",
+            ]
+        )
     sections: dict[str, list[str]] = {}
     for _ in range(rng.randrange(1, 8)):
         setting = rng.choice(SETTINGS)
@@ -77,7 +107,7 @@ def test_a_thousand_random_settings_files_are_accepted_or_refused_by_name(tmp_pa
         except ConfigError as error:
             assert "\n" not in str(error).strip() or "TOML" in str(error), (n, str(error)[:300])
             outcomes["refused"] += 1
-        except Exception as error:   # anything else would reach people as a traceback
+        except Exception as error:  # anything else would reach people as a traceback
             pytest.fail(f"file {n} raised {type(error).__name__}: {error}\n{path.read_bytes()[:400]!r}")
     assert outcomes["accepted"] > 60 and outcomes["refused"] > 300, outcomes
 
@@ -89,8 +119,9 @@ def test_the_cli_answers_random_settings_files_with_one_line(tmp_path):
     for n in range(12):
         path.write_bytes(settings_file(rng))
         for command in (["health"], ["status"], ["users", "list"]):
-            result = subprocess.run([sys.executable, "-m", "meetq.cli", *command], env=env, capture_output=True,
-                                    timeout=60)
+            result = subprocess.run(
+                [sys.executable, "-m", "meetq.cli", *command], env=env, capture_output=True, timeout=60
+            )
             stderr = result.stderr.decode("utf-8", "replace")
             assert "Traceback" not in stderr, (n, command, stderr[-2000:])
             assert result.returncode in (0, 1, 2), (n, command, result.returncode, stderr)
@@ -100,6 +131,7 @@ def test_the_cli_answers_random_settings_files_with_one_line(tmp_path):
 
 def test_a_settings_path_that_is_a_folder_or_unreadable_is_one_line(tmp_path):
     env = {"MEETQ_CONFIG": str(tmp_path), "MEETQ_DATABASE": str(tmp_path / "none.db"), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-m", "meetq.cli", "status"], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "meetq.cli", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "cannot be read" in result.stderr and "Traceback" not in result.stderr

@@ -23,8 +23,10 @@ PASSWORD = "correct horse battery"
 def viewer(served, tmp_path, **settings):
     """`meetq serve` with these viewer settings (MEETQ_VIEWER_<NAME>) and its own secrets file."""
     port = free_port()
-    env = {"MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json"),
-           **{f"MEETQ_VIEWER_{k.upper()}": v for k, v in settings.items()}}
+    env = {
+        "MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json"),
+        **{f"MEETQ_VIEWER_{k.upper()}": v for k, v in settings.items()},
+    }
     child = served.popen("serve", "--port", str(port), env=env)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: healthy(url) or child.poll() is not None, timeout=30)
@@ -47,14 +49,21 @@ def healthy(url):
 
 def add_user(served, tmp_path, name="alice"):
     env = {"MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
-    result = subprocess.run([*served_cli(), "users", "add", name, "--password-stdin"], input=PASSWORD + "\n",
-                            env={**served.env, **env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*served_cli(), "users", "add", name, "--password-stdin"],
+        input=PASSWORD + "\n",
+        env={**served.env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE((tmp_path / "viewer-secrets.json").stat().st_mode) == 0o600
 
 
 def served_cli():
     import sys
+
     return [sys.executable, "-m", "meetq.cli"]
 
 
@@ -62,9 +71,20 @@ def every_address(served):
     """Every page of the viewer, and every table and canned query as JSON and CSV."""
     meeting = served.scalar("select id from meetings limit 1")
     queries = list(METADATA["databases"]["meetq"]["queries"])
-    pages = ["/", "/meetq", f"/meetq/meetings/{meeting}", "/-/metadata.json", "/-/plugins.json", "/-/versions.json",
-             "/-/databases.json", "/-/actor.json", "/meetq.json?sql=select+1", "/meetq.csv?sql=select+1",
-             "/meetq/media_samples.json?_shape=array", "/meetq/media_sessions?_format=json"]
+    pages = [
+        "/",
+        "/meetq",
+        f"/meetq/meetings/{meeting}",
+        "/-/metadata.json",
+        "/-/plugins.json",
+        "/-/versions.json",
+        "/-/databases.json",
+        "/-/actor.json",
+        "/meetq.json?sql=select+1",
+        "/meetq.csv?sql=select+1",
+        "/meetq/media_samples.json?_shape=array",
+        "/meetq/media_sessions?_format=json",
+    ]
     pages += [f"/-/dashboards/{slug}" for slug in DASHBOARDS]
     for name in TABLES + queries:
         pages += [f"/meetq/{name}", f"/meetq/{name}.json", f"/meetq/{name}.csv"]
@@ -88,7 +108,7 @@ def test_without_signing_in_nothing_is_shown(served, browser, tmp_path, mode):
         addresses = every_address(served)
         assert [a for a in addresses if not refused(page, child.url + a)] == []
         assert len(addresses) > 60
-        if mode == "proxy":   # the header from an address that is not a trusted proxy counts for nothing
+        if mode == "proxy":  # the header from an address that is not a trusted proxy counts for nothing
             context = browser.new_context(extra_http_headers={"X-Forwarded-Email": "mallory@example.com"})
             assert refused(context.new_page(), child.url + "/-/dashboards/overview") is False
             context.close()
@@ -118,10 +138,12 @@ def test_password_sign_in_and_what_ends_a_session(served, browser, tmp_path):
         # A cookie signed with another key, one past its expiry, and one of a removed user: refused.
         secret = json.loads((tmp_path / "viewer-secrets.json").read_text())["cookie_secret"]
         session = {"a": {"id": "alice", "via": "password"}}
-        for value in (URLSafeSerializer("guessed", "actor").dumps(session),
-                      URLSafeSerializer(secret, "actor").dumps({**session, "e": base62(time.time() - 60)}),
-                      URLSafeSerializer(secret, "actor").dumps({"a": {"id": "root", "via": "password"}}),
-                      URLSafeSerializer(secret, "actor").dumps({"a": {"id": "alice", "via": "webex"}})):
+        for value in (
+            URLSafeSerializer("guessed", "actor").dumps(session),
+            URLSafeSerializer(secret, "actor").dumps({**session, "e": base62(time.time() - 60)}),
+            URLSafeSerializer(secret, "actor").dumps({"a": {"id": "root", "via": "password"}}),
+            URLSafeSerializer(secret, "actor").dumps({"a": {"id": "alice", "via": "webex"}}),
+        ):
             context = browser.new_context()
             context.add_cookies([{"name": "ds_actor", "value": value, "url": child.url}])
             assert refused(context.new_page(), f"{child.url}/-/dashboards/overview")
@@ -134,15 +156,21 @@ def test_password_sign_in_and_what_ends_a_session(served, browser, tmp_path):
         page.fill("#username", "alice")
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_url("**/-/dashboards/overview*")   # "/" is the front page
-        subprocess.run([*served_cli(), "users", "remove", "alice"], env={**served.env, **child.env}, check=True,
-                       capture_output=True, timeout=60)
+        page.wait_for_url("**/-/dashboards/overview*")  # "/" is the front page
+        subprocess.run(
+            [*served_cli(), "users", "remove", "alice"],
+            env={**served.env, **child.env},
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         assert refused(page, f"{child.url}/-/dashboards/overview")
         page.close()
 
 
 def base62(seconds):
     from datasette.utils import baseconv
+
     return baseconv.base62.encode(int(seconds))
 
 
@@ -152,13 +180,23 @@ def test_password_guessing_is_slowed_down(served, tmp_path):
         session = requests.Session()
         form = session.get(f"{child.url}/-/sign-in", timeout=10).text
         token = form.split('name="csrftoken" value="')[1].split('"')[0]
-        answers = [session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
-                                                                 "password": f"guess {n}"},
-                                allow_redirects=False, timeout=30).status_code for n in range(11)]
+        answers = [
+            session.post(
+                f"{child.url}/-/sign-in",
+                data={"csrftoken": token, "username": "alice", "password": f"guess {n}"},
+                allow_redirects=False,
+                timeout=30,
+            ).status_code
+            for n in range(11)
+        ]
         assert answers == [403] * 10 + [429]
-        right = session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
-                                                             "password": PASSWORD}, allow_redirects=False, timeout=30)
-        assert right.status_code == 429   # even the right password, until the window passes
+        right = session.post(
+            f"{child.url}/-/sign-in",
+            data={"csrftoken": token, "username": "alice", "password": PASSWORD},
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert right.status_code == 429  # even the right password, until the window passes
 
 
 def test_behind_a_proxy_its_header_signs_people_in(served, browser, tmp_path):
@@ -188,7 +226,7 @@ def test_webex_sign_in_lets_the_organisation_in_and_no_one_else(served, browser,
         sim_post(sim, "/_sim/config", {"consent_as": member.email})
         page.click("#vendor-sign-in")
         page.wait_for_url("**/-/dashboards/health*")
-        assert member.name in page.locator("header").inner_text()   # Datasette shows the actor's name
+        assert member.name in page.locator("header").inner_text()  # Datasette shows the actor's name
         assert page.request.get(f"{child.url}/meetq/meetings.csv").status == 200
 
         stranger = browser.new_page()
@@ -208,30 +246,65 @@ def test_webex_sign_in_lets_the_organisation_in_and_no_one_else(served, browser,
 
 def test_serve_refuses_an_open_viewer_on_the_network(served, tmp_path):
     env = {**served.env, "MEETQ_VIEWER_SECRETS": str(tmp_path / "viewer-secrets.json")}
-    result = subprocess.run([*served_cli(), "serve", "--host", "0.0.0.0", "--port", str(free_port())], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*served_cli(), "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "refusing to serve 0.0.0.0 without sign-in" in result.stderr
-    result = subprocess.run([*served_cli(), "serve", "--port", str(free_port())], capture_output=True, text=True,
-                            env={**env, "MEETQ_VIEWER_AUTH": "password"}, timeout=60)
+    result = subprocess.run(
+        [*served_cli(), "serve", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env={**env, "MEETQ_VIEWER_AUTH": "password"},
+        timeout=60,
+    )
     assert result.returncode == 2 and "meetq users add" in result.stderr
-    result = subprocess.run([*served_cli(), "serve", "--port", str(free_port())], capture_output=True, text=True,
-                            env={**env, "MEETQ_VIEWER_AUTH": "webex"}, timeout=60)
+    result = subprocess.run(
+        [*served_cli(), "serve", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env={**env, "MEETQ_VIEWER_AUTH": "webex"},
+        timeout=60,
+    )
     assert result.returncode == 2 and "viewer.sign_in_orgs" in result.stderr
 
 
 # -- under attack -------------------------------------------------------------------------------
 
-HOSTILE_NEXT = ["/\t/evil.test/x", "/%09/evil.test/x", "/\n/evil.test/x", "/%0a/evil.test/x", "/\r\n/evil.test",
-                "//evil.test/x", "/\\evil.test/x", "/%5Cevil.test/x", "/%5C/evil.test/x", "/%2F/evil.test/x",
-                "/%2f%2fevil.test", "/%252F/evil.test/x", "/%2509/evil.test/x", "https://evil.test/x",
-                "javascript:alert(1)", " /\t/evil.test", "/\x00/evil.test", "/\u2028/evil.test", "evil.test/x"]
+HOSTILE_NEXT = [
+    "/\t/evil.test/x",
+    "/%09/evil.test/x",
+    "/\n/evil.test/x",
+    "/%0a/evil.test/x",
+    "/\r\n/evil.test",
+    "//evil.test/x",
+    "/\\evil.test/x",
+    "/%5Cevil.test/x",
+    "/%5C/evil.test/x",
+    "/%2F/evil.test/x",
+    "/%2f%2fevil.test",
+    "/%252F/evil.test/x",
+    "/%2509/evil.test/x",
+    "https://evil.test/x",
+    "javascript:alert(1)",
+    " /\t/evil.test",
+    "/\x00/evil.test",
+    "/\u2028/evil.test",
+    "evil.test/x",
+]
 LOCAL_NEXT = "/-/dashboards/places?building=London%20HQ"
 
 
 def local(location: str) -> bool:
     """A Location a browser keeps on this site: one slash, then no slash, backslash or control."""
-    return (location.startswith("/") and location[1:2] not in ("/", "\\")
-            and not any(ord(c) < 33 or c == "\\" for c in location))
+    return (
+        location.startswith("/")
+        and location[1:2] not in ("/", "\\")
+        and not any(ord(c) < 33 or c == "\\" for c in location)
+    )
 
 
 def sign_in_form(session, url):
@@ -241,8 +314,12 @@ def sign_in_form(session, url):
 
 
 def post_sign_in(session, url, token, password=PASSWORD, **extra):
-    return session.post(f"{url}/-/sign-in", data={"csrftoken": token, "username": "alice", "password": password,
-                                                  **extra}, allow_redirects=False, timeout=60)
+    return session.post(
+        f"{url}/-/sign-in",
+        data={"csrftoken": token, "username": "alice", "password": password, **extra},
+        allow_redirects=False,
+        timeout=60,
+    )
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -264,6 +341,7 @@ def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
     bound (two Argon2 checks at a time)."""
     import random
     from concurrent.futures import ThreadPoolExecutor
+
     add_user(served, tmp_path)
     with viewer(served, tmp_path, auth="password") as child:
         session = requests.Session()
@@ -273,14 +351,21 @@ def test_parallel_guesses_never_outrun_the_throttle(served, tmp_path):
         before = peak_from_now(child.pid)
 
         def attempt(n):
-            return requests.post(f"{child.url}/-/sign-in", cookies=cookies, allow_redirects=False, timeout=120,
-                                 data={"csrftoken": token, "username": "alice",
-                                       "password": PASSWORD if n == right else f"guess {n}"}).status_code
+            return requests.post(
+                f"{child.url}/-/sign-in",
+                cookies=cookies,
+                allow_redirects=False,
+                timeout=120,
+                data={"csrftoken": token, "username": "alice", "password": PASSWORD if n == right else f"guess {n}"},
+            ).status_code
+
         with ThreadPoolExecutor(100) as pool:
             answers = list(pool.map(attempt, range(100)))
         growth = (rss_kib(child.pid, "VmHWM") - before) / 1024
-        print(f"100 parallel sign-ins, the right one at #{right}: {answers.count(403)} x 403, "
-              f"{answers.count(302)} x 302, {answers.count(429)} x 429; viewer peak memory +{growth:.0f} MB")
+        print(
+            f"100 parallel sign-ins, the right one at #{right}: {answers.count(403)} x 403, "
+            f"{answers.count(302)} x 302, {answers.count(429)} x 429; viewer peak memory +{growth:.0f} MB"
+        )
         # At most ten failures are ever checked. A right password checked before them is no failure
         # and gives its place back (ten people behind one office address must still sign in), so
         # one more guess may be checked after it: eleven checks at most, ten of them refused.
@@ -298,6 +383,7 @@ def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(served, tmp_pa
     another address (another loopback address here)."""
     import http.client
     from urllib.parse import urlencode, urlsplit
+
     add_user(served, tmp_path)
     with viewer(served, tmp_path, auth="password") as child:
         port = urlsplit(child.url).port
@@ -307,12 +393,19 @@ def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out(served, tmp_pa
             token = sign_in_form(session, child.url)
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(address, 0))
             body = urlencode({"csrftoken": token, "username": "alice", "password": password})
-            connection.request("POST", "/-/sign-in", body=body, headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items())})
+            connection.request(
+                "POST",
+                "/-/sign-in",
+                body=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Cookie": "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items()),
+                },
+            )
             status = connection.getresponse().status
             connection.close()
             return status
+
         assert [from_address("127.0.0.2", f"guess {n}") for n in range(11)] == [403] * 10 + [429]
         assert from_address("127.0.0.2", PASSWORD) == 429
         assert from_address("127.0.0.3", PASSWORD) == 302
@@ -336,11 +429,16 @@ def landing(served, url, mode, wanted) -> str:
         token = sign_in_form(session, url)
         return post_sign_in(session, url, token, next=wanted).headers["Location"]
     if mode == "proxy":
-        return session.get(f"{url}/-/sign-in", params={"next": wanted}, allow_redirects=False, timeout=10,
-                           headers={"X-Forwarded-Email": "dana@example.com"}).headers["Location"]
+        return session.get(
+            f"{url}/-/sign-in",
+            params={"next": wanted},
+            allow_redirects=False,
+            timeout=10,
+            headers={"X-Forwarded-Email": "dana@example.com"},
+        ).headers["Location"]
     sim_post(served.sim, "/_sim/config", {"consent_as": served.sim.org.people[3].email})
     answer = session.get(f"{url}/-/sign-in/webex", params={"next": wanted}, allow_redirects=False, timeout=10)
-    while not answer.headers["Location"].startswith(url + "/-/sign-in/webex/callback"):   # the vendor's consent
+    while not answer.headers["Location"].startswith(url + "/-/sign-in/webex/callback"):  # the vendor's consent
         answer = session.get(answer.headers["Location"], allow_redirects=False, timeout=10)
     callback = session.get(answer.headers["Location"], allow_redirects=False, timeout=30)
     sim_post(served.sim, "/_sim/config", {"consent_as": ""})
@@ -363,18 +461,30 @@ def test_a_sign_in_form_from_another_site_signs_no_one_in(served, tmp_path):
     Origin); it must not sign the browser in as the attacker's user."""
     add_user(served, tmp_path)
     with viewer(served, tmp_path, auth="password") as child:
-        cookieless = requests.post(f"{child.url}/-/sign-in", allow_redirects=False, timeout=60,
-                                   data={"username": "alice", "password": PASSWORD})
+        cookieless = requests.post(
+            f"{child.url}/-/sign-in",
+            allow_redirects=False,
+            timeout=60,
+            data={"username": "alice", "password": PASSWORD},
+        )
         assert cookieless.status_code == 403 and "ds_actor" not in cookieless.cookies
         session = requests.Session()
         token = sign_in_form(session, child.url)
         foreign = session.post(
-            f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice", "password": PASSWORD},
-            headers={"Origin": "https://evil.test"}, allow_redirects=False, timeout=60)
+            f"{child.url}/-/sign-in",
+            data={"csrftoken": token, "username": "alice", "password": PASSWORD},
+            headers={"Origin": "https://evil.test"},
+            allow_redirects=False,
+            timeout=60,
+        )
         assert foreign.status_code == 403 and "ds_actor" not in session.cookies
-        own = session.post(f"{child.url}/-/sign-in", data={"csrftoken": token, "username": "alice",
-                                                           "password": PASSWORD},
-                           headers={"Origin": child.url}, allow_redirects=False, timeout=60)
+        own = session.post(
+            f"{child.url}/-/sign-in",
+            data={"csrftoken": token, "username": "alice", "password": PASSWORD},
+            headers={"Origin": child.url},
+            allow_redirects=False,
+            timeout=60,
+        )
         assert own.status_code == 302 and "ds_actor" in session.cookies
 
 
@@ -392,6 +502,6 @@ def test_logging_out_ends_the_session_everywhere(served, tmp_path):
         out = session.post(f"{child.url}/-/logout", data={"csrftoken": token}, allow_redirects=False, timeout=10)
         assert out.status_code == 302
         assert requests.get(data, cookies={"ds_actor": copy}, timeout=10).status_code == 401
-        again = requests.Session()   # signing in again makes a new session, which works
+        again = requests.Session()  # signing in again makes a new session, which works
         assert post_sign_in(again, child.url, sign_in_form(again, child.url)).status_code == 302
         assert again.get(data, timeout=10).status_code == 200

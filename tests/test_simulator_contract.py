@@ -29,16 +29,38 @@ def validator(spec, path, content_type):
 def token(sim):
     """A real access token from the simulator's authorisation-code flow."""
     redirect = f"http://127.0.0.1:{free_port()}/cb"
-    consent = requests.get(f"{sim.api_base}/authorize", params={
-        "client_id": sim.config.client_id, "response_type": "code", "redirect_uri": redirect,
-        "scope": "analytics:read_all", "state": "s1"}, allow_redirects=False, timeout=5)
+    consent = requests.get(
+        f"{sim.api_base}/authorize",
+        params={
+            "client_id": sim.config.client_id,
+            "response_type": "code",
+            "redirect_uri": redirect,
+            "scope": "analytics:read_all",
+            "state": "s1",
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
     assert consent.status_code == 302
     code = consent.headers["Location"].split("code=")[1].split("&")[0]
-    answer = requests.post(f"{sim.api_base}/access_token", data={
-        "grant_type": "authorization_code", "client_id": sim.config.client_id,
-        "client_secret": sim.config.client_secret, "code": code, "redirect_uri": redirect}, timeout=5)
-    assert set(answer.json()) == {"access_token", "expires_in", "refresh_token", "refresh_token_expires_in",
-                                  "token_type"}
+    answer = requests.post(
+        f"{sim.api_base}/access_token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": sim.config.client_id,
+            "client_secret": sim.config.client_secret,
+            "code": code,
+            "redirect_uri": redirect,
+        },
+        timeout=5,
+    )
+    assert set(answer.json()) == {
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "refresh_token_expires_in",
+        "token_type",
+    }
     return answer.json()["access_token"]
 
 

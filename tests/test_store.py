@@ -21,8 +21,10 @@ def db(tmp_path):
 
 def dump(path):
     with packing.connect(path) as c:
-        return {t: c.execute(f"select * from {t} order by 1").fetchall()
-                for t in ("meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples")}
+        return {
+            t: c.execute(f"select * from {t} order by 1").fetchall()
+            for t in ("meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples")
+        }
 
 
 def test_wal_foreign_keys_and_schema_version(db, tmp_path):
@@ -65,8 +67,10 @@ def test_a_single_account_database_gains_the_account_column(tmp_path):
         old.execute("DROP INDEX meetings_account")
         for table in ("meetings", "media_sessions", "raw_responses", "collector_runs"):
             old.execute(f"ALTER TABLE {table} DROP COLUMN account")
-        old.execute("INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
-                    "VALUES ('m1', 'done', 0, 1, 0)")
+        old.execute(
+            "INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
+            "VALUES ('m1', 'done', 0, 1, 0)"
+        )
         old.execute("PRAGMA user_version = 1")
     open_database(path)
     try:
@@ -82,7 +86,10 @@ def test_ingesting_the_same_payload_twice_changes_nothing(db, tmp_path):
     items = json.loads((DATA / "qualities_two_sessions.json").read_text())["items"]
     meeting = items[0]["meetingInstanceId"]
     with database.atomic():
-        assert save_quality_items(meeting, items, "2026-04-10T18:00:00.000Z") == (2, 13 + 4)  # 3+3+3+3+1 intervals, then 2+2
+        assert save_quality_items(meeting, items, "2026-04-10T18:00:00.000Z") == (
+            2,
+            13 + 4,
+        )  # 3+3+3+3+1 intervals, then 2+2
     before = dump(tmp_path / "meetq.db")
     with database.atomic():
         assert save_quality_items(meeting, items, "2026-04-11T18:00:00.000Z") == (0, 0)
@@ -104,9 +111,16 @@ def test_a_changed_session_is_replaced_whole(db, tmp_path):
 
 def test_queue_order_is_nearest_expiry_and_respects_the_call_interval(db):
     now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
-    meetings = [{"id": f"m{i}_I_{i}", "meetingType": "meeting", "state": "ended",
-                 "start": (now - timedelta(days=d)).isoformat(), "end": (now - timedelta(days=d, minutes=-30)).isoformat()}
-                for i, d in enumerate([1, 6, 3, 8])]
+    meetings = [
+        {
+            "id": f"m{i}_I_{i}",
+            "meetingType": "meeting",
+            "state": "ended",
+            "start": (now - timedelta(days=d)).isoformat(),
+            "end": (now - timedelta(days=d, minutes=-30)).isoformat(),
+        }
+        for i, d in enumerate([1, 6, 3, 8])
+    ]
     save_listed_meetings(meetings, now)
     store.update_meeting("m2_I_2", quality_called_at=(now - timedelta(seconds=100)).isoformat())
     assert store.expire_overdue(now) == 1  # the 8-day-old one can never be fetched

@@ -11,8 +11,20 @@ import requests
 
 import meetq_viewer
 
-TABLES = ["meetings", "media_sessions", "media_streams", "media_samples", "cpu_samples", "media_summaries",
-          "raw_responses", "collector_runs", "collector_state", "account_state", "sessions", "meeting_list"]
+TABLES = [
+    "meetings",
+    "media_sessions",
+    "media_streams",
+    "media_samples",
+    "cpu_samples",
+    "media_summaries",
+    "raw_responses",
+    "collector_runs",
+    "collector_state",
+    "account_state",
+    "sessions",
+    "meeting_list",
+]
 METADATA = meetq_viewer.metadata()
 DASHBOARDS = METADATA["plugins"]["datasette-dashboards"]
 
@@ -30,9 +42,16 @@ def test_every_table_answers_json_rows(served, table):
 
 
 def canned_parameters(served):
-    meeting_id, email = served.sql("select meeting_id, user_email from media_sessions where verdict = 'poor' limit 1")[0]
-    return {"meeting_report": {"meeting_id": meeting_id}, "user_history": {"email": email.upper()},
-            "poor_sessions": {"since": "2000-01-01"}, "backlog": {}, "missing_subnets": {"date_start": "2000-01-01"}}
+    meeting_id, email = served.sql("select meeting_id, user_email from media_sessions where verdict = 'poor' limit 1")[
+        0
+    ]
+    return {
+        "meeting_report": {"meeting_id": meeting_id},
+        "user_history": {"email": email.upper()},
+        "poor_sessions": {"since": "2000-01-01"},
+        "backlog": {},
+        "missing_subnets": {"date_start": "2000-01-01"},
+    }
 
 
 def test_every_canned_query_answers_json_and_csv(served):
@@ -68,9 +87,11 @@ def strip_optional(sql):
 def keep_optional(sql, given=None):
     """The [[ … ]] blocks kept, as datasette-dashboards does for filters that have a value: all,
     or those whose parameters are all in `given`."""
+
     def keep(block):
         names = set(re.findall(r":(\w+)", block.group(1)))
         return block.group(1) if given is None or names <= set(given) else ""
+
     return re.sub(r"\[\[(.*?)\]\]", keep, sql, flags=re.S)
 
 
@@ -92,37 +113,62 @@ def test_every_dashboard_chart_query_returns_rows(served, slug):
         assert rows or not must_answer(slug, chart), f"{slug}/{chart_slug} returned nothing"
 
 
-PER_MINUTE = {"audio-loss", "video-loss", "audio-jitter", "audio-latency", "video-fps", "cpu", "audio-bitrate",
-              "video-bitrate"}
+PER_MINUTE = {
+    "audio-loss",
+    "video-loss",
+    "audio-jitter",
+    "audio-latency",
+    "video-fps",
+    "cpu",
+    "audio-bitrate",
+    "video-bitrate",
+}
 PER_CALL = {"call-audio-loss", "call-video-loss", "call-jitter", "call-round-trip", "call-fps"}
 
 
-@pytest.mark.parametrize("vendor, charted, not_charted", [("webex", PER_MINUTE, PER_CALL),
-                                                          ("google", PER_CALL, PER_MINUTE)])
+@pytest.mark.parametrize(
+    "vendor, charted, not_charted", [("webex", PER_MINUTE, PER_CALL), ("google", PER_CALL, PER_MINUTE)]
+)
 def test_a_meeting_page_charts_what_its_vendor_reports_and_nothing_else(served, vendor, charted, not_charted):
     """Webex reports minutes: every per-minute chart has lines, no per-call bars. Google Meet
     reports means per call: the per-call charts (loss, jitter, round trip, frame rate, what its
     verdicts use) have bars, and no per-minute chart is drawn empty."""
-    meeting = served.scalar("select meeting_id from media_sessions where provider = ? and verdict = 'poor' "
-                            "group by meeting_id order by count(*) desc limit 1", vendor)
+    meeting = served.scalar(
+        "select meeting_id from media_sessions where provider = ? and verdict = 'poor' "
+        "group by meeting_id order by count(*) desc limit 1",
+        vendor,
+    )
     charts = DASHBOARDS["meeting"]["charts"]
     assert set(charts) >= charted | not_charted
-    answered = {slug: get_json(served, "/meetq.json", sql=charts[slug]["query"], meeting=meeting, direction="in",
-                               _shape="array") for slug in charted | not_charted}
+    answered = {
+        slug: get_json(
+            served, "/meetq.json", sql=charts[slug]["query"], meeting=meeting, direction="in", _shape="array"
+        )
+        for slug in charted | not_charted
+    }
     assert {slug for slug, rows in answered.items() if rows} == charted, meeting
     assert len({row["participant"] for slug in charted for row in answered[slug]}) >= 2
 
 
 def test_every_chart_query_runs_with_its_filters_set(served):
     day = served.scalar("select substr(max(join_time), 1, 10) from media_sessions")
-    values = {"date_start": "2000-01-01", "date_end": day, "direction": "out", "min_sessions": "1",
-              "session": served.scalar("select id from media_sessions where provider = 'google' limit 1"),
-              "site": served.scalar("select site_url from meetings where site_url is not null limit 1"), "account": "default", "provider": "webex",
-              "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1")}
+    values = {
+        "date_start": "2000-01-01",
+        "date_end": day,
+        "direction": "out",
+        "min_sessions": "1",
+        "session": served.scalar("select id from media_sessions where provider = 'google' limit 1"),
+        "site": served.scalar("select site_url from meetings where site_url is not null limit 1"),
+        "account": "default",
+        "provider": "webex",
+        "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1"),
+    }
     values["building"] = served.scalar(
         "select p.building from session_places p join meetings m on m.id = p.meeting_id where m.site_url = ? "
         "and p.account = 'default' and p.provider = 'webex' and p.building is not null "
-        "group by 1 order by count(*) desc limit 1", values["site"])
+        "group by 1 order by count(*) desc limit 1",
+        values["site"],
+    )
     for slug, dashboard in DASHBOARDS.items():
         for chart_slug, chart in dashboard["charts"].items():
             sql = keep_optional(chart["query"])
@@ -132,46 +178,72 @@ def test_every_chart_query_runs_with_its_filters_set(served):
 
 
 def test_dashboard_filters_narrow_the_charts(served):
-    day, site = served.sql("select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
-                           "join meetings m on m.id = s.meeting_id where s.account = 'default' "
-                           "group by 1, 2 order by 1 limit 1")[0]
+    day, site = served.sql(
+        "select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
+        "join meetings m on m.id = s.meeting_id where s.account = 'default' "
+        "group by 1, 2 order by 1 limit 1"
+    )[0]
     by_vendor = DASHBOARDS["overview"]["charts"]["by-provider"]["query"]
     filters = {"date_start": day, "date_end": day, "site": site, "account": "default", "provider": "webex"}
     narrowed = get_json(served, "/meetq.json", sql=keep_optional(by_vendor, filters), _shape="array", **filters)
-    expected = served.scalar("select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
-                             "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ? "
-                             "and s.account = 'default' and s.provider = 'webex' and s.verdict != 'unrated'",
-                             day, day, site)
+    expected = served.scalar(
+        "select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
+        "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ? "
+        "and s.account = 'default' and s.provider = 'webex' and s.verdict != 'unrated'",
+        day,
+        day,
+        site,
+    )
     assert [(r["value"], r["rated"]) for r in narrowed] == [(f"webex · default ({expected})", expected)]
     # Every account, on its own, shows exactly its rated sessions of the period (the last 7 days).
     only_account = re.sub(r"\[\[(.*?)\]\]", lambda m: m.group(1) if ":account" in m.group(1) else "", by_vendor)
     start = served.scalar("select date('now', '-6 days')")
     for name in ("default", "emea", "gmeet"):
         rows = get_json(served, "/meetq.json", sql=only_account, _shape="array", account=name)
-        rated = served.scalar("select count(*) from media_sessions where account = ? and join_time >= ? "
-                              "and verdict in ('good', 'fair', 'poor')", name, start)
+        rated = served.scalar(
+            "select count(*) from media_sessions where account = ? and join_time >= ? "
+            "and verdict in ('good', 'fair', 'poor')",
+            name,
+            start,
+        )
         assert [r["rated"] for r in rows] == [rated] and rated > 0, name
     assert get_json(served, "/meetq.json", sql=only_account, _shape="array", account="nobody")[0]["rated"] == 0
     # A meeting picked by the filter's own label: both participant tables list exactly its sessions.
-    label, meeting = served.sql("select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
-                                "where quality_passes > 0 limit 1")[0]
+    label, meeting = served.sql(
+        "select title || ' · ' || substr(start, 1, 16) || ' · ' || id, id from meetings "
+        "where quality_passes > 0 limit 1"
+    )[0]
     charts = DASHBOARDS["meeting"]["charts"]
-    problems = [r for r in get_json(served, "/meetq.json", sql=keep_optional(charts["problem-participants"]["query"]),
-                                    _shape="array", meeting=label) if r["participant"] != "nobody"]
-    (folded,) = get_json(served, "/meetq.json", sql=keep_optional(charts["other-participants"]["query"]),
-                         _shape="array", meeting=label)
+    problems = [
+        r
+        for r in get_json(
+            served,
+            "/meetq.json",
+            sql=keep_optional(charts["problem-participants"]["query"]),
+            _shape="array",
+            meeting=label,
+        )
+        if r["participant"] != "nobody"
+    ]
+    (folded,) = get_json(
+        served, "/meetq.json", sql=keep_optional(charts["other-participants"]["query"]), _shape="array", meeting=label
+    )
     others = folded["participants"].count("<tr>")
     assert len(problems) + others == served.scalar("select count(*) from media_sessions where meeting_id = ?", meeting)
-    assert len(problems) == served.scalar("select count(*) from media_sessions where meeting_id = ? "
-                                          "and verdict in ('poor', 'fair')", meeting)
+    assert len(problems) == served.scalar(
+        "select count(*) from media_sessions where meeting_id = ? and verdict in ('poor', 'fair')", meeting
+    )
 
 
-@pytest.mark.parametrize("sql", [
-    "insert into meetings (id) values ('x')",
-    "update meetings set title = 'x'",
-    "delete from media_sessions",
-    "drop table meetings",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "insert into meetings (id) values ('x')",
+        "update meetings set title = 'x'",
+        "delete from media_sessions",
+        "drop table meetings",
+    ],
+)
 def test_sql_that_writes_is_refused(served, sql):
     before = served.scalar("select count(*) || ':' || coalesce(max(title), '') from meetings")
     response = requests.get(f"{served.viewer_url}/meetq.json", params={"sql": sql}, timeout=10)
@@ -182,8 +254,9 @@ def test_sql_that_writes_is_refused(served, sql):
 def test_a_post_cannot_write(served):
     before = served.scalar("select count(*) from meetings")
     for path in ("/meetq", "/meetq/meetings", "/meetq/backlog", "/meetq/-/insert", "/meetq/meetings/-/insert"):
-        response = requests.post(f"{served.viewer_url}{path}", data={"sql": "delete from meetings"},
-                                 json={"row": {"id": "x"}}, timeout=10)
+        response = requests.post(
+            f"{served.viewer_url}{path}", data={"sql": "delete from meetings"}, json={"row": {"id": "x"}}, timeout=10
+        )
         assert not response.ok, path  # Datasette 0.65 answers a table POST with 500; none succeeds
     assert served.scalar("select count(*) from meetings") == before
 
@@ -219,10 +292,12 @@ def test_poor_sessions_filter_by_vendor_or_show_both(served):
 def test_a_revoked_second_account_shows_on_the_health_dashboard_and_in_status(served):
     """`emea`'s refresh token was refused after its first cycle; `default` and `gmeet` are fine."""
     charts = DASHBOARDS["health"]["charts"]
-    assert get_json(served, "/meetq.json", sql=charts["reauth"]["query"], _shape="array") == \
-        [{"state": "LOGIN NEEDED: emea"}]
-    accounts = {r["account"]: r for r in get_json(served, "/meetq.json", sql=charts["accounts"]["query"],
-                                                   _shape="array")}
+    assert get_json(served, "/meetq.json", sql=charts["reauth"]["query"], _shape="array") == [
+        {"state": "LOGIN NEEDED: emea"}
+    ]
+    accounts = {
+        r["account"]: r for r in get_json(served, "/meetq.json", sql=charts["accounts"]["query"], _shape="array")
+    }
     assert set(accounts) == {"default", "emea", "gmeet"}
     assert accounts["emea"]["authorisation"].startswith("LOGIN NEEDED since 20")
     assert accounts["emea"]["last_outcome"] == "reauth_required"
@@ -239,9 +314,17 @@ def test_a_revoked_second_account_shows_on_the_health_dashboard_and_in_status(se
     assert health.returncode == 1 and "account emea" in health.stdout and "--account emea" in health.stdout
 
 
-@pytest.mark.parametrize("path, column", [("/meetq/media_samples", "ts"), ("/meetq/sessions", "joined"),
-                                          ("/meetq/collector_runs", "started_at"), ("/meetq/backlog", "start"),
-                                          ("/meetq/poor_sessions", "join_time"), ("/meetq/user_history", "joined")])
+@pytest.mark.parametrize(
+    "path, column",
+    [
+        ("/meetq/media_samples", "ts"),
+        ("/meetq/sessions", "joined"),
+        ("/meetq/collector_runs", "started_at"),
+        ("/meetq/backlog", "start"),
+        ("/meetq/poor_sessions", "join_time"),
+        ("/meetq/user_history", "joined"),
+    ],
+)
 def test_times_read_in_the_display_zone_on_pages_and_as_utc_in_json(served, path, column):
     """Tables, views and canned queries keep ISO UTC with its Z in JSON and CSV; their HTML pages
     show the display zone (UTC here) with its name, the stored text beside it."""
@@ -275,10 +358,12 @@ def test_a_time_is_shown_in_the_configured_zone():
     shown = render_cell("2026-07-01T10:04:25.908Z", "ts", "cpu_samples", Viewer())
     assert str(shown) == "2026-07-01 12:04:25 CEST <small>(2026-07-01T10:04:25.908Z)</small>"
     assert str(render_cell("2026-01-01T10:04:25Z", "start", "meetings", Viewer())).startswith("2026-01-01 11:04:25 CET")
-    assert render_cell("2026-13-01T10:04:25Z", "start", "meetings", Viewer()) is None   # not a time: as it is
+    assert render_cell("2026-13-01T10:04:25Z", "start", "meetings", Viewer()) is None  # not a time: as it is
     assert render_cell("meeting at 2026-01-01", "title", "meetings", Viewer()) is None
-    assert str(render_cell(42, "session_id", "cpu_samples", Viewer())) == \
-        '<a href="/-/dashboards/session?session=42">42</a>'
+    assert (
+        str(render_cell(42, "session_id", "cpu_samples", Viewer()))
+        == '<a href="/-/dashboards/session?session=42">42</a>'
+    )
 
 
 def test_this_week_is_the_same_on_the_front_page_in_the_digest_and_from_the_bot(served, tmp_path):
@@ -290,15 +375,19 @@ def test_this_week_is_the_same_on_the_front_page_in_the_digest_and_from_the_bot(
     from meetq.config import load_settings
     from meetq.models import close_database, open_database
     from test_sign_in import viewer
-    zone = "Pacific/Kiritimati"   # UTC+14
+
+    zone = "Pacific/Kiritimati"  # UTC+14
     with viewer(served, tmp_path, timezone=zone) as child:
+
         def chart(name):
             query = re.sub(r"\[\[.*?\]\]", "", DASHBOARDS["overview"]["charts"][name]["query"], flags=re.S)
             params = {p: "" for p in re.findall(r"(?<!:):(\w+)", query)}
-            answer = requests.get(f"{child.url}/meetq.json", params={"sql": query, "_shape": "array", **params},
-                                  timeout=30)
+            answer = requests.get(
+                f"{child.url}/meetq.json", params={"sql": query, "_shape": "array", **params}, timeout=30
+            )
             assert answer.status_code == 200, answer.text[:300]
             return answer.json()[0]["text"]
+
         front, before, period = chart("poor-now"), chart("poor-before"), chart("period")
     settings = load_settings(environ={**served.env, "MEETQ_VIEWER_TIMEZONE": zone})
     open_database(settings.database)
@@ -334,26 +423,31 @@ def test_a_meeting_search_that_matches_nothing_or_several_says_so(served):
     nothing = get_json(served, "/meetq.json", sql=facts, meeting="no such meeting title", _shape="array")
     assert len(nothing) == 1 and nothing[0]["title"].startswith("No meeting's id, title or Meet code matches")
     assert nothing[0]["id"] is None
-    title, several = served.sql("select title, count(*) from meetings group by title having count(*) > 1 "
-                                "order by count(*) desc limit 1")[0]
+    title, several = served.sql(
+        "select title, count(*) from meetings group by title having count(*) > 1 order by count(*) desc limit 1"
+    )[0]
     listed = get_json(served, "/meetq.json", sql=facts, meeting=title, _shape="array")
     assert listed[0]["title"].startswith(f"{several} meetings match")
     assert len(listed) == 1 + min(several, 20)
     assert all(row["title"].startswith('<a href="/-/dashboards/meeting?meeting=') for row in listed[1:])
     unique_id, unique_title = served.sql(
         "select m.id, m.title from meetings m where m.quality_passes > 0 and m.title is not null and "
-        "(select count(*) from meetings o where o.title like '%' || m.title || '%') = 1 limit 1")[0]
+        "(select count(*) from meetings o where o.title like '%' || m.title || '%') = 1 limit 1"
+    )[0]
     for asked in (unique_id, unique_title):
-        assert [row["id"] for row in get_json(served, "/meetq.json", sql=facts, meeting=asked, _shape="array")] \
-            == [unique_id]
+        assert [row["id"] for row in get_json(served, "/meetq.json", sql=facts, meeting=asked, _shape="array")] == [
+            unique_id
+        ]
 
 
 def test_one_persons_sessions_are_found_by_part_of_an_address_or_a_name(served):
-    email, name = served.sql("select user_email, user_name from media_sessions where user_name like '% %' "
-                             "group by user_email order by count(*) desc limit 1")[0]
+    email, name = served.sql(
+        "select user_email, user_name from media_sessions where user_name like '% %' "
+        "group by user_email order by count(*) desc limit 1"
+    )[0]
     theirs = served.scalar("select count(*) from media_sessions where user_email = ?", email)
     for asked in (email.upper(), email.split("@")[0], name.split(" ")[-1].lower()):
         rows = get_json(served, "/meetq/user_history.json", _shape="array", email=asked)
         assert sum(r["email"] == email for r in rows) == theirs, asked
         assert all(asked.lower() in (r["email"] + " " + (r["name"] or "")).lower() for r in rows), asked
-    assert get_json(served, "/meetq/user_history.json", _shape="array", email="al") == []   # too short to be part
+    assert get_json(served, "/meetq/user_history.json", _shape="array", email="al") == []  # too short to be part

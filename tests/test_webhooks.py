@@ -16,8 +16,10 @@ from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 
 
 def counts(meetq):
-    return {t: meetq.scalar(f"select count(*) from {t}")
-            for t in ("meetings", "raw_responses", "media_sessions", "media_samples", "collector_state")}
+    return {
+        t: meetq.scalar(f"select count(*) from {t}")
+        for t in ("meetings", "raw_responses", "media_sessions", "media_samples", "collector_state")
+    }
 
 
 def test_a_signed_webhook_brings_quality_at_once_and_forgeries_change_nothing(meetq, sim):
@@ -42,13 +44,16 @@ def test_a_signed_webhook_brings_quality_at_once_and_forgeries_change_nothing(me
         wait_for(lambda: meetq.scalar("select count(*) from collector_runs where outcome = 'ok'") == 1)
         # A meeting ends now: the listing will not show it for 15 minutes, the webhook tells at once.
         (meeting,) = sim_post(sim, "/_sim/meetings", {"count": 1, "ended_ago_seconds": 0})["ids"]
-        wait_for(lambda: meetq.scalar("select count(*) from media_sessions where meeting_id = ?", meeting) > 0,
-                 timeout=20)
+        wait_for(
+            lambda: meetq.scalar("select count(*) from media_sessions where meeting_id = ?", meeting) > 0, timeout=20
+        )
         assert meeting not in {m.id for m in sim.visible_meetings()}
         assert [d[2] for d in sim_stats(sim)["webhook_deliveries"] if d[0] == meeting] == [200]
         assert len(sim_stats(sim)["quality_calls"][meeting]) == 1
-        assert meetq.scalar("select trigger from collector_runs where id = (select max(id) from collector_runs)") \
+        assert (
+            meetq.scalar("select trigger from collector_runs where id = (select max(id) from collector_runs)")
             == "webhook"
+        )
         expected_sessions = len(sim.org.quality_items(sim.org.meetings[meeting]))
         assert meetq.scalar("select count(*) from media_sessions where meeting_id = ?", meeting) == expected_sessions
 
@@ -56,32 +61,57 @@ def test_a_signed_webhook_brings_quality_at_once_and_forgeries_change_nothing(me
         before = counts(meetq)
         forged = json.dumps({"resource": "meetings", "event": "ended", "data": {"id": "forged_I_1"}}).encode()
         assert requests.post(receiver, data=forged, timeout=5).status_code == 401
-        assert requests.post(receiver, data=forged, headers={SIGNATURE_HEADER: sign("guess", forged)},
-                             timeout=5).status_code == 401
+        assert (
+            requests.post(
+                receiver, data=forged, headers={SIGNATURE_HEADER: sign("guess", forged)}, timeout=5
+            ).status_code
+            == 401
+        )
         assert counts(meetq) == before
-        signed = json.dumps({"id": first_id, "resource": "meetings", "event": "ended",
-                             "data": {"id": meeting, "meetingType": "meeting"}}).encode()
+        signed = json.dumps(
+            {
+                "id": first_id,
+                "resource": "meetings",
+                "event": "ended",
+                "data": {"id": meeting, "meetingType": "meeting"},
+            }
+        ).encode()
         for _ in range(2):
             answer = requests.post(receiver, data=signed, headers={SIGNATURE_HEADER: sign(secret, signed)}, timeout=5)
             assert answer.status_code == 200
         assert answer.json()["status"] == "replay: already received"
         after = counts(meetq)
         assert after["raw_responses"] == before["raw_responses"] + 1  # the delivery itself, once
-        assert {k: v for k, v in after.items() if k != "raw_responses"} == \
-            {k: v for k, v in before.items() if k != "raw_responses"}
+        assert {k: v for k, v in after.items() if k != "raw_responses"} == {
+            k: v for k, v in before.items() if k != "raw_responses"
+        }
         assert len(sim_stats(sim)["quality_calls"][meeting]) == 1
 
         # Signed bodies meetq cannot use: 400 (Webex does not deliver those again), nothing stored,
         # no traceback. Fields of the wrong type count as absent; addresses in any field are masked.
         def deliver(body: bytes):
             return requests.post(receiver, data=body, headers={SIGNATURE_HEADER: sign(secret, body)}, timeout=10)
+
         before = counts(meetq)
         deep = b'{"resource": "meetings", "data": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
         assert [deliver(body).status_code for body in (deep, b"[1, 2]", b"not json")] == [400, 400, 400]
         assert counts(meetq) == before
-        odd = json.dumps({"id": "odd-1", "resource": "meetings", "event": "ended", "orgId": "from 198.51.100.77",
-                          "data": {"id": "odd_I_1", "meetingType": "meeting", "title": ["a", "list"],
-                                   "start": {"no": "time"}, "end": 7, "hostIp": "203.0.113.99"}}).encode()
+        odd = json.dumps(
+            {
+                "id": "odd-1",
+                "resource": "meetings",
+                "event": "ended",
+                "orgId": "from 198.51.100.77",
+                "data": {
+                    "id": "odd_I_1",
+                    "meetingType": "meeting",
+                    "title": ["a", "list"],
+                    "start": {"no": "time"},
+                    "end": 7,
+                    "hostIp": "203.0.113.99",
+                },
+            }
+        ).encode()
         assert deliver(odd).json()["status"] == "queued"
         assert meetq.sql("select title, start from meetings where id = 'odd_I_1'") == [(None, None)]
         stored = meetq.scalar("select body from raw_bodies where endpoint = 'webhook' and meeting_id = 'odd_I_1'")
@@ -98,8 +128,9 @@ def test_a_signed_webhook_brings_quality_at_once_and_forgeries_change_nothing(me
 
 @pytest.fixture
 def second_org():
-    simulator = Simulator(SimConfig(**{**SMALL_ORG, "seed": 99}, client_id="emea-client",
-                                    client_secret="emea-secret")).start()
+    simulator = Simulator(
+        SimConfig(**{**SMALL_ORG, "seed": 99}, client_id="emea-client", client_secret="emea-secret")
+    ).start()
     yield simulator
     simulator.stop()
 
@@ -125,8 +156,12 @@ analytics_base = "{second_org.analytics_base}"
     stored = dict(meetq.sql("select account, group_concat(id) from meetings group by account"))
     assert set(stored["default"].split(",")) == {m.id for m in sim.visible_meetings()}
     assert set(stored["emea"].split(",")) == {m.id for m in second_org.visible_meetings()}
-    assert meetq.scalar("select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
-                        "where s.account != m.account") == 0
+    assert (
+        meetq.scalar(
+            "select count(*) from media_sessions s join meetings m on m.id = s.meeting_id where s.account != m.account"
+        )
+        == 0
+    )
     assert meetq.scalar("select count(distinct account) from media_sessions") == 2
     assert meetq.scalar("select count(distinct account) from collector_runs") == 2
 
@@ -137,7 +172,9 @@ analytics_base = "{second_org.analytics_base}"
     again = meetq("collect", check=False)
     report = json.loads(again.stdout)
     assert again.returncode == 1 and report["outcome"] == "partial"
-    assert report["accounts"]["default"]["outcome"] == "ok" and report["accounts"]["emea"]["outcome"] == "reauth_required"
+    assert (
+        report["accounts"]["default"]["outcome"] == "ok" and report["accounts"]["emea"]["outcome"] == "reauth_required"
+    )
     assert meetq.scalar("select account from meetings where id = ?", new_default) == "default"
     assert meetq.scalar("select count(*) from media_sessions where meeting_id = ?", new_default) > 0
     status = meetq("auth", "status", "--account", "emea", check=False)
@@ -173,6 +210,9 @@ def test_a_personal_token_is_checked_at_start_and_expires_cleanly(meetq, sim):
     report = json.loads(expired.stdout)
     assert expired.returncode == 1 and report["outcome"] == "error"
     assert "expired at" in report["messages"][0] and "integration" in report["messages"][0]
-    assert sim_stats(sim)["calls"] == {**calls, "/_sim/meetings": calls.get("/_sim/meetings", 0) + 1,
-                                       "/_sim/stats": calls.get("/_sim/stats", 0) + 1}
+    assert sim_stats(sim)["calls"] == {
+        **calls,
+        "/_sim/meetings": calls.get("/_sim/meetings", 0) + 1,
+        "/_sim/stats": calls.get("/_sim/stats", 0) + 1,
+    }
     assert token not in expired.stdout + expired.stderr

@@ -18,7 +18,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 SQL_DIR = HERE / "sql"
-DATABASE = "meetq"   # the name every chart and query of metadata.yml uses
+DATABASE = "meetq"  # the name every chart and query of metadata.yml uses
 SETTINGS = {"sql_time_limit_ms": 1000, "default_cache_ttl": 0, "allow_download": False}
 STATIC = ("-/meetq", str(HERE / "static"))
 # datasette-dashboards ships Vega-Lite 6 but labels every spec v5, and the library warns about it
@@ -42,8 +42,7 @@ def read_sql(file: str, values: dict | None = None) -> str:
             raise ValueError(f"{file}: no value or fragment for {{{{ {name} }}}}")
         return _PLACEHOLDER.sub(fill, fragment.read_text().strip())
 
-    text = "\n".join(line for line in (SQL_DIR / file).read_text().splitlines()
-                     if not line.lstrip().startswith("--"))
+    text = "\n".join(line for line in (SQL_DIR / file).read_text().splitlines() if not line.lstrip().startswith("--"))
     return _PLACEHOLDER.sub(fill, text.strip())
 
 
@@ -79,17 +78,24 @@ def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = N
     from datasette.app import Datasette
     from datasette.database import Database
     from .sign_in import configure
+
     sign_in = configure(settings) if settings else None
     configured = metadata()
     configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": thresholds or {}}
     if sign_in:
-        configured["allow"] = {"id": "*"}   # a second lock behind the sign-in gate: no anonymous view at all
+        configured["allow"] = {"id": "*"}  # a second lock behind the sign-in gate: no anonymous view at all
     limit = {"sql_time_limit_ms": settings.sql_time_limit_ms} if settings else {}
-    app = Datasette([], metadata=configured, plugins_dir=str(HERE / "plugins"), template_dir=str(HERE / "templates"),
-                    static_mounts=[STATIC], settings={**SETTINGS, **limit},
-                    secret=sign_in.keys.cookie_secret() if sign_in else None)
+    app = Datasette(
+        [],
+        metadata=configured,
+        plugins_dir=str(HERE / "plugins"),
+        template_dir=str(HERE / "templates"),
+        static_mounts=[STATIC],
+        settings={**SETTINGS, **limit},
+        secret=sign_in.keys.cookie_secret() if sign_in else None,
+    )
     app._meetq_sign_in = sign_in
-    app.remove_database("_memory")   # Datasette adds it when given no files; we add ours by name
+    app.remove_database("_memory")  # Datasette adds it when given no files; we add ours by name
     app.add_database(Database(app, path=str(database), is_mutable=True), name=DATABASE)
     return app
 
@@ -102,13 +108,17 @@ def refuse_unsafe_exposure(settings, public: bool) -> None:
     if settings.auth != "none" or public or is_loopback(settings.host):
         return
     from meetq.errors import ConfigError
-    raise ConfigError(f"refusing to serve {settings.host} without sign-in: anyone who reaches it would see every "
-                      "participant's name, address and network. Set viewer.auth (password, proxy or webex; "
-                      "README, \"Signing in\") or pass --public if that is what you want")
+
+    raise ConfigError(
+        f"refusing to serve {settings.host} without sign-in: anyone who reaches it would see every "
+        "participant's name, address and network. Set viewer.auth (password, proxy or webex; "
+        'README, "Signing in") or pass --public if that is what you want'
+    )
 
 
 def is_loopback(host: str) -> bool:
     import ipaddress
+
     if host in LOOPBACK_NAMES:
         return True
     try:
@@ -128,9 +138,19 @@ def serve(settings) -> None:
     (proxy_headers off): the proxy sign-in trusts a header by the address it came from."""
     import uvicorn
     from meetq.bounded_http import guarded_protocol
+
     app = datasette(settings.database, settings.timezone, settings.thresholds(), settings)
     asyncio.run(app.invoke_startup())
-    uvicorn.run(app.app(), host=settings.host, port=settings.port, log_level="warning", lifespan="on", workers=1,
-                proxy_headers=False, server_header=False,
-                http=guarded_protocol(HEADER_SECONDS, MAX_CONNECTIONS, "viewer_request_refused"),
-                timeout_keep_alive=KEEPALIVE_SECONDS, h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+    uvicorn.run(
+        app.app(),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        lifespan="on",
+        workers=1,
+        proxy_headers=False,
+        server_header=False,
+        http=guarded_protocol(HEADER_SECONDS, MAX_CONNECTIONS, "viewer_request_refused"),
+        timeout_keep_alive=KEEPALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )

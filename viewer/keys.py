@@ -41,8 +41,10 @@ class ViewerSecrets:
         except FileNotFoundError:
             return {}
         except (ValueError, UnicodeDecodeError, OSError) as error:
-            raise MeetqError(f"{self.path} is not readable as the viewer's secrets ({type(error).__name__}): "
-                             "move it away and run `meetq users add` again") from None
+            raise MeetqError(
+                f"{self.path} is not readable as the viewer's secrets ({type(error).__name__}): "
+                "move it away and run `meetq users add` again"
+            ) from None
         return document if isinstance(document, dict) else {}
 
     def _change(self, change) -> None:
@@ -80,11 +82,14 @@ class ViewerSecrets:
 
     def revoke(self, session_id: str, until: float) -> None:
         """End a session for good (log-out). Kept until it would have expired anyway."""
+
         def change(document):
             now = time.time()
-            revoked = {k: v for k, v in (document.get("revoked") or {}).items()
-                       if isinstance(v, (int, float)) and v > now}
+            revoked = {
+                k: v for k, v in (document.get("revoked") or {}).items() if isinstance(v, (int, float)) and v > now
+            }
             document["revoked"] = {**revoked, session_id: until}
+
         self._change(change)
 
     def is_revoked(self, session_id: str) -> bool:

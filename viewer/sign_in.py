@@ -50,7 +50,7 @@ log = get_logger("meetq.viewer.sign_in")
 
 OPEN_PATHS = ("/-/sign-in", "/-/static/", "/-/static-plugins/", "/-/healthz", "/favicon.ico")
 FLOW_COOKIE, FLOW_SECONDS = "meetq_sign_in", 600
-CSRF_COOKIE = "ds_csrftoken"   # Datasette's: it checks the form's token against it when the cookie is sent
+CSRF_COOKIE = "ds_csrftoken"  # Datasette's: it checks the form's token against it when the cookie is sent
 # Failed sign-ins in a sliding window of FAILURE_WINDOW seconds. An address (an IPv6 /64) gets ten:
 # guessing from one place stops there. A name gets a hundred from everywhere together, so that
 # a few wrong passwords from anywhere cannot lock its owner out, while guessing it from many
@@ -59,8 +59,8 @@ FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_NAME = 900.0, 10, 100
 # Argon2 checks that run at once (each takes 64 MiB for a fraction of a second); the rest wait up
 # to VERIFY_WAIT seconds for a turn, then get 429.
 VERIFYING_AT_ONCE, VERIFY_WAIT = 2, 5.0
-MAX_BODY_BYTES = 4096   # a sign-in form is a few hundred bytes; the viewer takes no other bodies
-BODY_SECONDS = 10.0     # to send one
+MAX_BODY_BYTES = 4096  # a sign-in form is a few hundred bytes; the viewer takes no other bodies
+BODY_SECONDS = 10.0  # to send one
 
 
 def people_list(text: str) -> tuple[str, ...]:
@@ -88,6 +88,7 @@ class Throttle:
     checked (`attempt`), and gives it back only when the password was right (`succeeded`). So
     however many requests arrive at once, no more than the limit are ever checked: the rest are
     refused as if they had already failed."""
+
     failures: dict = field(default_factory=lambda: defaultdict(deque))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -113,7 +114,7 @@ class Throttle:
                 try:
                     self.failures[key].remove(stamp)
                 except ValueError:
-                    pass   # already out of the window
+                    pass  # already out of the window
 
 
 class SignIn:
@@ -133,13 +134,17 @@ class SignIn:
         self.vendor = PROVIDERS[self.mode] if self.mode in PROVIDERS else None
         if self.vendor:
             self.vendor_settings = next((a for a in settings.accounts() if a.provider == self.mode), settings)
-            self.vendor.sign_in.client_of(self.vendor_settings)   # refuses a missing integration now
+            self.vendor.sign_in.client_of(self.vendor_settings)  # refuses a missing integration now
             if not self.orgs:
-                raise ConfigError(f"viewer.auth = {self.mode} needs viewer.sign_in_orgs: the organisation ids whose "
-                                  "people may sign in (`meetq auth status` shows each account's)")
+                raise ConfigError(
+                    f"viewer.auth = {self.mode} needs viewer.sign_in_orgs: the organisation ids whose "
+                    "people may sign in (`meetq auth status` shows each account's)"
+                )
         if self.mode == "password" and not self.keys.users():
-            raise ConfigError(f"viewer.auth = password, but {settings.secrets_file} has no users yet: "
-                              "run `meetq users add NAME` first")
+            raise ConfigError(
+                f"viewer.auth = password, but {settings.secrets_file} has no users yet: "
+                "run `meetq users add NAME` first"
+            )
 
     @staticmethod
     def _networks(text: str) -> list:
@@ -201,6 +206,7 @@ def _config(datasette) -> SignIn | None:
 
 # -- the gate ------------------------------------------------------------------------------------
 
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):
@@ -211,10 +217,16 @@ def asgi_wrapper(datasette):
             try:
                 receive = await bounded_body(scope, receive)
             except Refused as refused:
-                log.warning("viewer_request_refused", reason=refused.reason, status=refused.status,
-                            client=(scope.get("client") or ("?",))[0], path=scope["path"][:200])
-                return await Response.text(refused.reason, status=refused.status,
-                                           headers={"connection": "close"}).asgi_send(send)
+                log.warning(
+                    "viewer_request_refused",
+                    reason=refused.reason,
+                    status=refused.status,
+                    client=(scope.get("client") or ("?",))[0],
+                    path=scope["path"][:200],
+                )
+                return await Response.text(
+                    refused.reason, status=refused.status, headers={"connection": "close"}
+                ).asgi_send(send)
             if scope["path"].startswith(OPEN_PATHS):
                 return await app(scope, receive, send)
             actor = await signed_in_actor(datasette, config, scope, receive)
@@ -223,7 +235,9 @@ def asgi_wrapper(datasette):
             if scope["path"] == "/-/logout":
                 return await app(dict(scope, meetq_actor=actor), receive, revoke_on_log_out(send, config, actor))
             await app(dict(scope, meetq_actor=actor), receive, keep_session_cookie(send))
+
         return gate
+
     return wrap
 
 
@@ -241,20 +255,23 @@ async def bounded_body(scope, receive):
     async def replay():
         nonlocal sent
         if sent:
-            return await receive()   # after the body: the client's disconnect, when it comes
+            return await receive()  # after the body: the client's disconnect, when it comes
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
+
     return replay
 
 
 def revoke_on_log_out(send, config: "SignIn", actor: dict):
     """Datasette's Log out deletes the cookie in this browser; the session itself ends here, so
     a copy of the cookie kept elsewhere opens nothing either."""
+
     async def revoking(message):
         if message["type"] == "http.response.start" and message["status"] in (301, 302, 303) and actor.get("sid"):
             config.keys.revoke(actor["sid"], until=time.time() + config.session_seconds)
             log.info("viewer_signed_out", user=actor["id"], via=actor["via"])
         await send(message)
+
     return revoking
 
 
@@ -262,11 +279,19 @@ def keep_session_cookie(send):
     """Only sign-in and /-/logout set the session cookie. datasette-dashboards' default-filter
     redirect copies every request cookie back without its attributes, which would turn the
     HttpOnly session cookie into one that scripts can read."""
+
     async def filtered(message):
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [(k, v) for k, v in message["headers"]
-                                              if not (k.lower() == b"set-cookie" and v.startswith(b"ds_actor="))]}
+            message = {
+                **message,
+                "headers": [
+                    (k, v)
+                    for k, v in message["headers"]
+                    if not (k.lower() == b"set-cookie" and v.startswith(b"ds_actor="))
+                ],
+            }
         await send(message)
+
     return filtered
 
 
@@ -300,6 +325,7 @@ async def refuse(scope, send) -> None:
 
 
 # -- the pages -----------------------------------------------------------------------------------
+
 
 @hookimpl
 def register_routes(datasette):
@@ -351,12 +377,20 @@ async def sign_in_page(datasette, request):
 
 
 async def page(datasette, request, config: SignIn, next_path: str, error: str = "", status: int = 200):
-    html = await datasette.render_template("meetq_sign_in.html", {
-        "mode": config.mode, "vendor": config.vendor.title if config.vendor else None, "error": error,
-        "next": next_path, "vendor_url": f"/-/sign-in/{config.mode}?" + urlencode({"next": next_path}),
-        "proxy_header": config.settings.proxy_header,
-        # the proxy named someone this viewer does not let in: say that, not "it did not name you"
-        "proxy_named": config.proxy_named(request.scope) if config.mode == "proxy" else ""}, request=request)
+    html = await datasette.render_template(
+        "meetq_sign_in.html",
+        {
+            "mode": config.mode,
+            "vendor": config.vendor.title if config.vendor else None,
+            "error": error,
+            "next": next_path,
+            "vendor_url": f"/-/sign-in/{config.mode}?" + urlencode({"next": next_path}),
+            "proxy_header": config.settings.proxy_header,
+            # the proxy named someone this viewer does not let in: say that, not "it did not name you"
+            "proxy_named": config.proxy_named(request.scope) if config.mode == "proxy" else "",
+        },
+        request=request,
+    )
     return Response.html(html, status=status)
 
 
@@ -372,20 +406,24 @@ async def password_sign_in(datasette, config: SignIn, request):
         # Datasette checks the form's token against its cookie only when cookies came: a form on
         # another site, posted without them, would sign this browser in as someone else.
         log.warning("viewer_sign_in_refused", reason="not from the sign-in page", client=client)
-        return await page(datasette, request, config, next_path, "Sign in from this page: it was reloaded, try "
-                          "again.", status=403)
-    ticket = config.throttle.attempt({address_key(client): MAX_FAILURES_PER_ADDRESS,
-                                      f"user:{name.lower()}": MAX_FAILURES_PER_NAME})
+        return await page(
+            datasette, request, config, next_path, "Sign in from this page: it was reloaded, try again.", status=403
+        )
+    ticket = config.throttle.attempt(
+        {address_key(client): MAX_FAILURES_PER_ADDRESS, f"user:{name.lower()}": MAX_FAILURES_PER_NAME}
+    )
     if ticket is None:
         log.warning("viewer_sign_in_refused", reason="too many failures", user=name, client=client)
-        return await page(datasette, request, config, next_path, "Too many failed sign-ins: wait a few minutes.",
-                          status=429)
+        return await page(
+            datasette, request, config, next_path, "Too many failed sign-ins: wait a few minutes.", status=429
+        )
     valid = await verify(config, name, password)
     if valid is None:
-        config.throttle.succeeded(ticket)   # never checked: no failure
+        config.throttle.succeeded(ticket)  # never checked: no failure
         log.warning("viewer_sign_in_refused", reason="too many sign-ins at once", user=name, client=client)
-        return await page(datasette, request, config, next_path, "The viewer is busy: try again in a moment.",
-                          status=429)
+        return await page(
+            datasette, request, config, next_path, "The viewer is busy: try again in a moment.", status=429
+        )
     if not valid:
         log.warning("viewer_sign_in_refused", reason="wrong name or password", user=name, client=client)
         return await page(datasette, request, config, next_path, "Wrong user name or password.", status=403)
@@ -418,10 +456,16 @@ def same_site(config: SignIn, request) -> bool:
 def signed_in(datasette, config: SignIn, request, actor: dict, next_path: str) -> Response:
     log.info("viewer_signed_in", user=actor["id"], via=actor["via"], client=(request.scope.get("client") or ("?",))[0])
     expires = int(time.time()) + config.session_seconds
-    actor = {**actor, "sid": secrets.token_urlsafe(18)}   # what log-out revokes
+    actor = {**actor, "sid": secrets.token_urlsafe(18)}  # what log-out revokes
     response = Response.redirect(safe_next(next_path))
-    response.set_cookie("ds_actor", datasette.sign({"a": actor, "e": baseconv.base62.encode(expires)}, "actor"),
-                        max_age=config.session_seconds, httponly=True, samesite="lax", secure=config.secure(request))
+    response.set_cookie(
+        "ds_actor",
+        datasette.sign({"a": actor, "e": baseconv.base62.encode(expires)}, "actor"),
+        max_age=config.session_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=config.secure(request),
+    )
     response.set_cookie(FLOW_COOKIE, "", max_age=0)
     return response
 
@@ -433,12 +477,24 @@ async def start_vendor_sign_in(datasette, request):
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     redirect_uri = f"{config.base_url(request)}/-/sign-in/{config.mode}/callback"
-    flow = {"state": state, "verifier": verifier, "next": safe_next(request.args.get("next")),
-            "redirect_uri": redirect_uri, "until": int(time.time()) + FLOW_SECONDS}
-    response = Response.redirect(config.vendor.sign_in.authorize_url(config.vendor_settings, redirect_uri, state,
-                                                                      challenge))
-    response.set_cookie(FLOW_COOKIE, datasette.sign(flow, "meetq-sign-in"), max_age=FLOW_SECONDS, httponly=True,
-                        samesite="lax", secure=config.secure(request))
+    flow = {
+        "state": state,
+        "verifier": verifier,
+        "next": safe_next(request.args.get("next")),
+        "redirect_uri": redirect_uri,
+        "until": int(time.time()) + FLOW_SECONDS,
+    }
+    response = Response.redirect(
+        config.vendor.sign_in.authorize_url(config.vendor_settings, redirect_uri, state, challenge)
+    )
+    response.set_cookie(
+        FLOW_COOKIE,
+        datasette.sign(flow, "meetq-sign-in"),
+        max_age=FLOW_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=config.secure(request),
+    )
     return response
 
 
@@ -450,17 +506,28 @@ async def finish_vendor_sign_in(datasette, request):
     try:
         flow = started_flow(datasette, request)
         identity = await asyncio.get_running_loop().run_in_executor(
-            None, config.vendor.sign_in.identity, config.vendor_settings, request.args["code"], flow["verifier"],
-            flow["redirect_uri"])
+            None,
+            config.vendor.sign_in.identity,
+            config.vendor_settings,
+            request.args["code"],
+            flow["verifier"],
+            flow["redirect_uri"],
+        )
     except MeetqError as error:
         log.warning("viewer_sign_in_refused", reason=str(error), client=client)
         return await page(datasette, request, config, "/", f"Sign-in failed: {error}. Try again.", status=400)
     if identity.org.lower() not in config.orgs or not config.allows(identity.email):
-        log.warning("viewer_sign_in_refused", reason="not allowed here", user=identity.email, org=identity.org,
-                    client=client)
-        return await page(datasette, request, config, safe_next(flow.get("next")),
-                          f"{identity.email} may not use this viewer: ask its administrator to allow "
-                          "your organisation or address.", status=403)
+        log.warning(
+            "viewer_sign_in_refused", reason="not allowed here", user=identity.email, org=identity.org, client=client
+        )
+        return await page(
+            datasette,
+            request,
+            config,
+            safe_next(flow.get("next")),
+            f"{identity.email} may not use this viewer: ask its administrator to allow your organisation or address.",
+            status=403,
+        )
     actor = {"id": identity.email, "name": identity.name, "via": config.mode, "org": identity.org}
     return signed_in(datasette, config, request, actor, safe_next(flow.get("next")))
 

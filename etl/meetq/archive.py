@@ -14,13 +14,24 @@ from pathlib import Path
 SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def export_raw(db, folder: Path, account: str | None = None, meeting_id: str | None = None,
-               since: str | None = None, until: str | None = None, endpoints: tuple[str, ...] = ()) -> dict:
+def export_raw(
+    db,
+    folder: Path,
+    account: str | None = None,
+    meeting_id: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    endpoints: tuple[str, ...] = (),
+) -> dict:
     """Write every successful raw body that matches, read through `db` (ops.read_only: exporting
     never writes the database). Returns {endpoint: files written}."""
     conditions, params = ["status BETWEEN 200 AND 299"], []
-    for column, value, operator in (("account", account, "="), ("meeting_id", meeting_id, "="),
-                                    ("fetched_at", since, ">="), ("fetched_at", until, "<")):
+    for column, value, operator in (
+        ("account", account, "="),
+        ("meeting_id", meeting_id, "="),
+        ("fetched_at", since, ">="),
+        ("fetched_at", until, "<"),
+    ):
         if value:
             conditions.append(f"{column} {operator} ?")
             params.append(value)
@@ -29,10 +40,12 @@ def export_raw(db, folder: Path, account: str | None = None, meeting_id: str | N
         params += list(endpoints)
     written: dict[str, int] = {}
     last = 0
-    while True:   # in batches by rowid: a year of bodies never sits in memory at once
+    while True:  # in batches by rowid: a year of bodies never sits in memory at once
         rows = db.execute(
             "SELECT rowid, account, endpoint, meeting_id, offset, body_sha256, meetq_text(body) FROM raw_responses "
-            f"WHERE rowid > ? AND {' AND '.join(conditions)} ORDER BY rowid LIMIT 500", [last, *params]).fetchall()
+            f"WHERE rowid > ? AND {' AND '.join(conditions)} ORDER BY rowid LIMIT 500",
+            [last, *params],
+        ).fetchall()
         if not rows:
             return written
         for rowid, owner, endpoint, meeting, offset, digest, body in rows:

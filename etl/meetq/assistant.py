@@ -26,15 +26,17 @@ PER_PERSON, PER_SPACE, PACE_WINDOW = 6, 20, 60.0
 SLOW_DOWN = "You are asking faster than I can look things up: wait a minute and ask again."
 REFUSED = "Sorry, I answer only people of the organisation whose meetings I watch."
 ASKING_ABOUT_MY_CALL = re.compile(r"\bhow\b.*\bmy\b.*\b(call|meeting)\b", re.I)
-MIN_SEARCH = 3   # characters of a title to search for: fewer match almost every meeting
+MIN_SEARCH = 3  # characters of a title to search for: fewer match almost every meeting
 
-HELP = ("I answer questions about call quality:\n"
-        "- `last`: your own most recent meeting, its verdict and why\n"
-        "- `meeting <number, title or link>`: how a meeting went\n"
-        "- `person <email>`: someone's recent sessions (for the helpdesk)\n"
-        "- `week`: this week's digest\n"
-        "- `status`: whether the collector is keeping up\n"
-        "- `help`: this")
+HELP = (
+    "I answer questions about call quality:\n"
+    "- `last`: your own most recent meeting, its verdict and why\n"
+    "- `meeting <number, title or link>`: how a meeting went\n"
+    "- `person <email>`: someone's recent sessions (for the helpdesk)\n"
+    "- `week`: this week's digest\n"
+    "- `status`: whether the collector is keeping up\n"
+    "- `help`: this"
+)
 
 
 MEET_CODE = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}", re.I)
@@ -42,11 +44,11 @@ MEET_CODE = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}", re.I)
 
 def reply(text: str, asker: str, settings) -> str:
     """The answer to `text` (the message without the mention) from `asker` (their email)."""
-    if ASKING_ABOUT_MY_CALL.search(text):   # "how was my call?" is what people type first
+    if ASKING_ABOUT_MY_CALL.search(text):  # "how was my call?" is what people type first
         text = "last"
     word, _, argument = text.strip().partition(" ")
     command = COMMANDS.get(word.lower().strip("/!?.,"))
-    if command is None:   # the question is not repeated back: it is the asker's text, not ours
+    if command is None:  # the question is not repeated back: it is the asker's text, not ours
         return ("Sorry, I don't understand that." if text.strip() else "Hello!") + " " + HELP
     with database.connection_context():
         return command(argument.strip(), (asker or "").lower(), settings)
@@ -56,19 +58,30 @@ def last(_: str, asker: str, settings) -> str:
     found = database.execute_sql(
         "SELECT s.id, s.meeting_id, coalesce(m.title, '(untitled)'), s.join_time, s.verdict, s.verdict_reason, "
         "s.shared_cause FROM media_sessions s LEFT JOIN meetings m ON m.id = s.meeting_id WHERE s.user_email = ? "
-        "ORDER BY s.join_time DESC LIMIT 1", (asker,)).fetchone()
+        "ORDER BY s.join_time DESC LIMIT 1",
+        (asker,),
+    ).fetchone()
     if not found:
-        return (f"I have no meeting of yours ({markdown.text(asker)}) yet: meetq collects ended meetings a few "
-                "minutes after they end.")
+        return (
+            f"I have no meeting of yours ({markdown.text(asker)}) yet: meetq collects ended meetings a few "
+            "minutes after they end."
+        )
     session, meeting, title, joined, verdict, reason, shared = found
     said = {"good": "went well", "fair": "was fair", "poor": "was poor", "unrated": "had too little data to judge"}
-    answer = (f"Your last meeting, **{markdown.text(title)}** (joined {when(joined, settings)}), "
-              f"{said.get(verdict, 'is not judged yet')}"
-              + (f": {markdown.text(reason)}." if reason and verdict != "good" else "."))
+    answer = (
+        f"Your last meeting, **{markdown.text(title)}** (joined {when(joined, settings)}), "
+        f"{said.get(verdict, 'is not judged yet')}"
+        + (f": {markdown.text(reason)}." if reason and verdict != "good" else ".")
+    )
     if shared:
         answer += f" The cause was shared: {markdown.text(shared)}."
-    return (answer + " " + link(settings, f"/-/dashboards/session?session={session}", "Your session's figures")
-            + " · " + link(settings, f"/-/dashboards/meeting?meeting={quote(meeting)}", "the whole meeting"))
+    return (
+        answer
+        + " "
+        + link(settings, f"/-/dashboards/session?session={session}", "Your session's figures")
+        + " · "
+        + link(settings, f"/-/dashboards/meeting?meeting={quote(meeting)}", "the whole meeting")
+    )
 
 
 def meeting(argument: str, _: str, settings) -> str:
@@ -84,18 +97,27 @@ def meeting(argument: str, _: str, settings) -> str:
         "SELECT id, coalesce(title, '(untitled)'), start FROM meetings WHERE id = ?1 "
         "OR json_extract(raw, '$.meetingNumber') = ?1 OR title LIKE '%' || ?2 || '%' ESCAPE '\\' "
         "OR id IN (SELECT meeting_id FROM meet_attendance WHERE meeting_code = ?3) OR title LIKE '% ' || ?3 "
-        "ORDER BY id = ?1 DESC, start DESC LIMIT 1", (key, words, code)).fetchone()
+        "ORDER BY id = ?1 DESC, start DESC LIMIT 1",
+        (key, words, code),
+    ).fetchone()
     if not found:
         return "I found no meeting by that number, link or title" + (
-            "." if words else f": give at least {MIN_SEARCH} letters of a title.")
+            "." if words else f": give at least {MIN_SEARCH} letters of a title."
+        )
     meeting_id, title, start = found
     rated, poor, causes = database.execute_sql(
         "SELECT sum(verdict IN ('good', 'fair', 'poor')), sum(verdict = 'poor'), group_concat(DISTINCT verdict_metric) "
-        "FROM media_sessions WHERE meeting_id = ?", (meeting_id,)).fetchone()
-    figures = (f"{poor or 0} of {rated} rated sessions were poor" + (f" ({causes})" if causes else "")
-               if rated else "no rated sessions yet")
-    return (f"**{markdown.text(title)}** ({when(start, settings)}): {figures}. "
-            + link(settings, f"/-/dashboards/meeting?meeting={quote(meeting_id)}", "See who and why"))
+        "FROM media_sessions WHERE meeting_id = ?",
+        (meeting_id,),
+    ).fetchone()
+    figures = (
+        f"{poor or 0} of {rated} rated sessions were poor" + (f" ({causes})" if causes else "")
+        if rated
+        else "no rated sessions yet"
+    )
+    return f"**{markdown.text(title)}** ({when(start, settings)}): {figures}. " + link(
+        settings, f"/-/dashboards/meeting?meeting={quote(meeting_id)}", "See who and why"
+    )
 
 
 def person(argument: str, asker: str, settings) -> str:
@@ -106,13 +128,21 @@ def person(argument: str, asker: str, settings) -> str:
     rows = database.execute_sql(
         "SELECT s.join_time, coalesce(m.title, '(untitled)'), s.verdict, s.verdict_reason FROM media_sessions s "
         "LEFT JOIN meetings m ON m.id = s.meeting_id WHERE s.user_email = ? ORDER BY s.join_time DESC LIMIT 5",
-        (email,)).fetchall()
+        (email,),
+    ).fetchall()
     if not rows:
         return f"I have no sessions of {markdown.text(email)}."
-    lines = [f"- {when(joined, settings)} **{markdown.text(title)}**: {verdict}"
-             + (f" ({markdown.text(reason)})" if reason else "") for joined, title, verdict, reason in rows]
-    return f"The last sessions of {markdown.text(email)}:\n" + "\n".join(lines) + "\n" + \
-        link(settings, f"/meetq/user_history?email={quote(email)}", "Every session")
+    lines = [
+        f"- {when(joined, settings)} **{markdown.text(title)}**: {verdict}"
+        + (f" ({markdown.text(reason)})" if reason else "")
+        for joined, title, verdict, reason in rows
+    ]
+    return (
+        f"The last sessions of {markdown.text(email)}:\n"
+        + "\n".join(lines)
+        + "\n"
+        + link(settings, f"/meetq/user_history?email={quote(email)}", "Every session")
+    )
 
 
 def week(_: str, __: str, settings) -> str:
@@ -120,8 +150,9 @@ def week(_: str, __: str, settings) -> str:
 
 
 def status(_: str, __: str, settings) -> str:
-    return (f"The collector: {digest.collector_line(settings)}. "
-            + link(settings, "/-/dashboards/health", "Collector health"))
+    return f"The collector: {digest.collector_line(settings)}. " + link(
+        settings, "/-/dashboards/health", "Collector health"
+    )
 
 
 def help_(_: str, __: str, ___) -> str:
@@ -145,7 +176,7 @@ class Pace:
         self.lock = threading.Lock()
 
     def admit(self, person: str, space: str) -> str:
-        """"answer", "slow down" (once while over the pace), or "ignore"."""
+        """ "answer", "slow down" (once while over the pace), or "ignore"."""
         now = time.monotonic()
         keys = {("person", person): self.limits["person"], ("space", space): self.limits["space"]}
         with self.lock:
@@ -164,7 +195,7 @@ class Pace:
                 return "ignore"
             for key in over:
                 self.warned[key] = now
-                self.asked[key].append(now)   # the warning counts: the window restarts from it
+                self.asked[key].append(now)  # the warning counts: the window restarts from it
             return "slow down"
 
 
@@ -175,5 +206,13 @@ def people_list(text: str) -> list[str]:
     return [item.lower() for item in re.split(r"[\s,]+", text or "") if item]
 
 
-COMMANDS = {"help": help_, "hi": help_, "hello": help_, "last": last, "meeting": meeting, "person": person,
-            "week": week, "status": status}
+COMMANDS = {
+    "help": help_,
+    "hi": help_,
+    "hello": help_,
+    "last": last,
+    "meeting": meeting,
+    "person": person,
+    "week": week,
+    "status": status,
+}

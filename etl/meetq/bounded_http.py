@@ -68,8 +68,9 @@ def guarded_protocol(read_timeout: float, max_connections: int, event: str) -> t
         def connection_made(self, transport):
             super().connection_made(transport)
             if len(self.connections) > max_connections:
-                log.warning(event, reason="too many connections", status=None, client=self._peer(),
-                            open=len(self.connections))
+                log.warning(
+                    event, reason="too many connections", status=None, client=self._peer(), open=len(self.connections)
+                )
                 transport.close()
                 return
             self._arm_header_deadline()

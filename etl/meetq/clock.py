@@ -31,7 +31,7 @@ def parse_iso(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    except (ValueError, OverflowError):   # OverflowError: year 1 or 9999 moved past the calendar's end
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the calendar's end
         return None
 
 
@@ -48,11 +48,12 @@ def add_seconds(moment: datetime, seconds: float) -> datetime:
 # "This week" is the same everywhere (the front page, places, the digest, the assistant): the last
 # seven calendar days in viewer.timezone, today included, from local midnight to local midnight.
 
+
 @dataclass(frozen=True)
 class Period:
-    first_day: date    # local dates: the first day and the day after the last
+    first_day: date  # local dates: the first day and the day after the last
     next_day: date
-    start: str         # the UTC instants where they begin, as stored times are written
+    start: str  # the UTC instants where they begin, as stored times are written
     stop: str
     zone: str
 

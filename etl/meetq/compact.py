@@ -21,15 +21,18 @@ from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES
 
 log = get_logger("meetq.compact")
-STREAMS_PER_BATCH = 2_000    # about 60,000 samples: a batch holds a few MB in memory
+STREAMS_PER_BATCH = 2_000  # about 60,000 samples: a batch holds a few MB in memory
 BODIES_PER_BATCH = 200
 
 
 def pending(db=database) -> dict:
     """What is left to move: legacy rows and raw bodies still stored as text."""
     tables = table_names(db)
-    left = {name: db.execute_sql(f"SELECT count(*) FROM legacy_{name}").fetchone()[0]
-            for name in ("media_samples", "cpu_samples") if f"legacy_{name}" in tables}
+    left = {
+        name: db.execute_sql(f"SELECT count(*) FROM legacy_{name}").fetchone()[0]
+        for name in ("media_samples", "cpu_samples")
+        if f"legacy_{name}" in tables
+    }
     left["raw_bodies"] = db.execute_sql("SELECT count(*) FROM raw_responses WHERE typeof(body) = 'text'").fetchone()[0]
     return left
 
@@ -69,8 +72,10 @@ def _pack_streams(db) -> int:
         return 0
     first_last, rows = batch
     clocks = dict(_stream_clocks(db, "id BETWEEN ? AND ?", first_last))
-    series = [series_row(stream_id, clocks.get(stream_id), _by_index(samples, 1))
-              for stream_id, samples in groupby(rows, key=lambda r: r[0])]
+    series = [
+        series_row(stream_id, clocks.get(stream_id), _by_index(samples, 1))
+        for stream_id, samples in groupby(rows, key=lambda r: r[0])
+    ]
     _replace(db, "legacy_media_samples", "stream_id", first_last, INSERT_SERIES, series)
     return len(rows)
 
@@ -97,13 +102,17 @@ def _pack_cpu(db) -> int:
 def _legacy_batch(db, table: str, key: str, order: tuple, metrics: tuple):
     """The next STREAMS_PER_BATCH keys of a legacy table: ((first key, last key), their rows as
     key, *order, *metrics, in that order), or None when it is empty."""
-    first_last = db.execute_sql(f"SELECT min({key}), max({key}) FROM (SELECT DISTINCT {key} FROM {table} "
-                                f"ORDER BY {key} LIMIT {STREAMS_PER_BATCH})").fetchone()
+    first_last = db.execute_sql(
+        f"SELECT min({key}), max({key}) FROM (SELECT DISTINCT {key} FROM {table} "
+        f"ORDER BY {key} LIMIT {STREAMS_PER_BATCH})"
+    ).fetchone()
     if first_last[0] is None:
         return None
     columns = ", ".join((key, *order))
-    return first_last, db.execute_sql(f"SELECT {columns}, {', '.join(metrics)} FROM {table} "
-                                      f"WHERE {key} BETWEEN ? AND ? ORDER BY {columns}", first_last).fetchall()
+    return first_last, db.execute_sql(
+        f"SELECT {columns}, {', '.join(metrics)} FROM {table} WHERE {key} BETWEEN ? AND ? ORDER BY {columns}",
+        first_last,
+    ).fetchall()
 
 
 def _replace(db, table: str, key: str, first_last: tuple, insert: str, series: list) -> None:
@@ -119,29 +128,35 @@ def _by_index(rows, index_at: int) -> list[list]:
     for row in rows:
         while len(values) < row[index_at]:
             values.append([None] * (len(row) - index_at - 1))
-        values.append(list(row[index_at + 1:]))
+        values.append(list(row[index_at + 1 :]))
     return values
 
 
 def _stream_clocks(db, condition: str, params, key: str = "id"):
     """(key, (epoch ms, ms per sample) or None) of media_streams rows, as the transform computes them."""
     for owner, start, step in db.execute_sql(
-            f"SELECT {key}, start_time, sampling_interval FROM media_streams WHERE {condition}", params):
+        f"SELECT {key}, start_time, sampling_interval FROM media_streams WHERE {condition}", params
+    ):
         yield owner, series_clock(parse_iso(start), step)
 
 
 def _compress_bodies(db) -> int:
-    rows = db.execute_sql("SELECT id, body FROM raw_responses WHERE typeof(body) = 'text' ORDER BY id "
-                          f"LIMIT {BODIES_PER_BATCH}").fetchall()
-    db.cursor().executemany("UPDATE raw_responses SET body = ? WHERE id = ?",
-                            [(pack_text(body), row_id) for row_id, body in rows])
+    rows = db.execute_sql(
+        f"SELECT id, body FROM raw_responses WHERE typeof(body) = 'text' ORDER BY id LIMIT {BODIES_PER_BATCH}"
+    ).fetchall()
+    db.cursor().executemany(
+        "UPDATE raw_responses SET body = ? WHERE id = ?", [(pack_text(body), row_id) for row_id, body in rows]
+    )
     return len(rows)
 
 
 def _drop_empty_legacy(db) -> None:
     """Legacy tables go once empty; the views are made again without them."""
-    empty = [name for name in ("legacy_media_samples", "legacy_cpu_samples") if name in table_names(db)
-             and db.execute_sql(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None]
+    empty = [
+        name
+        for name in ("legacy_media_samples", "legacy_cpu_samples")
+        if name in table_names(db) and db.execute_sql(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None
+    ]
     if empty:
         drop_views(db)
         with db.atomic():

@@ -38,167 +38,441 @@ def _threshold_settings() -> list[Setting]:
 
 
 ACCOUNT_SETTINGS = [
-    Setting("account", "account", str, "default",
-            "Name of the first account (the one not in an [[accounts]] table); further ones go in [[accounts]].",
-            env="MEETQ_ACCOUNT", aliases=("webex.account",), env_aliases=("MEETQ_WEBEX_ACCOUNT",)),
-    Setting("account", "provider", str, "webex",
-            "Vendor of the first account; its settings are that vendor's section ([webex], [google]).",
-            choices=tuple(PROVIDERS), aliases=("webex.provider",)),
+    Setting(
+        "account",
+        "account",
+        str,
+        "default",
+        "Name of the first account (the one not in an [[accounts]] table); further ones go in [[accounts]].",
+        env="MEETQ_ACCOUNT",
+        aliases=("webex.account",),
+        env_aliases=("MEETQ_WEBEX_ACCOUNT",),
+    ),
+    Setting(
+        "account",
+        "provider",
+        str,
+        "webex",
+        "Vendor of the first account; its settings are that vendor's section ([webex], [google]).",
+        choices=tuple(PROVIDERS),
+        aliases=("webex.provider",),
+    ),
 ]
 
 CORE_SETTINGS: list[Setting] = [
-    Setting("storage", "database", Path, Path("data/meetq.db"),
-            "SQLite file the collector writes and the viewer serves.", env="MEETQ_DATABASE"),
-    Setting("storage", "secrets", Path, Path("data/secrets.json"),
-            "Token file (mode 0600). Never inside the database.", env="MEETQ_SECRETS"),
-    Setting("collector", "interval_seconds", int, 300, "Seconds between collection cycles.",
-            env="MEETQ_INTERVAL_SECONDS", minimum=1),
-    Setting("collector", "backfill_days", float, 7.0,
-            "On the first run, list meetings this many days back (the API keeps 7).", minimum=0),
-    Setting("collector", "lookback_hours", float, 24.0,
-            "Every listing re-reads this far behind the watermark: ended meetings appear about "
-            "15 minutes late, and a long meeting may be filed under its start time.", minimum=0),
-    Setting("collector", "window_hours", float, 24.0,
-            "Longest from/to window of one meetings listing request.", minimum=0.01),
-    Setting("collector", "meetings_page_size", int, 100, "`max` for List Meetings (the API allows 100).",
-            minimum=1),
+    Setting(
+        "storage",
+        "database",
+        Path,
+        Path("data/meetq.db"),
+        "SQLite file the collector writes and the viewer serves.",
+        env="MEETQ_DATABASE",
+    ),
+    Setting(
+        "storage",
+        "secrets",
+        Path,
+        Path("data/secrets.json"),
+        "Token file (mode 0600). Never inside the database.",
+        env="MEETQ_SECRETS",
+    ),
+    Setting(
+        "collector",
+        "interval_seconds",
+        int,
+        300,
+        "Seconds between collection cycles.",
+        env="MEETQ_INTERVAL_SECONDS",
+        minimum=1,
+    ),
+    Setting(
+        "collector",
+        "backfill_days",
+        float,
+        7.0,
+        "On the first run, list meetings this many days back (the API keeps 7).",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "lookback_hours",
+        float,
+        24.0,
+        "Every listing re-reads this far behind the watermark: ended meetings appear about "
+        "15 minutes late, and a long meeting may be filed under its start time.",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "window_hours",
+        float,
+        24.0,
+        "Longest from/to window of one meetings listing request.",
+        minimum=0.01,
+    ),
+    Setting("collector", "meetings_page_size", int, 100, "`max` for List Meetings (the API allows 100).", minimum=1),
     Setting("collector", "quality_page_size", int, 100, "`max` for Meeting Qualities.", minimum=1),
-    Setting("collector", "quality_min_interval_seconds", float, 300.0,
-            "Never start a qualities fetch for one meeting more often than this (the API's limit).",
-            minimum=0),
-    Setting("collector", "recheck_after_minutes", float, 120.0,
-            "Fetch a meeting once more this long after it ended, to catch late sessions.", minimum=0),
-    Setting("collector", "cycle_budget_seconds", float, 0.0,
-            "Stop starting new qualities fetches after this long in one cycle (0: 80% of the interval).",
-            minimum=0),
-    Setting("collector", "concurrency", int, 4,
-            "Meetings whose qualities are fetched at once (never the same meeting twice).", minimum=1),
-    Setting("collector", "request_timeout_seconds", float, 30.0, "Timeout of every HTTP request.",
-            minimum=0.1),
-    Setting("collector", "max_retries", int, 4, "Retries of a request after 5xx, timeout or reset.",
-            minimum=0),
-    Setting("collector", "backoff_seconds", float, 1.0, "First retry delay; doubles, with jitter.",
-            minimum=0),
+    Setting(
+        "collector",
+        "quality_min_interval_seconds",
+        float,
+        300.0,
+        "Never start a qualities fetch for one meeting more often than this (the API's limit).",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "recheck_after_minutes",
+        float,
+        120.0,
+        "Fetch a meeting once more this long after it ended, to catch late sessions.",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "cycle_budget_seconds",
+        float,
+        0.0,
+        "Stop starting new qualities fetches after this long in one cycle (0: 80% of the interval).",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "concurrency",
+        int,
+        4,
+        "Meetings whose qualities are fetched at once (never the same meeting twice).",
+        minimum=1,
+    ),
+    Setting("collector", "request_timeout_seconds", float, 30.0, "Timeout of every HTTP request.", minimum=0.1),
+    Setting("collector", "max_retries", int, 4, "Retries of a request after 5xx, timeout or reset.", minimum=0),
+    Setting("collector", "backoff_seconds", float, 1.0, "First retry delay; doubles, with jitter.", minimum=0),
     Setting("collector", "backoff_max_seconds", float, 30.0, "Longest retry delay.", minimum=0),
-    Setting("collector", "max_retry_after_seconds", float, 60.0,
-            "Longest Retry-After the collector sleeps through inside a cycle; longer waits end "
-            "the request and it is retried in a later cycle.", minimum=0),
-    Setting("collector", "default_retry_after_seconds", float, 15.0,
-            "Wait used when a 429 carries no usable Retry-After.", minimum=0),
-    Setting("collector", "token_refresh_margin_seconds", float, 3600.0,
-            "Refresh the access token when it expires within this many seconds.", minimum=0),
-    Setting("collector", "refresh_warning_days", float, 14.0,
-            "Warn when the refresh token expires within this many days.", minimum=0),
-    Setting("privacy", "ip_addresses", str, "masked",
-            "Participants' IP addresses: `full`, `masked` (IPv4 /24, IPv6 /48) or `none`; applied before "
-            "anything is stored, raw bodies included.", env="MEETQ_IP_ADDRESSES", choices=IP_MODES),
-    Setting("retention", "samples_days", float, 0.0,
-            "Drop media and CPU samples of meetings that started more than this many days ago (0: keep).",
-            minimum=0),
-    Setting("retention", "raw_days", float, 0.0,
-            "Drop raw response bodies older than this many days (0: keep).", minimum=0),
+    Setting(
+        "collector",
+        "max_retry_after_seconds",
+        float,
+        60.0,
+        "Longest Retry-After the collector sleeps through inside a cycle; longer waits end "
+        "the request and it is retried in a later cycle.",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "default_retry_after_seconds",
+        float,
+        15.0,
+        "Wait used when a 429 carries no usable Retry-After.",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "token_refresh_margin_seconds",
+        float,
+        3600.0,
+        "Refresh the access token when it expires within this many seconds.",
+        minimum=0,
+    ),
+    Setting(
+        "collector",
+        "refresh_warning_days",
+        float,
+        14.0,
+        "Warn when the refresh token expires within this many days.",
+        minimum=0,
+    ),
+    Setting(
+        "privacy",
+        "ip_addresses",
+        str,
+        "masked",
+        "Participants' IP addresses: `full`, `masked` (IPv4 /24, IPv6 /48) or `none`; applied before "
+        "anything is stored, raw bodies included.",
+        env="MEETQ_IP_ADDRESSES",
+        choices=IP_MODES,
+    ),
+    Setting(
+        "retention",
+        "samples_days",
+        float,
+        0.0,
+        "Drop media and CPU samples of meetings that started more than this many days ago (0: keep).",
+        minimum=0,
+    ),
+    Setting(
+        "retention", "raw_days", float, 0.0, "Drop raw response bodies older than this many days (0: keep).", minimum=0
+    ),
     *_threshold_settings(),
-    Setting("log", "level", str, "info", "Log level.", env="MEETQ_LOG_LEVEL",
-            choices=("debug", "info", "warning", "error")),
-    Setting("log", "format", str, "auto", "`json`, `console`, or `auto` (console on a terminal).",
-            env="MEETQ_LOG_FORMAT", choices=("auto", "json", "console")),
-    Setting("webhook", "listen", str, None,
-            "host:port where `meetq run` receives signed webhook deliveries (unset: no receiver).",
-            env="MEETQ_WEBHOOK_LISTEN"),
-    Setting("webhook", "fetch_delay_seconds", float, 5.0,
-            "Wait this long after a meeting-ended webhook before fetching its quality.", minimum=0),
+    Setting(
+        "log", "level", str, "info", "Log level.", env="MEETQ_LOG_LEVEL", choices=("debug", "info", "warning", "error")
+    ),
+    Setting(
+        "log",
+        "format",
+        str,
+        "auto",
+        "`json`, `console`, or `auto` (console on a terminal).",
+        env="MEETQ_LOG_FORMAT",
+        choices=("auto", "json", "console"),
+    ),
+    Setting(
+        "webhook",
+        "listen",
+        str,
+        None,
+        "host:port where `meetq run` receives signed webhook deliveries (unset: no receiver).",
+        env="MEETQ_WEBHOOK_LISTEN",
+    ),
+    Setting(
+        "webhook",
+        "fetch_delay_seconds",
+        float,
+        5.0,
+        "Wait this long after a meeting-ended webhook before fetching its quality.",
+        minimum=0,
+    ),
     Setting("webhook", "max_body_bytes", int, 1_000_000, "Larger webhook requests are refused (413).", minimum=1),
-    Setting("webhook", "max_header_bytes", int, 16_384,
-            "A request whose line and headers are larger is refused (400).", minimum=1024),
-    Setting("webhook", "read_timeout_seconds", float, 10.0,
-            "A client gets this long to send a request's headers, and as long again for its body; "
-            "then its connection is closed.", minimum=0.1),
-    Setting("webhook", "keepalive_seconds", int, 5, "An idle kept-alive connection is closed after this long.",
-            minimum=1),
-    Setting("webhook", "max_connections", int, 1000,
-            "Connections beyond this many open at once are closed at once.", minimum=1),
+    Setting(
+        "webhook",
+        "max_header_bytes",
+        int,
+        16_384,
+        "A request whose line and headers are larger is refused (400).",
+        minimum=1024,
+    ),
+    Setting(
+        "webhook",
+        "read_timeout_seconds",
+        float,
+        10.0,
+        "A client gets this long to send a request's headers, and as long again for its body; "
+        "then its connection is closed.",
+        minimum=0.1,
+    ),
+    Setting(
+        "webhook", "keepalive_seconds", int, 5, "An idle kept-alive connection is closed after this long.", minimum=1
+    ),
+    Setting(
+        "webhook",
+        "max_connections",
+        int,
+        1000,
+        "Connections beyond this many open at once are closed at once.",
+        minimum=1,
+    ),
     Setting("viewer", "host", str, "127.0.0.1", "Address the viewer binds.", env="MEETQ_VIEWER_HOST"),
-    Setting("viewer", "port", int, 8001, "Port the viewer listens on.", env="MEETQ_VIEWER_PORT",
-            minimum=0),
-    Setting("viewer", "sql_time_limit_ms", int, 1000,
-            "Longest a query of the viewer may run (ms), a page's or someone's own SQL; then it is stopped.",
-            env="MEETQ_VIEWER_SQL_TIME_LIMIT_MS", minimum=10),
-    Setting("viewer", "timezone", str, "UTC",
-            "Display time zone of the viewer (an IANA name such as Europe/Berlin): every table, chart and day.",
-            env="MEETQ_VIEWER_TIMEZONE"),
-    Setting("notify", "via", str, "webex", "Which vendor's bot posts alerts and the digest.",
-            choices=tuple(p.name for p in PROVIDERS.values() if p.bot)),
-    Setting("notify", "bot_token", str, None,
-            "The bot's access token (from the vendor's developer portal). Unset: no alerts are posted.",
-            env="MEETQ_NOTIFY_BOT_TOKEN", secret=True),
-    Setting("notify", "room_id", str, None, "The space alerts and the digest go to (`meetq notify rooms` lists them).",
-            env="MEETQ_NOTIFY_ROOM_ID"),
-    Setting("notify", "rule_rooms", str, "",
-            "Other spaces for some rules, e.g. `collector_stale=ROOM_ID reauth=ROOM_ID digest=ROOM_ID` "
-            "(the rest go to room_id).", env="MEETQ_NOTIFY_RULE_ROOMS"),
+    Setting("viewer", "port", int, 8001, "Port the viewer listens on.", env="MEETQ_VIEWER_PORT", minimum=0),
+    Setting(
+        "viewer",
+        "sql_time_limit_ms",
+        int,
+        1000,
+        "Longest a query of the viewer may run (ms), a page's or someone's own SQL; then it is stopped.",
+        env="MEETQ_VIEWER_SQL_TIME_LIMIT_MS",
+        minimum=10,
+    ),
+    Setting(
+        "viewer",
+        "timezone",
+        str,
+        "UTC",
+        "Display time zone of the viewer (an IANA name such as Europe/Berlin): every table, chart and day.",
+        env="MEETQ_VIEWER_TIMEZONE",
+    ),
+    Setting(
+        "notify",
+        "via",
+        str,
+        "webex",
+        "Which vendor's bot posts alerts and the digest.",
+        choices=tuple(p.name for p in PROVIDERS.values() if p.bot),
+    ),
+    Setting(
+        "notify",
+        "bot_token",
+        str,
+        None,
+        "The bot's access token (from the vendor's developer portal). Unset: no alerts are posted.",
+        env="MEETQ_NOTIFY_BOT_TOKEN",
+        secret=True,
+    ),
+    Setting(
+        "notify",
+        "room_id",
+        str,
+        None,
+        "The space alerts and the digest go to (`meetq notify rooms` lists them).",
+        env="MEETQ_NOTIFY_ROOM_ID",
+    ),
+    Setting(
+        "notify",
+        "rule_rooms",
+        str,
+        "",
+        "Other spaces for some rules, e.g. `collector_stale=ROOM_ID reauth=ROOM_ID digest=ROOM_ID` "
+        "(the rest go to room_id).",
+        env="MEETQ_NOTIFY_RULE_ROOMS",
+    ),
     Setting("notify", "remind_hours", float, 24.0, "Remind of an alert still open this often.", minimum=0.0001),
-    Setting("notify", "window_minutes", float, 60.0, "Quality alerts look at sessions that joined this long ago.",
-            minimum=1),
-    Setting("notify", "poor_pct", float, 25.0, "Alert when more than this % of a group's rated sessions are poor.",
-            minimum=0),
-    Setting("notify", "min_sessions", int, 10, "...and the group has at least this many rated sessions.",
-            minimum=1),
-    Setting("notify", "quality_groups", str, "account building network media_region client",
-            "Which groups quality alerts watch, separated by spaces."),
-    Setting("notify", "jump_points", float, 15.0,
-            "Alert when an account's poor % is this many points above the same hours a week before.", minimum=0),
-    Setting("notify", "stale_minutes", float, 30.0, "Alert when an account had no successful cycle for this long.",
-            minimum=1),
-    Setting("notify", "expiring_hours", float, 24.0,
-            "Alert when meetings expire within this many hours with their quality unread.", minimum=0),
-    Setting("notify", "failed_cycles", int, 3, "Alert when this many cycles in a row failed or were partial.",
-            minimum=1),
-    Setting("notify", "digest_day", str, "monday", "The weekly digest's day (`off`: none).",
-            choices=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "off")),
+    Setting(
+        "notify", "window_minutes", float, 60.0, "Quality alerts look at sessions that joined this long ago.", minimum=1
+    ),
+    Setting(
+        "notify",
+        "poor_pct",
+        float,
+        25.0,
+        "Alert when more than this % of a group's rated sessions are poor.",
+        minimum=0,
+    ),
+    Setting("notify", "min_sessions", int, 10, "...and the group has at least this many rated sessions.", minimum=1),
+    Setting(
+        "notify",
+        "quality_groups",
+        str,
+        "account building network media_region client",
+        "Which groups quality alerts watch, separated by spaces.",
+    ),
+    Setting(
+        "notify",
+        "jump_points",
+        float,
+        15.0,
+        "Alert when an account's poor % is this many points above the same hours a week before.",
+        minimum=0,
+    ),
+    Setting(
+        "notify",
+        "stale_minutes",
+        float,
+        30.0,
+        "Alert when an account had no successful cycle for this long.",
+        minimum=1,
+    ),
+    Setting(
+        "notify",
+        "expiring_hours",
+        float,
+        24.0,
+        "Alert when meetings expire within this many hours with their quality unread.",
+        minimum=0,
+    ),
+    Setting(
+        "notify", "failed_cycles", int, 3, "Alert when this many cycles in a row failed or were partial.", minimum=1
+    ),
+    Setting(
+        "notify",
+        "digest_day",
+        str,
+        "monday",
+        "The weekly digest's day (`off`: none).",
+        choices=("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "off"),
+    ),
     Setting("notify", "digest_time", str, "08:00", "...and time, in viewer.timezone (HH:MM)."),
-    Setting("notify", "person_askers", str, "",
-            "Who may ask the bot `person <email>`: emails and @domains, separated by spaces (empty: nobody).",
-            env="MEETQ_NOTIFY_PERSON_ASKERS"),
-    Setting("notify", "disabled_rules", str, "",
-            "Rules not to run, separated by spaces: quality jump collector collector_stale reauth refresh_expiring "
-            "expiring_unread expired collector_errors digest."),
-    Setting("viewer", "auth", str, "none",
-            "Who may see the viewer: `none` (anyone who reaches it; loopback only unless `meetq serve --public`), "
-            "`password` (users made with `meetq users add`), `proxy` (an identity header from trusted_proxies) or "
-            "a vendor's sign-in (`webex`).", env="MEETQ_VIEWER_AUTH",
-            choices=("none", "password", "proxy", *(p.name for p in PROVIDERS.values() if p.sign_in))),
-    Setting("viewer", "public_url", str, None,
-            "Address people use to reach the viewer, e.g. https://meetq.example.com (sign-in redirects and links "
-            "are made from it; default http://host:port).", env="MEETQ_VIEWER_PUBLIC_URL"),
-    Setting("viewer", "secrets_file", Path, Path("data/viewer-secrets.json"),
-            "The viewer's own secrets (mode 0600): the key that signs session cookies, and the password users.",
-            env="MEETQ_VIEWER_SECRETS"),
+    Setting(
+        "notify",
+        "person_askers",
+        str,
+        "",
+        "Who may ask the bot `person <email>`: emails and @domains, separated by spaces (empty: nobody).",
+        env="MEETQ_NOTIFY_PERSON_ASKERS",
+    ),
+    Setting(
+        "notify",
+        "disabled_rules",
+        str,
+        "",
+        "Rules not to run, separated by spaces: quality jump collector collector_stale reauth refresh_expiring "
+        "expiring_unread expired collector_errors digest.",
+    ),
+    Setting(
+        "viewer",
+        "auth",
+        str,
+        "none",
+        "Who may see the viewer: `none` (anyone who reaches it; loopback only unless `meetq serve --public`), "
+        "`password` (users made with `meetq users add`), `proxy` (an identity header from trusted_proxies) or "
+        "a vendor's sign-in (`webex`).",
+        env="MEETQ_VIEWER_AUTH",
+        choices=("none", "password", "proxy", *(p.name for p in PROVIDERS.values() if p.sign_in)),
+    ),
+    Setting(
+        "viewer",
+        "public_url",
+        str,
+        None,
+        "Address people use to reach the viewer, e.g. https://meetq.example.com (sign-in redirects and links "
+        "are made from it; default http://host:port).",
+        env="MEETQ_VIEWER_PUBLIC_URL",
+    ),
+    Setting(
+        "viewer",
+        "secrets_file",
+        Path,
+        Path("data/viewer-secrets.json"),
+        "The viewer's own secrets (mode 0600): the key that signs session cookies, and the password users.",
+        env="MEETQ_VIEWER_SECRETS",
+    ),
     Setting("viewer", "session_hours", float, 12.0, "A sign-in lasts this long.", minimum=0.01),
-    Setting("viewer", "allowed_people", str, "",
-            "Only these may sign in (with a vendor or a proxy): emails and @domains, separated by spaces or commas "
-            "(empty: everyone the sign-in accepts).", env="MEETQ_VIEWER_ALLOWED_PEOPLE"),
-    Setting("viewer", "sign_in_orgs", str, "",
-            "Organisation ids whose people may sign in with a vendor, separated by spaces or commas "
-            "(`meetq auth status` shows each account's). Required for vendor sign-in.",
-            env="MEETQ_VIEWER_SIGN_IN_ORGS"),
-    Setting("viewer", "sign_in_client_id", str, None,
-            "Client id of the integration people sign in through (default: the collector's, e.g. webex.client_id).",
-            env="MEETQ_VIEWER_SIGN_IN_CLIENT_ID"),
-    Setting("viewer", "sign_in_client_secret", str, None,
-            "Its client secret (default: the collector's).", env="MEETQ_VIEWER_SIGN_IN_CLIENT_SECRET", secret=True),
-    Setting("viewer", "proxy_header", str, "X-Forwarded-Email",
-            "With auth = proxy: the header carrying the signed-in person's email or name.",
-            env="MEETQ_VIEWER_PROXY_HEADER"),
-    Setting("viewer", "trusted_proxies", str, "127.0.0.1/32 ::1/128",
-            "With auth = proxy: the addresses (CIDR) whose identity header is believed; from anywhere else "
-            "it is ignored.", env="MEETQ_VIEWER_TRUSTED_PROXIES"),
+    Setting(
+        "viewer",
+        "allowed_people",
+        str,
+        "",
+        "Only these may sign in (with a vendor or a proxy): emails and @domains, separated by spaces or commas "
+        "(empty: everyone the sign-in accepts).",
+        env="MEETQ_VIEWER_ALLOWED_PEOPLE",
+    ),
+    Setting(
+        "viewer",
+        "sign_in_orgs",
+        str,
+        "",
+        "Organisation ids whose people may sign in with a vendor, separated by spaces or commas "
+        "(`meetq auth status` shows each account's). Required for vendor sign-in.",
+        env="MEETQ_VIEWER_SIGN_IN_ORGS",
+    ),
+    Setting(
+        "viewer",
+        "sign_in_client_id",
+        str,
+        None,
+        "Client id of the integration people sign in through (default: the collector's, e.g. webex.client_id).",
+        env="MEETQ_VIEWER_SIGN_IN_CLIENT_ID",
+    ),
+    Setting(
+        "viewer",
+        "sign_in_client_secret",
+        str,
+        None,
+        "Its client secret (default: the collector's).",
+        env="MEETQ_VIEWER_SIGN_IN_CLIENT_SECRET",
+        secret=True,
+    ),
+    Setting(
+        "viewer",
+        "proxy_header",
+        str,
+        "X-Forwarded-Email",
+        "With auth = proxy: the header carrying the signed-in person's email or name.",
+        env="MEETQ_VIEWER_PROXY_HEADER",
+    ),
+    Setting(
+        "viewer",
+        "trusted_proxies",
+        str,
+        "127.0.0.1/32 ::1/128",
+        "With auth = proxy: the addresses (CIDR) whose identity header is believed; from anywhere else it is ignored.",
+        env="MEETQ_VIEWER_TRUSTED_PROXIES",
+    ),
 ]
 
-SETTINGS: list[Setting] = (ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings]
-                           + CORE_SETTINGS)
+SETTINGS: list[Setting] = ACCOUNT_SETTINGS + [s for p in PROVIDERS.values() for s in p.settings] + CORE_SETTINGS
 # Each vendor's own [section], named as the vendor: its settings are `settings.<vendor>.<name>`.
 VENDOR_SETTINGS: dict[str, tuple[Setting, ...]] = {p.name: tuple(p.settings) for p in PROVIDERS.values()}
-assert all(s.section == vendor for vendor, own in VENDOR_SETTINGS.items() for s in own), "a vendor's section is its name"
+assert all(s.section == vendor for vendor, own in VENDOR_SETTINGS.items() for s in own), (
+    "a vendor's section is its name"
+)
 
 
 def attribute(setting: Setting) -> str:
@@ -211,9 +485,11 @@ SETTINGS_BY_KEY = {key: s for s in SETTINGS for key in (s.key, *s.aliases)}
 assert len(SETTINGS_BY_ATTRIBUTE) == len(SETTINGS), "two core settings share a name"
 
 VENDOR_SECTION_TYPES = {
-    vendor: make_dataclass(f"{vendor.title()}Settings", [(s.name, Any, field(default=s.default)) for s in own],
-                           frozen=True)
-    for vendor, own in VENDOR_SETTINGS.items()}
+    vendor: make_dataclass(
+        f"{vendor.title()}Settings", [(s.name, Any, field(default=s.default)) for s in own], frozen=True
+    )
+    for vendor, own in VENDOR_SETTINGS.items()
+}
 CORE = [s for s in SETTINGS if s.section not in VENDOR_SETTINGS]
 CORE_BY_NAME = {s.name: s for s in CORE}
 
@@ -263,8 +539,10 @@ class Settings(_Settings):
             lower_is_worse = "frame_rate" in fair
             if (values[fair] <= values[poor]) if lower_is_worse else (values[fair] >= values[poor]):
                 side = "above" if lower_is_worse else "below"
-                raise ConfigError(f"quality.{fair} = {values[fair]:g} must be {side} quality.{poor} = "
-                                  f"{values[poor]:g} ({self.sources.get(fair) or self.sources.get(poor) or 'defaults'})")
+                raise ConfigError(
+                    f"quality.{fair} = {values[fair]:g} must be {side} quality.{poor} = "
+                    f"{values[poor]:g} ({self.sources.get(fair) or self.sources.get(poor) or 'defaults'})"
+                )
 
     def value(self, name: str):
         """A setting by where it is read: `interval_seconds`, `webex.client_id`."""
@@ -286,19 +564,25 @@ def _check_timezone(settings) -> None:
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"viewer.timezone {settings.timezone!r} from {settings.sources.get('timezone')} is not a "
-                          "time zone name (e.g. UTC, Europe/Berlin, America/New_York)") from None
+        raise ConfigError(
+            f"viewer.timezone {settings.timezone!r} from {settings.sources.get('timezone')} is not a "
+            "time zone name (e.g. UTC, Europe/Berlin, America/New_York)"
+        ) from None
 
 
 def _check_digest_time(settings) -> None:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", settings.digest_time or ""):
-        raise ConfigError(f"notify.digest_time {settings.digest_time!r} from {settings.sources.get('digest_time')} "
-                          "must be HH:MM (24-hour, in viewer.timezone)")
+        raise ConfigError(
+            f"notify.digest_time {settings.digest_time!r} from {settings.sources.get('digest_time')} "
+            "must be HH:MM (24-hour, in viewer.timezone)"
+        )
 
 
 def where_to_set(setting: Setting) -> str:
-    return (f"set {setting.env_name}, or `{setting.name}` under [{setting.section}] in "
-            f"{DEFAULT_CONFIG_PATH} (or the file named by MEETQ_CONFIG)")
+    return (
+        f"set {setting.env_name}, or `{setting.name}` under [{setting.section}] in "
+        f"{DEFAULT_CONFIG_PATH} (or the file named by MEETQ_CONFIG)"
+    )
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -307,7 +591,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     environ = os.environ if environ is None else environ
     raw: dict[str, tuple[Any, str]] = dict(_read_toml(environ))
     for setting in SETTINGS:
-        for name in (*setting.env_aliases, setting.env_name):   # the current name wins over an old one
+        for name in (*setting.env_aliases, setting.env_name):  # the current name wins over an old one
             if environ.get(name):
                 raw[attribute(setting)] = (environ[name], f"environment variable {name}")
     for name, value in (overrides or {}).items():
@@ -317,8 +601,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     core, vendors, sources = {}, {vendor: {} for vendor in VENDOR_SETTINGS}, {}
     for name, (value, source) in raw.items():
         setting = SETTINGS_BY_ATTRIBUTE[name]
-        (vendors[setting.section] if setting.section in vendors else core)[setting.name] = \
-            _coerce(setting, value, source)
+        (vendors[setting.section] if setting.section in vendors else core)[setting.name] = _coerce(
+            setting, value, source
+        )
         sources[name] = source
     settings = Settings(**core, **{v: VENDOR_SECTION_TYPES[v](**own) for v, own in vendors.items()}, sources=sources)
     settings.check_thresholds()
@@ -327,7 +612,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
 
 
-ACCOUNTS_KEY = "accounts"   # [[accounts]] tables in the TOML file
+ACCOUNTS_KEY = "accounts"  # [[accounts]] tables in the TOML file
 ACCOUNT_CORE_KEYS = ("name", "provider", "secrets")
 
 
@@ -349,8 +634,7 @@ def _account_overrides(settings: "Settings", tables: list, source: str) -> list[
             raise ConfigError(f"{source}: account name {name!r} must be unique and made of letters, digits, . _ -")
         seen.add(name)
         where = f"{source} [[accounts]] {name}"
-        vendor = _coerce(CORE_BY_NAME["provider"], table.get("provider", CORE_BY_NAME["provider"].default),
-                         where)
+        vendor = _coerce(CORE_BY_NAME["provider"], table.get("provider", CORE_BY_NAME["provider"].default), where)
         _refuse_other_keys(table, vendor, where)
         overrides.append(_account_changes(settings, table, vendor, where))
     return overrides
@@ -364,8 +648,10 @@ def _refuse_other_keys(table: dict, vendor: str, where: str) -> None:
             continue
         others = [v for v in VENDOR_SETTINGS if v != vendor and key in PROVIDERS[v].account_keys]
         if others:
-            raise ConfigError(f"{where}: {key} is a {' and '.join(others)} setting, and this is a {vendor} account "
-                              f"(provider = \"{vendor}\"); its keys: {', '.join(known)}")
+            raise ConfigError(
+                f"{where}: {key} is a {' and '.join(others)} setting, and this is a {vendor} account "
+                f'(provider = "{vendor}"); its keys: {", ".join(known)}'
+            )
         raise ConfigError(f"{where}: unknown key {key!r}; a {vendor} account's keys: {', '.join(known)}")
 
 
@@ -373,19 +659,26 @@ def _account_changes(settings: "Settings", table: dict, vendor: str, where: str)
     """The settings an [[accounts]] table changes. Its own credentials (and what each account
     gives for itself) are its own: none are inherited from the first account."""
     own_settings = {s.name: s for s in VENDOR_SETTINGS[vendor]}
-    given = {key: _coerce(own_settings[key], value, where) for key, value in table.items()
-             if key not in ACCOUNT_CORE_KEYS}
+    given = {
+        key: _coerce(own_settings[key], value, where) for key, value in table.items() if key not in ACCOUNT_CORE_KEYS
+    }
     missing = PROVIDERS[vendor].required({**{k: None for k in PROVIDERS[vendor].account_keys}, **given})
     if missing:
         raise ConfigError(f"{where}: {missing}")
     not_inherited = {s.name: s.default for s in VENDOR_SETTINGS[vendor] if s.secret or s.per_account}
     secrets = settings.secrets.with_name(f"{settings.secrets.stem}.{table['name']}{settings.secrets.suffix}")
-    return {"account": table["name"], "provider": vendor,
-            **{s.name: None for s in CORE if s.secret},
-            vendor: replace(getattr(settings, vendor), **{**not_inherited, **given}),
-            "secrets": _coerce(CORE_BY_NAME["secrets"], table["secrets"], where) if "secrets" in table else secrets,
-            "sources": {**settings.sources, **{f"{vendor}.{k}": where for k in given},
-                        **({"secrets": where} if "secrets" in table else {})}}
+    return {
+        "account": table["name"],
+        "provider": vendor,
+        **{s.name: None for s in CORE if s.secret},
+        vendor: replace(getattr(settings, vendor), **{**not_inherited, **given}),
+        "secrets": _coerce(CORE_BY_NAME["secrets"], table["secrets"], where) if "secrets" in table else secrets,
+        "sources": {
+            **settings.sources,
+            **{f"{vendor}.{k}": where for k in given},
+            **({"secrets": where} if "secrets" in table else {}),
+        },
+    }
 
 
 def _read_toml(environ) -> dict[str, tuple[Any, str]]:
@@ -445,9 +738,11 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
 
 def example_toml() -> str:
     """The text of config/meetq.example.toml, generated from SETTINGS."""
-    lines = ["# meetq settings. Precedence: defaults < this file < environment < command-line options.",
-             "# Copy to config/meetq.toml (or point MEETQ_CONFIG at a copy) and uncomment what you change.",
-             "# Keep secrets out of files others can read; the environment variables work too."]
+    lines = [
+        "# meetq settings. Precedence: defaults < this file < environment < command-line options.",
+        "# Copy to config/meetq.toml (or point MEETQ_CONFIG at a copy) and uncomment what you change.",
+        "# Keep secrets out of files others can read; the environment variables work too.",
+    ]
     section = None
     for setting in SETTINGS:
         if setting.section != section:
@@ -455,14 +750,28 @@ def example_toml() -> str:
             lines += ["", f"[{section}]"]
         lines.append(f"# {setting.help} (env: {setting.env_name})")
         lines.append(f"# {setting.name} = {_toml_value(setting.default)}")
-    lines += ["", "# Further accounts (other organisations, other vendors), one [[accounts]] table each, collected",
-              "# into the same database. Keys: " + ", ".join(ACCOUNT_CORE_KEYS) + ", and those of the account's vendor: "
-              + "; ".join(f"{vendor}: {', '.join(PROVIDERS[vendor].account_keys)}" for vendor in VENDOR_SETTINGS) + ".",
-              "# A webex account needs access_token, or client_id and client_secret; a google one key_file and",
-              "# admin_email. Each account's token file defaults to the main one's name plus the account's.",
-              "# [[accounts]]", '# name = "emea"', '# client_id = "..."', '# client_secret = "..."',
-              '# site_url = "emea.webex.com"', "#", "# [[accounts]]", '# name = "workspace"', '# provider = "google"',
-              '# key_file = "/etc/meetq/google-key.json"', '# admin_email = "admin@example.com"']
+    lines += [
+        "",
+        "# Further accounts (other organisations, other vendors), one [[accounts]] table each, collected",
+        "# into the same database. Keys: "
+        + ", ".join(ACCOUNT_CORE_KEYS)
+        + ", and those of the account's vendor: "
+        + "; ".join(f"{vendor}: {', '.join(PROVIDERS[vendor].account_keys)}" for vendor in VENDOR_SETTINGS)
+        + ".",
+        "# A webex account needs access_token, or client_id and client_secret; a google one key_file and",
+        "# admin_email. Each account's token file defaults to the main one's name plus the account's.",
+        "# [[accounts]]",
+        '# name = "emea"',
+        '# client_id = "..."',
+        '# client_secret = "..."',
+        '# site_url = "emea.webex.com"',
+        "#",
+        "# [[accounts]]",
+        '# name = "workspace"',
+        '# provider = "google"',
+        '# key_file = "/etc/meetq/google-key.json"',
+        '# admin_email = "admin@example.com"',
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -51,25 +51,27 @@ class Stopped(Exception):
 
 @dataclass
 class Cycle:
-    settings: object              # one account's settings
+    settings: object  # one account's settings
     credentials: object
     report: RunReport
     stop: threading.Event
     clock: Callable[[], datetime]
-    listing: bool = True          # False: only work the queue (a webhook made a meeting due)
-    private_body: Callable[[str], str] = str   # a body as the privacy setting allows it kept
+    listing: bool = True  # False: only work the queue (a webhook made a meeting due)
+    private_body: Callable[[str], str] = str  # a body as the privacy setting allows it kept
     _locator: object = None
 
     def locator(self):
         """The active building file's ranges, read once a cycle (locations.Locator)."""
         if self._locator is None:
             from .locations import active_locator
+
             self._locator = active_locator()
         return self._locator
 
     def save_places(self, sessions: list, addresses: list | None = None) -> None:
         """Where these just-written sessions were, from the full addresses when given."""
         from .locations import places_of
+
         locator = self.locator()
         store.save_places(places_of(locator, sessions, addresses, self.settings.ip_addresses), locator.file_id)
 
@@ -104,5 +106,10 @@ def keep_refused(record: RawRecord, account: str) -> None:
     endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
     offset = query.get("offset", [None])[0]
     with database.atomic():
-        store.save_raw(record, endpoint, query.get("meetingId", [None])[0],
-                       int(offset) if offset and offset.isdigit() else None, account=account)
+        store.save_raw(
+            record,
+            endpoint,
+            query.get("meetingId", [None])[0],
+            int(offset) if offset and offset.isdigit() else None,
+            account=account,
+        )

@@ -43,8 +43,9 @@ def collector_lock(database_path: Path):
     try:
         handle = open(path, "a+")
     except PermissionError:
-        raise DatabaseUnusable(f"cannot write {path}: the collector must be able to write the database's folder "
-                               f"{path.parent}") from None
+        raise DatabaseUnusable(
+            f"cannot write {path}: the collector must be able to write the database's folder {path.parent}"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -130,15 +131,16 @@ def notify_quietly(settings) -> None:
     """Alerts after the round. Whatever goes wrong in posting them, collection goes on."""
     try:
         notify.run(settings)
-    except Exception as error:   # a bug here must not stop the collector; the log keeps it
+    except Exception as error:  # a bug here must not stop the collector; the log keeps it
         log.error("notify_failed", error=logs.redact(error))
 
 
 def run_forever(settings) -> None:
     stop = threading.Event()
     cycle_lock = threading.Lock()
-    scheduler = BlockingScheduler(timezone=UTC, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    scheduler = BlockingScheduler(
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
 
     def cycle():
         with cycle_lock:
@@ -165,10 +167,18 @@ def run_forever(settings) -> None:
 
     scheduler.add_listener(on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     if settings.samples_days or settings.raw_days:
-        scheduler.add_job(lambda: log.info("pruned", **prune(settings)), IntervalTrigger(hours=24, timezone=UTC),
-                          id="prune", next_run_time=utcnow() + timedelta(minutes=1))
-    scheduler.add_job(cycle, IntervalTrigger(seconds=settings.interval_seconds, timezone=UTC),
-                      id="collect", next_run_time=utcnow() + timedelta(milliseconds=10))
+        scheduler.add_job(
+            lambda: log.info("pruned", **prune(settings)),
+            IntervalTrigger(hours=24, timezone=UTC),
+            id="prune",
+            next_run_time=utcnow() + timedelta(minutes=1),
+        )
+    scheduler.add_job(
+        cycle,
+        IntervalTrigger(seconds=settings.interval_seconds, timezone=UTC),
+        id="collect",
+        next_run_time=utcnow() + timedelta(milliseconds=10),
+    )
     receiver = None
     if settings.listen:
         fast_path = FastPath(settings, stop, cycle_lock)
@@ -176,8 +186,12 @@ def run_forever(settings) -> None:
         threading.Thread(target=fast_path.run, name="webhook-fast-path", daemon=True).start()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    log.info("collector_started", interval_seconds=settings.interval_seconds, database=str(settings.database),
-             accounts=[a.account for a in settings.accounts()])
+    log.info(
+        "collector_started",
+        interval_seconds=settings.interval_seconds,
+        database=str(settings.database),
+        accounts=[a.account for a in settings.accounts()],
+    )
     try:
         scheduler.start()
     finally:

@@ -40,16 +40,23 @@ def demo_environment(sim: Simulator, workdir: Path, interval: int, port: int) ->
     webhook_port = free_port()
     return {
         "MEETQ_WEBHOOK_LISTEN": f"127.0.0.1:{webhook_port}",
-        "MEETQ_WEBEX_API_BASE": sim.api_base, "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
-        "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id, "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
+        "MEETQ_WEBEX_API_BASE": sim.api_base,
+        "MEETQ_WEBEX_ANALYTICS_BASE": sim.analytics_base,
+        "MEETQ_WEBEX_CLIENT_ID": sim.config.client_id,
+        "MEETQ_WEBEX_CLIENT_SECRET": sim.config.client_secret,
         "MEETQ_WEBEX_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback",
-        "MEETQ_DATABASE": str(workdir / "meetq.db"), "MEETQ_SECRETS": str(workdir / "secrets.json"),
-        "MEETQ_INTERVAL_SECONDS": str(interval), "MEETQ_VIEWER_PORT": str(port),
-        "MEETQ_CONFIG": str(workdir / "meetq.toml"), "MEETQ_WEBEX_ACCESS_TOKEN": "",
+        "MEETQ_DATABASE": str(workdir / "meetq.db"),
+        "MEETQ_SECRETS": str(workdir / "secrets.json"),
+        "MEETQ_INTERVAL_SECONDS": str(interval),
+        "MEETQ_VIEWER_PORT": str(port),
+        "MEETQ_CONFIG": str(workdir / "meetq.toml"),
+        "MEETQ_WEBEX_ACCESS_TOKEN": "",
         # The simulator's bot posts alerts and the digest into its space; quality alerts look at the
         # simulated week (its calls are days old), not the last hour.
-        "MEETQ_NOTIFY_BOT_TOKEN": sim.config.bot_token, "MEETQ_NOTIFY_ROOM_ID": ROOMS[0]["id"],
-        "MEETQ_NOTIFY_WINDOW_MINUTES": str(7 * 24 * 60), "MEETQ_VIEWER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MEETQ_NOTIFY_BOT_TOKEN": sim.config.bot_token,
+        "MEETQ_NOTIFY_ROOM_ID": ROOMS[0]["id"],
+        "MEETQ_NOTIFY_WINDOW_MINUTES": str(7 * 24 * 60),
+        "MEETQ_VIEWER_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
 
 
@@ -65,12 +72,13 @@ def viewer_environment(environment: dict) -> dict:
 def add_google_meet(workdir: Path) -> GoogleSimulator:
     """A second vendor: the Google simulator and a service-account key pointing at it."""
     google = GoogleSimulator(SimConfig(port=free_port(), seed=11, **DEMO_SIMULATOR)).start()
-    key = google.write_key_file((workdir / "google-key.json").resolve())   # whatever folder the CLI runs in
+    key = google.write_key_file((workdir / "google-key.json").resolve())  # whatever folder the CLI runs in
     (workdir / "meetq.toml").write_text(
         "# Written by `meetq demo`: the Google Meet account beside the simulated Webex one.\n"
         f'[[accounts]]\nname = "google-meet"\nprovider = "google"\nkey_file = "{key}"\n'
         f'admin_email = "{google.admin_email}"\nreports_base = "{google.reports_base}"\n'
-        f'meet_base = "{google.meet_base}"\norganizers = "{_busiest_host(google)}"\n')
+        f'meet_base = "{google.meet_base}"\norganizers = "{_busiest_host(google)}"\n'
+    )
     return google
 
 
@@ -101,8 +109,9 @@ def meetq_command() -> str:
 
 def cli_prefix(environment: dict) -> str:
     """What points another shell's `meetq` at the demo's settings, database and token file."""
-    return " ".join(f"{name}={shlex.quote(environment[name])}" for name in ("MEETQ_CONFIG", "MEETQ_DATABASE",
-                                                                               "MEETQ_SECRETS"))
+    return " ".join(
+        f"{name}={shlex.quote(environment[name])}" for name in ("MEETQ_CONFIG", "MEETQ_DATABASE", "MEETQ_SECRETS")
+    )
 
 
 def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> None:
@@ -116,25 +125,30 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
-    bot.register(settings, f"http://{settings.listen}/webex")   # the assistant hears mentions there too
+    bot.register(settings, f"http://{settings.listen}/webex")  # the assistant hears mentions there too
     click.echo(f"Webhook:   meetings ending in the next hours reach the collector at once ({webhook.target_url})")
     meetq = [sys.executable, "-m", "meetq.cli"]
     buildings = workdir / "buildings.csv"
     buildings.write_text(BUILDING_FILE)
-    subprocess.run([*meetq, "locations", "import", str(buildings)], env=environment, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*meetq, "locations", "import", str(buildings)], env=environment, check=True, stdout=subprocess.DEVNULL
+    )
     click.echo(f"Buildings: {buildings} (the simulated offices and VPN pool; `meetq locations missing` shows the rest)")
     children = [subprocess.Popen([*meetq, "run"], env=environment)]
-    if viewer:   # the viewer never creates the file: it waits for the collector to
+    if viewer:  # the viewer never creates the file: it waits for the collector to
         children.append(subprocess.Popen([*meetq, "serve", "--wait", "120"], env=viewer_environment(environment)))
     click.echo(f"Collector: every {interval} s into {settings.database}")
-    click.echo(f"Alerts:    the bot posts alerts and the digest into the space {ROOMS[0]['title']!r}: read them at "
-               f"{sim.url}/_sim/messages")
+    click.echo(
+        f"Alerts:    the bot posts alerts and the digest into the space {ROOMS[0]['title']!r}: read them at "
+        f"{sim.url}/_sim/messages"
+    )
     click.echo("Assistant: talk to the bot on that page as anyone of the organisation: try `last`, `week`, `status`")
     if viewer:
         click.echo(f"Viewer:    http://127.0.0.1:{port}/  (dashboards at /-/dashboards)")
-    click.echo(f"CLI:       the demo's files, for `meetq status`, `health`, `raw` and the rest: "
-               f"{cli_prefix(environment)} {meetq_command()} status")
+    click.echo(
+        f"CLI:       the demo's files, for `meetq status`, `health`, `raw` and the rest: "
+        f"{cli_prefix(environment)} {meetq_command()} status"
+    )
     click.echo("Ctrl-C stops everything.")
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -30,7 +30,8 @@ def when(moment: str | None, settings) -> str:
 def poor_share(start: str, stop: str) -> tuple[float | None, int]:
     rated, poor = database.execute_sql(
         f"SELECT sum({RATED}), sum(verdict = 'poor') FROM media_sessions WHERE join_time >= ? AND join_time < ?",
-        (start, stop)).fetchone()
+        (start, stop),
+    ).fetchone()
     return (round(100.0 * poor / rated, 1) if rated else None), rated or 0
 
 
@@ -44,32 +45,56 @@ def week_digest(settings, now: datetime) -> str:
     if share is None:
         headline = "No rated sessions this week"
     else:
-        trend = "" if was is None else (f" (the week before: {was} %, " + (
-            f"▲ +{share - was:.1f} points)" if share > was else f"▼ {share - was:.1f} points)" if share < was
-            else "the same)"))
+        trend = (
+            ""
+            if was is None
+            else (
+                f" (the week before: {was} %, "
+                + (
+                    f"▲ +{share - was:.1f} points)"
+                    if share > was
+                    else f"▼ {share - was:.1f} points)"
+                    if share < was
+                    else "the same)"
+                )
+            )
+        )
         headline = f"**{share} %** of {rated} rated sessions were poor{trend}"
     lines = [f"**meetq: the 7 days {week.words()}**", "", f"- {headline}"]
     meetings = database.execute_sql(
         "SELECT m.id, coalesce(m.title, '(untitled)'), sum(s.verdict = 'poor') AS poor, "
         f"sum(s.{RATED}) FROM media_sessions s JOIN meetings m ON m.id = s.meeting_id WHERE s.join_time >= ? "
         "AND s.join_time < ? GROUP BY m.id HAVING poor > 0 ORDER BY poor DESC, 1.0 * poor / sum(s." + RATED + ") "
-        "DESC LIMIT 5", (start, stop)).fetchall()
+        "DESC LIMIT 5",
+        (start, stop),
+    ).fetchall()
     if meetings:
-        lines.append("- Worst meetings: " + "; ".join(
-            f"{link(settings, '/-/dashboards/meeting?meeting=' + quote(m), title)} ({poor} of {of} poor)"
-            for m, title, poor, of in meetings))
+        lines.append(
+            "- Worst meetings: "
+            + "; ".join(
+                f"{link(settings, '/-/dashboards/meeting?meeting=' + quote(m), title)} ({poor} of {of} poor)"
+                for m, title, poor, of in meetings
+            )
+        )
     places = database.execute_sql(
         f"SELECT l.building, sum(s.verdict = 'poor'), sum(s.{RATED}) FROM media_sessions s JOIN session_locations l "
         "ON l.session_id = s.id WHERE s.join_time >= ? AND s.join_time < ? AND l.building IS NOT NULL GROUP BY 1 "
         f"HAVING sum(s.{RATED}) >= ? AND sum(s.verdict = 'poor') > 0 ORDER BY 1.0 * sum(s.verdict = 'poor') / sum(s.{RATED}) DESC LIMIT 3",
-        (start, stop, settings.min_sessions)).fetchall()
+        (start, stop, settings.min_sessions),
+    ).fetchall()
     if places:
-        lines.append("- Worst buildings: " + "; ".join(
-            f"{link(settings, '/-/dashboards/places?building=' + quote(b), b)} ({100.0 * p / r:.0f} % of {r})"
-            for b, p, r in places))
+        lines.append(
+            "- Worst buildings: "
+            + "; ".join(
+                f"{link(settings, '/-/dashboards/places?building=' + quote(b), b)} ({100.0 * p / r:.0f} % of {r})"
+                for b, p, r in places
+            )
+        )
     causes = database.execute_sql(
         "SELECT coalesce(verdict_metric, 'other'), count(*) FROM media_sessions WHERE verdict = 'poor' "
-        "AND join_time >= ? AND join_time < ? GROUP BY 1 ORDER BY 2 DESC LIMIT 4", (start, stop)).fetchall()
+        "AND join_time >= ? AND join_time < ? GROUP BY 1 ORDER BY 2 DESC LIMIT 4",
+        (start, stop),
+    ).fetchall()
     if causes:
         lines.append("- Causes of poor sessions: " + ", ".join(f"{metric} {count}" for metric, count in causes))
     lines.append("- Collector: " + collector_line(settings))
@@ -79,6 +104,7 @@ def week_digest(settings, now: datetime) -> str:
 
 def collector_line(settings) -> str:
     """What `meetq health` says, so the digest, the assistant and the probe never disagree."""
-    from .ops import health   # ops imports the providers, whose bot imports this module
+    from .ops import health  # ops imports the providers, whose bot imports this module
+
     healthy, message = health(settings)
     return message if healthy else f"UNHEALTHY: {message}"

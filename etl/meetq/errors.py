@@ -36,8 +36,15 @@ class ApiError(MeetqError):
     """A vendor's API answered with an error. Carries the status and the tracking id (vendor support
     asks for it)."""
 
-    def __init__(self, message: str, *, status: int | None = None, tracking_id: str | None = None,
-                 url: str | None = None, body: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        tracking_id: str | None = None,
+        url: str | None = None,
+        body: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.tracking_id = tracking_id

@@ -38,6 +38,7 @@ class Credentials(Protocol):
 @dataclass
 class Page:
     """One answered listing request: the raw record to keep, its items and where the next page is."""
+
     raw: RawRecord
     items: list
     next_url: str | None = None
@@ -101,11 +102,19 @@ def parse_items(response: requests.Response, key: str = "items") -> list:
     try:
         body = response.json()
     except ValueError as error:
-        raise MalformedResponse(f"response is not JSON ({error})", status=response.status_code,
-                                tracking_id=response.headers.get("Trackingid"), url=response.url) from None
+        raise MalformedResponse(
+            f"response is not JSON ({error})",
+            status=response.status_code,
+            tracking_id=response.headers.get("Trackingid"),
+            url=response.url,
+        ) from None
     if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
-        raise MalformedResponse(f"response JSON has no `{key}` list", status=response.status_code,
-                                tracking_id=response.headers.get("Trackingid"), url=response.url)
+        raise MalformedResponse(
+            f"response JSON has no `{key}` list",
+            status=response.status_code,
+            tracking_id=response.headers.get("Trackingid"),
+            url=response.url,
+        )
     return [item for item in body.get(key, []) if isinstance(item, dict)]
 
 
@@ -113,8 +122,15 @@ class ApiClient:
     """`settings` gives the timeouts and retry policy (the [collector] section); `on_error` receives
     the raw record of every refused or unusable answer, for `raw_responses`."""
 
-    def __init__(self, settings, credentials: Credentials | None, *, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep, on_error: Callable[[RawRecord], None] | None = None):
+    def __init__(
+        self,
+        settings,
+        credentials: Credentials | None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        on_error: Callable[[RawRecord], None] | None = None,
+    ):
         self.settings = settings
         self.credentials = credentials
         self.session = session or requests.Session()
@@ -124,9 +140,18 @@ class ApiClient:
 
     # -- the one request loop --------------------------------------------------------------
 
-    def request(self, method: str, url: str, *, params: dict | None = None, data: dict | None = None,
-                json_body: dict | None = None, authenticated: bool = True, max_retry_after: float | None = None,
-                report: bool = True) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        data: dict | None = None,
+        json_body: dict | None = None,
+        authenticated: bool = True,
+        max_retry_after: float | None = None,
+        report: bool = True,
+    ) -> requests.Response:
         """One logical request. `report=False` keeps the answer out of the raw-response log
         (the token endpoint's). Raises the named errors of `errors`."""
         settings = self.settings
@@ -138,8 +163,15 @@ class ApiClient:
             if authenticated:
                 headers["Authorization"] = f"Bearer {self.credentials.access_token()}"
             try:
-                response = self.session.request(method, url, params=params, data=data, json=json_body,
-                                                headers=headers, timeout=settings.request_timeout_seconds)
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    json=json_body,
+                    headers=headers,
+                    timeout=settings.request_timeout_seconds,
+                )
             except (requests.Timeout, requests.ConnectionError) as error:
                 kind = "timeout" if isinstance(error, requests.Timeout) else "connection error"
                 if attempt < settings.max_retries:
@@ -166,8 +198,14 @@ class ApiClient:
                     log.warning("rate_limited", url=_loggable(url), retry_after=wait, tracking_id=tracking)
                     self.sleep(wait)
                     continue
-                raise RateLimited(f"429 rate limited: {message}", retry_after=wait, status=status,
-                                  tracking_id=tracking, url=url, body=response.text)
+                raise RateLimited(
+                    f"429 rate limited: {message}",
+                    retry_after=wait,
+                    status=status,
+                    tracking_id=tracking,
+                    url=url,
+                    body=response.text,
+                )
             if status >= 500 or status in (408, 423):
                 # A long Retry-After on a 5xx is left to a later cycle, like a long 429.
                 wait = retry_after_seconds(response, 0.0)
@@ -175,23 +213,40 @@ class ApiClient:
                     attempt += 1
                     self._backoff(attempt, reason=f"HTTP {status}", url=url, tracking_id=tracking, retry_after=wait)
                     continue
-                raise TransientError(f"HTTP {status} after {attempt + 1} attempts: {message}", status=status,
-                                     tracking_id=tracking, url=url, body=response.text)
+                raise TransientError(
+                    f"HTTP {status} after {attempt + 1} attempts: {message}",
+                    status=status,
+                    tracking_id=tracking,
+                    url=url,
+                    body=response.text,
+                )
             error_class = {401: Unauthorised, 403: AccessDenied, 404: NotFound, 400: NotFound}.get(status, ApiError)
-            raise error_class(f"HTTP {status}: {message}", status=status, tracking_id=tracking, url=url,
-                              body=response.text)
+            raise error_class(
+                f"HTTP {status}: {message}", status=status, tracking_id=tracking, url=url, body=response.text
+            )
 
-    def _backoff(self, attempt: int, *, reason: str, url: str, tracking_id: str | None = None,
-                 retry_after: float = 0.0) -> None:
+    def _backoff(
+        self, attempt: int, *, reason: str, url: str, tracking_id: str | None = None, retry_after: float = 0.0
+    ) -> None:
         base = min(self.settings.backoff_max_seconds, self.settings.backoff_seconds * 2 ** (attempt - 1))
         delay = max(retry_after, base * random.uniform(0.5, 1.0))
-        log.warning("request_retry", reason=reason, attempt=attempt, delay=round(delay, 2),
-                    url=_loggable(url), tracking_id=tracking_id)
+        log.warning(
+            "request_retry",
+            reason=reason,
+            attempt=attempt,
+            delay=round(delay, 2),
+            url=_loggable(url),
+            tracking_id=tracking_id,
+        )
         self.sleep(delay)
 
     def _report(self, response: requests.Response) -> None:
-        log.warning("request_failed", status=response.status_code, url=_loggable(response.url),
-                    tracking_id=tracking_id_of(response))
+        log.warning(
+            "request_failed",
+            status=response.status_code,
+            url=_loggable(response.url),
+            tracking_id=tracking_id_of(response),
+        )
         if self.on_error:
             self.on_error(record_of(response))
 
@@ -199,13 +254,19 @@ class ApiClient:
 
     def link_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
         """`Link: rel="next"` paging to the end, re-adding any filter a next URL dropped."""
-        yield from _follow(self.page(url, params, items_key), lambda page: page.next_url,
-                           lambda next_url: self.page(next_url, params, items_key, params_in_url=True))
+        yield from _follow(
+            self.page(url, params, items_key),
+            lambda page: page.next_url,
+            lambda next_url: self.page(next_url, params, items_key, params_in_url=True),
+        )
 
     def token_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
         """Page-token paging: `pageToken` out, `nextPageToken` back, until there is none."""
-        yield from _follow(self.page(url, params, items_key), lambda page: next_page_token(page.raw.body),
-                           lambda token: self.page(url, {**params, "pageToken": token}, items_key))
+        yield from _follow(
+            self.page(url, params, items_key),
+            lambda page: next_page_token(page.raw.body),
+            lambda token: self.page(url, {**params, "pageToken": token}, items_key),
+        )
 
     def page(self, url: str, params: dict, items_key: str = "items", params_in_url: bool = False) -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
@@ -234,8 +295,12 @@ class ApiClient:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            raise MalformedResponse(f"{_loggable(url)} did not answer a JSON object", status=response.status_code,
-                                    tracking_id=tracking_id_of(response), url=url)
+            raise MalformedResponse(
+                f"{_loggable(url)} did not answer a JSON object",
+                status=response.status_code,
+                tracking_id=tracking_id_of(response),
+                url=url,
+            )
         return body
 
 
@@ -260,15 +325,28 @@ def next_page_token(body: str) -> str | None:
 
 
 def record_of(response: requests.Response, error: str | None = None) -> RawRecord:
-    return RawRecord(url=_loggable(response.url), status=response.status_code, body=response.text,
-                     content_type=response.headers.get("Content-Type", ""), tracking_id=tracking_id_of(response),
-                     fetched_at=iso(utcnow()), error=error)
+    return RawRecord(
+        url=_loggable(response.url),
+        status=response.status_code,
+        body=response.text,
+        content_type=response.headers.get("Content-Type", ""),
+        tracking_id=tracking_id_of(response),
+        fetched_at=iso(utcnow()),
+        error=error,
+    )
 
 
 def record_of_error(error: ApiError, fetched_at: str) -> RawRecord:
     """The raw record an error carries, for a failure the caller stores itself."""
-    return RawRecord(url=_loggable(error.url or ""), status=error.status or 0, body=error.body or "",
-                     content_type="", tracking_id=error.tracking_id, fetched_at=fetched_at, error=str(error))
+    return RawRecord(
+        url=_loggable(error.url or ""),
+        status=error.status or 0,
+        body=error.body or "",
+        content_type="",
+        tracking_id=error.tracking_id,
+        fetched_at=fetched_at,
+        error=str(error),
+    )
 
 
 def _loggable(url: str) -> str:

@@ -34,9 +34,9 @@ from .verdicts import with_defaults
 log = get_logger("meetq.loader")
 SESSION_FIELDS = tuple(f.name for f in fields(PreparedSession))
 
-GROUP_FILES = 512          # files per commit
-GROUP_SAMPLES = 500_000    # or fewer, when files are large: bounds the transaction and memory
-IN_FLIGHT_PER_WORKER = 4   # prepared files waiting for the writer: bounds memory when it lags
+GROUP_FILES = 512  # files per commit
+GROUP_SAMPLES = 500_000  # or fewer, when files are large: bounds the transaction and memory
+IN_FLIGHT_PER_WORKER = 4  # prepared files waiting for the writer: bounds memory when it lags
 LOAD_CACHE_KIB = 256 * 1024  # page cache while loading: 5 % faster than 64 MB; freed when the command ends
 
 
@@ -44,10 +44,10 @@ LOAD_CACHE_KIB = 256 * 1024  # page cache while loading: 5 % faster than 64 MB; 
 class PreparedFile:
     source: str
     fetched_at: str = ""
-    body: bytes = b""    # as stored in raw_responses: IP addresses dealt with, then compressed
+    body: bytes = b""  # as stored in raw_responses: IP addresses dealt with, then compressed
     body_sha256: str = ""
     meetings: list[tuple[str, list[PreparedSession]]] = field(default_factory=list)
-    findings: dict = field(default_factory=dict)   # meeting id -> shared_cause.find of its sessions here
+    findings: dict = field(default_factory=dict)  # meeting id -> shared_cause.find of its sessions here
     error: str | None = None
 
     @property
@@ -56,16 +56,20 @@ class PreparedFile:
 
     def to_bytes(self) -> bytes:
         """For the trip from a worker: marshal reads plain tuples back twice as fast as pickle."""
-        meetings = [(owner, [None if s is None else tuple(getattr(s, f) for f in SESSION_FIELDS) for s in sessions])
-                    for owner, sessions in self.meetings]
-        return marshal.dumps((self.source, self.fetched_at, self.body, self.body_sha256, meetings, self.findings,
-                              self.error))
+        meetings = [
+            (owner, [None if s is None else tuple(getattr(s, f) for f in SESSION_FIELDS) for s in sessions])
+            for owner, sessions in self.meetings
+        ]
+        return marshal.dumps(
+            (self.source, self.fetched_at, self.body, self.body_sha256, meetings, self.findings, self.error)
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "PreparedFile":
         source, fetched_at, body, body_sha256, meetings, findings, error = marshal.loads(data)
-        meetings = [(owner, [None if s is None else PreparedSession(*s) for s in sessions])
-                    for owner, sessions in meetings]
+        meetings = [
+            (owner, [None if s is None else PreparedSession(*s) for s in sessions]) for owner, sessions in meetings
+        ]
         return cls(source, fetched_at, body, body_sha256, meetings, findings, error)
 
 
@@ -75,11 +79,18 @@ class LoadReport:
     sessions: int = 0
     samples: int = 0
     failed: list[str] = field(default_factory=list)  # "source: why"
-    locator: object = field(default=None, repr=False)   # the active building file (locations.Locator)
+    locator: object = field(default=None, repr=False)  # the active building file (locations.Locator)
 
 
-def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode: str, thresholds: dict,
-                 fetched_at: str, provider: str) -> PreparedFile:
+def prepare_file(
+    source: str,
+    text: str | None,
+    meeting_id: str | None,
+    ip_mode: str,
+    thresholds: dict,
+    fetched_at: str,
+    provider: str,
+) -> PreparedFile:
     """Read, parse and transform one saved response. Pure but for reading `source` when `text`
     is None; runs in a worker process, so it returns errors instead of raising them."""
     try:
@@ -88,7 +99,7 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
         document = json.loads(text)
     except (OSError, UnicodeDecodeError) as error:
         return PreparedFile(source, error=f"cannot be read: {error}")
-    except (ValueError, RecursionError) as error:   # RecursionError: nested deeper than Python parses
+    except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python parses
         return PreparedFile(source, error=f"is not JSON: {type(error).__name__}: {error}")
     reader = PROVIDERS[provider]
     try:
@@ -98,9 +109,10 @@ def prepare_file(source: str, text: str | None, meeting_id: str | None, ip_mode:
     body = reader.private_body(text, ip_mode)
     # Each meeting's shared cause from this file's sessions, here in the worker: the writer keeps
     # it when the file turns out to hold every session of the meeting (see _shared_cause).
-    findings = {owner: shared_cause.find(shared_cause.participants_of(list(filter(None, sessions)),
-                                                                      with_defaults(thresholds)))
-                for owner, sessions in meetings}
+    findings = {
+        owner: shared_cause.find(shared_cause.participants_of(list(filter(None, sessions)), with_defaults(thresholds)))
+        for owner, sessions in meetings
+    }
     return PreparedFile(source, fetched_at, pack_text(body), body_digest(body), meetings, findings)
 
 
@@ -118,14 +130,30 @@ def expand_sources(sources: list[str]) -> list[str]:
     return expanded
 
 
-def load_files(sources: list[str], settings, meeting_id: str | None = None, workers: int | None = None,
-               stdin_text: str | None = None, clock=utcnow) -> LoadReport:
+def load_files(
+    sources: list[str],
+    settings,
+    meeting_id: str | None = None,
+    workers: int | None = None,
+    stdin_text: str | None = None,
+    clock=utcnow,
+) -> LoadReport:
     """Store every saved response in `sources` ("-" is `stdin_text`)."""
     feature_of(settings, "load_document", "saved responses to load")
     sources = expand_sources(sources)
     fetched_at = iso(clock())
-    jobs = [(s, stdin_text if s == "-" else None, meeting_id, settings.ip_addresses, settings.thresholds(),
-             fetched_at, settings.provider) for s in sources]
+    jobs = [
+        (
+            s,
+            stdin_text if s == "-" else None,
+            meeting_id,
+            settings.ip_addresses,
+            settings.thresholds(),
+            fetched_at,
+            settings.provider,
+        )
+        for s in sources
+    ]
     workers = default_workers(len(jobs)) if workers is None else workers
     report = LoadReport(locator=active_locator())
     with database.connection_context():
@@ -190,8 +218,15 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
     # The body came from the worker already compressed (and digested): `packed` below.
     record = RawRecord(url=f"file:{prepared_file.source}", body="", fetched_at=prepared_file.fetched_at)
     for owner, sessions in prepared_file.meetings:
-        store.save_raw(record, "qualities", owner, 0, account=settings.account, body_sha256=prepared_file.body_sha256,
-                       packed=prepared_file.body)
+        store.save_raw(
+            record,
+            "qualities",
+            owner,
+            0,
+            account=settings.account,
+            body_sha256=prepared_file.body_sha256,
+            packed=prepared_file.body,
+        )
         written = store.write_sessions(owner, sessions, settings.account, settings.provider)
         store.save_places(places_of(report.locator, sessions, ip_mode=settings.ip_addresses), report.locator.file_id)
         _shared_cause(owner, sessions, prepared_file.findings.get(owner), settings)
@@ -203,8 +238,11 @@ def _shared_cause(owner: str, sessions: list[PreparedSession | None], found: dic
     """The worker's finding stands when the meeting's stored sessions are exactly this file's;
     a meeting spread over several files (or stored before) is worked out again from the store."""
     ids = {s.id for s in sessions if s}
-    if (found is not None and all(s.meeting_id == owner for s in sessions if s)
-            and store.session_count(owner) == len(ids)):
+    if (
+        found is not None
+        and all(s.meeting_id == owner for s in sessions if s)
+        and store.session_count(owner) == len(ids)
+    ):
         shared_cause.write_findings(owner, found)
     else:
         shared_cause.analyse_meeting(owner, with_defaults(settings.thresholds()))

@@ -26,17 +26,42 @@ from .errors import MeetqError
 from .models import database
 from .rows import SESSION_WRITE_COLUMNS
 
-COLUMNS = ("NetworkIP", "NetworkName", "NetworkRange", "BuildingName", "OwnershipType", "BuildingType",
-           "BuildingOfficeType", "City", "ZipCode", "Country", "State", "Region", "InsideCorp", "ExpressRoute", "VPN")
+COLUMNS = (
+    "NetworkIP",
+    "NetworkName",
+    "NetworkRange",
+    "BuildingName",
+    "OwnershipType",
+    "BuildingType",
+    "BuildingOfficeType",
+    "City",
+    "ZipCode",
+    "Country",
+    "State",
+    "Region",
+    "InsideCorp",
+    "ExpressRoute",
+    "VPN",
+)
 REQUIRED = ("NetworkIP", "NetworkRange", "InsideCorp", "ExpressRoute")
 FLAGS = ("InsideCorp", "ExpressRoute", "VPN")
 MAX_PROBLEMS_SHOWN = 50
-MAX_FILE_BYTES = 100_000_000   # 100,000 ranges take about 10 MB
+MAX_FILE_BYTES = 100_000_000  # 100,000 ranges take about 10 MB
 # Addresses of a network inside an organisation or a home (RFC 1918, CGNAT RFC 6598, IPv6 unique
 # local and link-local): a local address in one of them says where a device sat. Python's own
 # is_private would also count documentation and benchmarking ranges, which are public in meaning.
-PRIVATE = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                  "169.254.0.0/16", "fc00::/7", "fe80::/10"))
+PRIVATE = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+    )
+)
 # How meetq masks addresses (privacy.mask_ip): what prefix a masked address stands for.
 MASKED_PREFIX = {4: 24, 6: 48}
 
@@ -47,16 +72,19 @@ class BuildingFileInvalid(MeetqError):
     def __init__(self, source: str, problems: list[str]):
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = f"\n  … and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
-        super().__init__(f"{source} was not imported, nothing changed ({len(problems)} problem"
-                         f"{'s' if len(problems) != 1 else ''}):\n  " + "\n  ".join(shown) + more)
+        super().__init__(
+            f"{source} was not imported, nothing changed ({len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}):\n  " + "\n  ".join(shown) + more
+        )
         self.problems = problems
 
 
 @dataclass(frozen=True)
 class Range:
     """One line of a building file, checked."""
+
     line: int
-    network: str          # the network address, as written canonically
+    network: str  # the network address, as written canonically
     prefix: int
     version: int
     network_name: str | None
@@ -84,10 +112,23 @@ class Range:
 
     def as_file_row(self) -> list[str]:
         """Its line in CQD's 15-column order."""
-        return [self.network, self.network_name or "", str(self.prefix), self.building or "",
-                self.ownership_type or "", self.building_type or "", self.office_type or "", self.city or "",
-                self.zip_code or "", self.country or "", self.state or "", self.region or "",
-                str(self.inside_corp), str(self.express_route), str(self.vpn)]
+        return [
+            self.network,
+            self.network_name or "",
+            str(self.prefix),
+            self.building or "",
+            self.ownership_type or "",
+            self.building_type or "",
+            self.office_type or "",
+            self.city or "",
+            self.zip_code or "",
+            self.country or "",
+            self.state or "",
+            self.region or "",
+            str(self.inside_corp),
+            str(self.express_route),
+            str(self.vpn),
+        ]
 
 
 RANGE_FIELDS = tuple(f.name for f in fields(Range))
@@ -143,7 +184,7 @@ def _range(number: int, cells: list[str], header: dict | None, problems: list[st
         if len(cells) not in (14, 15):
             problems.append(f"{where}: {len(cells)} columns, a building file has 14 or 15 ({', '.join(COLUMNS)})")
             return None
-        value = {column: cells[i].strip() for i, column in enumerate(COLUMNS[:len(cells)])}
+        value = {column: cells[i].strip() for i, column in enumerate(COLUMNS[: len(cells)])}
     else:
         missing = [c for c in REQUIRED if c not in header]
         if missing:
@@ -157,13 +198,31 @@ def _range(number: int, cells: list[str], header: dict | None, problems: list[st
     network = _network(where, value.get("NetworkIP", ""), value.get("NetworkRange", ""), problems)
     if network is None or len(problems) > found_before:
         return None
-    text = {name: value.get(column) or None for name, column in
-            (("network_name", "NetworkName"), ("building", "BuildingName"), ("ownership_type", "OwnershipType"),
-             ("building_type", "BuildingType"), ("office_type", "BuildingOfficeType"), ("city", "City"),
-             ("zip_code", "ZipCode"), ("country", "Country"), ("state", "State"), ("region", "Region"))}
-    return Range(line=number, network=str(network.network_address), prefix=network.prefixlen,
-                 version=network.version, **text, inside_corp=int(value["InsideCorp"]),
-                 express_route=int(value["ExpressRoute"]), vpn=int(value.get("VPN") or 0))
+    text = {
+        name: value.get(column) or None
+        for name, column in (
+            ("network_name", "NetworkName"),
+            ("building", "BuildingName"),
+            ("ownership_type", "OwnershipType"),
+            ("building_type", "BuildingType"),
+            ("office_type", "BuildingOfficeType"),
+            ("city", "City"),
+            ("zip_code", "ZipCode"),
+            ("country", "Country"),
+            ("state", "State"),
+            ("region", "Region"),
+        )
+    }
+    return Range(
+        line=number,
+        network=str(network.network_address),
+        prefix=network.prefixlen,
+        version=network.version,
+        **text,
+        inside_corp=int(value["InsideCorp"]),
+        express_route=int(value["ExpressRoute"]),
+        vpn=int(value.get("VPN") or 0),
+    )
 
 
 def _network(where: str, address: str, prefix: str, problems: list[str]):
@@ -178,8 +237,9 @@ def _network(where: str, address: str, prefix: str, problems: list[str]):
         return None
     network = ipaddress.ip_network(f"{ip}/{prefix}", strict=False)
     if network.network_address != ip:
-        problems.append(f"{where}: {address}/{prefix} is not a network address (the range starts at "
-                        f"{network.network_address})")
+        problems.append(
+            f"{where}: {address}/{prefix} is not a network address (the range starts at {network.network_address})"
+        )
         return None
     return network
 
@@ -222,13 +282,15 @@ def building_file_text(ranges: list[Range]) -> str:
 
 # -- finding an address's range -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Place:
     """Where a session was: its range (None when no range holds its address) and why not."""
-    status: str          # mapped | outside (a public address no range holds) | unmapped (a private one)
+
+    status: str  # mapped | outside (a public address no range holds) | unmapped (a private one)
     #                      | masked (kept too coarsely for the ranges that could hold it)
-    address_from: str    # local | public
-    subnet: str          # the matched range, else the /24 (IPv6 /48) the address is in
+    address_from: str  # local | public
+    subnet: str  # the matched range, else the /24 (IPv6 /48) the address is in
     range: Range | None = None
 
 
@@ -240,8 +302,11 @@ class Locator:
         self._by_version = {}
         for version in (4, 6):
             ordered = sorted(((*r.bounds, r) for r in ranges if r.version == version), key=_order)
-            self._by_version[version] = ([s for s, _, _ in ordered], [e for _, e, _ in ordered],
-                                         [r for _, _, r in ordered])
+            self._by_version[version] = (
+                [s for s, _, _ in ordered],
+                [e for _, e, _ in ordered],
+                [r for _, _, r in ordered],
+            )
 
     def ranges(self) -> list[Range]:
         return [r for version in (4, 6) for r in self._by_version[version][2]]
@@ -267,17 +332,19 @@ class Locator:
         if chosen is None:
             return None
         network, masked, private = chosen
-        found, narrower = self.holding(network.version, int(network.network_address),
-                                       int(network.broadcast_address))
+        found, narrower = self.holding(network.version, int(network.network_address), int(network.broadcast_address))
         if found:
             return Place("mapped", source, found.cidr, found)
-        block = network if masked else ipaddress.ip_network(
-            f"{network.network_address}/{MASKED_PREFIX[network.version]}", strict=False)
+        block = (
+            network
+            if masked
+            else ipaddress.ip_network(f"{network.network_address}/{MASKED_PREFIX[network.version]}", strict=False)
+        )
         status = "masked" if masked and narrower else ("unmapped" if private else "outside")
         return Place(status, source, str(block))
 
 
-@lru_cache(maxsize=65_536)   # a masked address (a /24) recurs across an office's sessions
+@lru_cache(maxsize=65_536)  # a masked address (a /24) recurs across an office's sessions
 def _parsed(value: str | None):
     """(network, was it masked, is it private) of an address as meetq stores it, or None."""
     if not isinstance(value, str) or not value or value == "*":
@@ -312,6 +379,7 @@ def places_of(locator: Locator, sessions: list, addresses: list | None = None, i
 
 # -- in the database ------------------------------------------------------------------------------
 
+
 def active_locator() -> Locator:
     """The active building file's ranges (no file: no ranges, and every session is outside or
     unmapped, as CQD counts everything Outside without a building file)."""
@@ -320,8 +388,9 @@ def active_locator() -> Locator:
 
 
 def locator_of(file_id: int) -> Locator:
-    cursor = database.execute_sql(f"SELECT {', '.join(RANGE_FIELDS)} FROM location_ranges WHERE file_id = ?",
-                                  (file_id,))
+    cursor = database.execute_sql(
+        f"SELECT {', '.join(RANGE_FIELDS)} FROM location_ranges WHERE file_id = ?", (file_id,)
+    )
     return Locator([Range(*row) for row in cursor.fetchall()], file_id)
 
 
@@ -329,11 +398,13 @@ def place_stored_sessions(locator: Locator, only_stale: bool = False) -> dict[st
     """Place sessions from the addresses stored with them (masked ones too), in batches; with
     `only_stale`, only those not placed by this locator's file yet. Returns how many sessions got
     each status."""
-    query = ("SELECT id, local_ip, public_ip FROM media_sessions WHERE id > ?"
-             + (" AND id NOT IN (SELECT session_id FROM session_locations WHERE file_id IS ?)" if only_stale else "")
-             + " ORDER BY id LIMIT 5000")
+    query = (
+        "SELECT id, local_ip, public_ip FROM media_sessions WHERE id > ?"
+        + (" AND id NOT IN (SELECT session_id FROM session_locations WHERE file_id IS ?)" if only_stale else "")
+        + " ORDER BY id LIMIT 5000"
+    )
     counts: dict[str, int] = {}
-    last = -(2 ** 63)   # session ids are signed 64-bit
+    last = -(2**63)  # session ids are signed 64-bit
     while True:
         # Keyset batches: a big database is placed in pieces, each its own short transaction.
         rows = database.execute_sql(query, (last, locator.file_id) if only_stale else (last,)).fetchall()
@@ -353,8 +424,9 @@ def place_stale_sessions() -> dict[str, int]:
     import's re-placing was interrupted. Cheap when there are none (two counts)."""
     with database.connection_context():
         locator = active_locator()
-        placed = database.execute_sql("SELECT count(*) FROM session_locations WHERE file_id IS ?",
-                                      (locator.file_id,)).fetchone()[0]
+        placed = database.execute_sql(
+            "SELECT count(*) FROM session_locations WHERE file_id IS ?", (locator.file_id,)
+        ).fetchone()[0]
         if placed == database.execute_sql("SELECT count(*) FROM media_sessions").fetchone()[0]:
             return {}
         return place_stored_sessions(locator, only_stale=True)
@@ -373,9 +445,12 @@ def _import(ranges: list[Range], data: bytes, source: str, now, dry_run: bool) -
     before = active_locator()
     old = {r.cidr: r for r in before.ranges()}
     new = {r.cidr: r for r in ranges}
-    summary = {"ranges": len(ranges), "added": len(new.keys() - old.keys()),
-               "removed": len(old.keys() - new.keys()),
-               "changed": sum(1 for k in new.keys() & old.keys() if _details(new[k]) != _details(old[k]))}
+    summary = {
+        "ranges": len(ranges),
+        "added": len(new.keys() - old.keys()),
+        "removed": len(old.keys() - new.keys()),
+        "changed": sum(1 for k in new.keys() & old.keys() if _details(new[k]) != _details(old[k])),
+    }
     if dry_run:
         return {**summary, "dry_run": True}
     with database.atomic():
@@ -394,22 +469,32 @@ def missing_subnets(limit: int = 50) -> list[dict]:
         "SELECT l.subnet, l.status, count(*) AS sessions, sum(s.verdict = 'poor') AS poor, "
         "count(DISTINCT s.user_email) AS people FROM session_locations l JOIN media_sessions s ON s.id = l.session_id "
         "WHERE l.status IN ('unmapped', 'outside', 'masked') GROUP BY l.subnet, l.status "
-        "ORDER BY sessions DESC, l.subnet LIMIT ?", (limit,))
+        "ORDER BY sessions DESC, l.subnet LIMIT ?",
+        (limit,),
+    )
     columns = [c[0] for c in cursor.description]
     return [dict(zip(columns, row)) for row in cursor.fetchall()]
 
 
 def read_building_file(path) -> bytes:
     from pathlib import Path
+
     path = Path(path)
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise BuildingFileInvalid(path.name, [f"it is {path.stat().st_size:,} bytes; a building file of even "
-                                              f"a million ranges is far smaller (limit {MAX_FILE_BYTES:,})"])
+        raise BuildingFileInvalid(
+            path.name,
+            [
+                f"it is {path.stat().st_size:,} bytes; a building file of even "
+                f"a million ranges is far smaller (limit {MAX_FILE_BYTES:,})"
+            ],
+        )
     return path.read_bytes()
 
 
 def imports() -> list[dict]:
-    cursor = database.execute_sql("SELECT id, imported_at, source, ranges, active, sha256 FROM location_files "
-                                  "ORDER BY id DESC")
-    return [dict(zip(("file_id", "imported_at", "source", "ranges", "active", "sha256"), row))
-            for row in cursor.fetchall()]
+    cursor = database.execute_sql(
+        "SELECT id, imported_at, source, ranges, active, sha256 FROM location_files ORDER BY id DESC"
+    )
+    return [
+        dict(zip(("file_id", "imported_at", "source", "ranges", "active", "sha256"), row)) for row in cursor.fetchall()
+    ]

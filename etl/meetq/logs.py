@@ -76,12 +76,14 @@ def configure(level: str = "info", fmt: str = "auto", stream=None) -> None:
     ]
     if fmt == "json":
         tracebacks = structlog.processors.ExceptionRenderer(
-            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
         renderer = structlog.processors.JSONRenderer()
     else:
         tracebacks = structlog.processors.format_exc_info
         renderer = structlog.dev.ConsoleRenderer(
-            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback)
+            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     # Redaction comes after the traceback is rendered to data, so it sees the traceback too.
     final = [structlog.stdlib.ProcessorFormatter.remove_processors_meta, tracebacks, redact_processor, renderer]
     handler = logging.StreamHandler(stream)

@@ -25,8 +25,18 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-from peewee import (SQL, AutoField, BigIntegerField, BlobField, CompositeKey, FloatField, IntegerField, Model,
-                    SqliteDatabase, TextField)
+from peewee import (
+    SQL,
+    AutoField,
+    BigIntegerField,
+    BlobField,
+    CompositeKey,
+    FloatField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
 
 from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
@@ -42,14 +52,14 @@ database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 database.register_function(packing.unpack_text, "meetq_text", 1, deterministic=True)
 
 DEFAULT_ACCOUNT = "default"
-DEFAULT_PROVIDER = "webex"   # what rows of databases older than the provider column came from
+DEFAULT_PROVIDER = "webex"  # what rows of databases older than the provider column came from
 
 PRAGMAS = {
     "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
-    "journal_mode": "wal",       # readers (Datasette) never block the writer, nor it them
+    "journal_mode": "wal",  # readers (Datasette) never block the writer, nor it them
     "busy_timeout": 10_000,
     "foreign_keys": 1,
-    "synchronous": "normal",     # durable across a process crash in WAL mode
+    "synchronous": "normal",  # durable across a process crash in WAL mode
     "wal_autocheckpoint": 10_000,  # checkpoint (and fsync) every 40 MB, not 4 MB: 12 % faster ingest
 }
 
@@ -93,7 +103,9 @@ class Meeting(BaseModel):
     quality_error = TextField(null=True)
     quality_fetched_at = TextField(null=True)
     expires_at = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    account = TextField(
+        default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
+    )  # which organisation
     provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
 
     class Meta:
@@ -129,15 +141,17 @@ class MediaSession(BaseModel):
     legacy_fields = TextField(null=True)
     avg_system_cpu = FloatField(null=True)
     max_system_cpu = FloatField(null=True)
-    verdict = TextField(null=True)          # good | fair | poor | unrated (too little data to judge)
-    verdict_reason = TextField(null=True)   # every metric that tripped, in words, the root cause first
+    verdict = TextField(null=True)  # good | fair | poor | unrated (too little data to judge)
+    verdict_reason = TextField(null=True)  # every metric that tripped, in words, the root cause first
     content_sha256 = TextField()
     fetched_at = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    account = TextField(
+        default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
+    )  # which organisation
     provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
     location = TextField(null=True)  # where the participant was (Google Meet reports it)
-    verdict_metric = TextField(null=True)   # loss | latency | jitter | frame_rate | cpu: the root cause (NULL: good)
-    shared_cause = TextField(null=True)     # another participant's uplink or CPU that hurt this session too
+    verdict_metric = TextField(null=True)  # loss | latency | jitter | frame_rate | cpu: the root cause (NULL: good)
+    shared_cause = TextField(null=True)  # another participant's uplink or CPU that hurt this session too
     shared_cause_session = BigIntegerField(null=True)  # that participant's session
 
     class Meta:
@@ -166,10 +180,11 @@ class StreamSeries(BaseModel):
     Keyed by a rowid in insertion order, not by the stream's id: ids are hashes, and rows of a few
     hundred bytes inserted at random keys leave a fifth of every page empty (3 bytes a sample);
     the index on stream_id costs under one."""
+
     id = AutoField()
     stream_id = BigIntegerField(unique=True, constraints=_fk("media_streams(id)"))
-    start_ms = BigIntegerField(null=True)   # epoch ms of sample 0
-    step_ms = IntegerField(null=True)       # ms per sample
+    start_ms = BigIntegerField(null=True)  # epoch ms of sample 0
+    step_ms = IntegerField(null=True)  # ms per sample
     samples = IntegerField()
     packed = BlobField()
 
@@ -179,6 +194,7 @@ class StreamSeries(BaseModel):
 
 class CpuSeries(BaseModel):
     """A session's CPU samples, packed, one array per resources element: the cpu_samples view."""
+
     session_id = BigIntegerField(primary_key=True, constraints=_fk("media_sessions(id)"))
     start_ms = BigIntegerField(null=True)
     step_ms = IntegerField(null=True)
@@ -191,6 +207,7 @@ class CpuSeries(BaseModel):
 
 class MediaSummary(BaseModel):
     """Per session, media kind and direction: the figures a person asks for first."""
+
     session_id = BigIntegerField(constraints=_fk("media_sessions(id)"))
     kind = TextField()
     direction = TextField()
@@ -212,7 +229,7 @@ class MediaSummary(BaseModel):
     reason = TextField()
     avg_frame_rate = FloatField(null=True)
     verdict_metric = TextField(null=True)
-    seconds = FloatField(null=True)   # how long the stream ran (short streams are unrated)
+    seconds = FloatField(null=True)  # how long the stream ran (short streams are unrated)
 
     class Meta:
         table_name = "media_summaries"
@@ -232,7 +249,9 @@ class RawResponse(BaseModel):
     body = TextField()
     body_sha256 = TextField()
     error = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    account = TextField(
+        default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
+    )  # which organisation
 
     class Meta:
         table_name = "raw_responses"
@@ -242,16 +261,17 @@ class RawResponse(BaseModel):
 class MeetAttendance(BaseModel):
     """Google Meet REST API: who was in a conference when, one row per participant session.
     Only conferences of the configured organisers (the API lists what its user organised)."""
-    id = TextField(primary_key=True)             # conferenceRecords/…/participants/…/participantSessions/…
+
+    id = TextField(primary_key=True)  # conferenceRecords/…/participants/…/participantSessions/…
     account = TextField()
-    meeting_id = TextField()                     # meet:<conference record id>, as the quality rows file it
+    meeting_id = TextField()  # meet:<conference record id>, as the quality rows file it
     conference_record = TextField()
-    meeting_code = TextField(null=True)          # normalised: letters only, lower case
+    meeting_code = TextField(null=True)  # normalised: letters only, lower case
     organizer_email = TextField(null=True)
     participant = TextField()
-    user = TextField(null=True)                  # users/… for a signed-in user (Directory API id)
+    user = TextField(null=True)  # users/… for a signed-in user (Directory API id)
     display_name = TextField(null=True)
-    kind = TextField()                           # signed_in | anonymous | phone
+    kind = TextField()  # signed_in | anonymous | phone
     start_time = TextField(null=True)
     end_time = TextField(null=True)
     fetched_at = TextField()
@@ -277,7 +297,9 @@ class CollectorRun(BaseModel):
     errors = IntegerField(default=0)
     duration_ms = IntegerField(null=True)
     message = TextField(null=True)
-    account = TextField(default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")])  # which organisation
+    account = TextField(
+        default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
+    )  # which organisation
 
     class Meta:
         table_name = "collector_runs"
@@ -294,6 +316,7 @@ class CollectorState(BaseModel):
 
 class LocationFile(BaseModel):
     """An imported building file. One is active; the others are kept, so history can be re-mapped."""
+
     imported_at = TextField()
     source = TextField()
     sha256 = TextField()
@@ -306,6 +329,7 @@ class LocationFile(BaseModel):
 
 class LocationRange(BaseModel):
     """One line of a building file (CQD's columns, in our names)."""
+
     file_id = IntegerField()
     line = IntegerField()
     network = TextField()
@@ -332,11 +356,12 @@ class LocationRange(BaseModel):
 
 class SessionLocation(BaseModel):
     """Where a session was, by the building file active when it was placed (file_id NULL: none)."""
+
     session_id = IntegerField(primary_key=True)
     file_id = IntegerField(null=True)
-    status = TextField()            # mapped | outside | unmapped | masked | no_address
-    address_from = TextField()      # local | public
-    subnet = TextField()            # the range, else the address's /24 (IPv6 /48)
+    status = TextField()  # mapped | outside | unmapped | masked | no_address
+    address_from = TextField()  # local | public
+    subnet = TextField()  # the range, else the address's /24 (IPv6 /48)
     building = TextField(null=True)
     network_name = TextField(null=True)
     city = TextField(null=True)
@@ -349,7 +374,17 @@ class SessionLocation(BaseModel):
         table_name = "session_locations"
 
 
-TABLES = [Meeting, MediaSession, MediaStream, StreamSeries, CpuSeries, MediaSummary, RawResponse, CollectorRun, CollectorState]
+TABLES = [
+    Meeting,
+    MediaSession,
+    MediaStream,
+    StreamSeries,
+    CpuSeries,
+    MediaSummary,
+    RawResponse,
+    CollectorRun,
+    CollectorState,
+]
 
 INDEXES = [
     # Collector state per account: the first account keeps the bare keys older databases used,
@@ -431,9 +466,12 @@ def _migration_2(db: SqliteDatabase) -> None:
 def _migration_3(db: SqliteDatabase) -> None:
     """Google Meet beside Webex: the provider of meetings and sessions, where a participant
     was, and the mean frame rate (all Meet reports of it)."""
-    columns = [(Meeting, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
-               (MediaSession, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
-               (MediaSession, "location TEXT"), (MediaSummary, "avg_frame_rate REAL")]
+    columns = [
+        (Meeting, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
+        (MediaSession, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
+        (MediaSession, "location TEXT"),
+        (MediaSummary, "avg_frame_rate REAL"),
+    ]
     for model, definition in columns:
         _add_column_if_missing(db, model._meta.table_name, definition)
 
@@ -464,16 +502,23 @@ def _migration_5(db: SqliteDatabase) -> None:
     """The metric that decided a verdict, as data beside the reason in words."""
     _add_column_if_missing(db, "media_sessions", "verdict_metric TEXT")
     _add_column_if_missing(db, "media_summaries", "verdict_metric TEXT")
-    db.execute_sql("UPDATE media_sessions SET verdict_metric = " + METRIC_OF_REASON.format(reason="verdict_reason")
-                   + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL")
-    db.execute_sql("UPDATE media_summaries SET verdict_metric = " + METRIC_OF_REASON.format(reason="reason")
-                   + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL")
+    db.execute_sql(
+        "UPDATE media_sessions SET verdict_metric = "
+        + METRIC_OF_REASON.format(reason="verdict_reason")
+        + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL"
+    )
+    db.execute_sql(
+        "UPDATE media_summaries SET verdict_metric = "
+        + METRIC_OF_REASON.format(reason="reason")
+        + " WHERE verdict IN ('fair', 'poor') AND verdict_metric IS NULL"
+    )
 
 
 def _migration_6(db: SqliteDatabase) -> None:
     """Session ids a provider now derives differently (Google: from the activity's whole identity,
     not its qualifier alone) are rewritten, so the next re-read finds them instead of doubling them."""
     from .providers import PROVIDERS  # the registry imports code that imports this module
+
     for provider in PROVIDERS.values():
         if provider.session_id_of_row:
             rekey_sessions(db, provider.name, provider.session_id_of_row)
@@ -493,8 +538,11 @@ def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
             continue
         if not db.execute_sql("SELECT 1 FROM media_sessions WHERE id = ?", (new,)).fetchone():
             rest = [c for c in columns if c != "id"]
-            db.execute_sql(f"INSERT INTO media_sessions (id, {', '.join(rest)}) "
-                           f"SELECT ?, {', '.join(rest)} FROM media_sessions WHERE id = ?", (new, old))
+            db.execute_sql(
+                f"INSERT INTO media_sessions (id, {', '.join(rest)}) "
+                f"SELECT ?, {', '.join(rest)} FROM media_sessions WHERE id = ?",
+                (new, old),
+            )
             for child in children:
                 db.execute_sql(f"UPDATE {child} SET session_id = ? WHERE session_id = ?", (new, old))
         db.execute_sql("DELETE FROM media_sessions WHERE id = ?", (old,))
@@ -527,7 +575,7 @@ def _migration_9(db: SqliteDatabase) -> None:
     db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS alerts_open ON alerts(rule, subject) WHERE resolved_at IS NULL")
 
 
-COMPACTING = "storage.compacting"   # in collector_state while compact.compact_legacy has work left
+COMPACTING = "storage.compacting"  # in collector_state while compact.compact_legacy has work left
 
 
 def _migration_10(db: SqliteDatabase) -> None:
@@ -540,27 +588,43 @@ def _migration_10(db: SqliteDatabase) -> None:
         if name in tables:
             db.execute_sql(f"ALTER TABLE {name} RENAME TO legacy_{name}")
     db.create_tables([StreamSeries, CpuSeries], safe=True)
-    for index in ("media_sessions_metric", "media_sessions_person"):   # no query used them any more
+    for index in ("media_sessions_metric", "media_sessions_person"):  # no query used them any more
         db.execute_sql(f"DROP INDEX IF EXISTS {index}")
     if db.execute_sql("SELECT 1 FROM raw_responses LIMIT 1").fetchone() or "media_samples" in tables:
         db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (COMPACTING,))
 
 
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-              _migration_8, _migration_9, _migration_10]
+MIGRATIONS = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+    _migration_5,
+    _migration_6,
+    _migration_7,
+    _migration_8,
+    _migration_9,
+    _migration_10,
+]
 
 # The packed samples as rows (packing.py): a sample's time is its stream's clock, its values the
 # elements of its row.
 TIME_OF = "strftime('%Y-%m-%dT%H:%M:%fZ', ({0}.start_ms + {1}.key * {0}.step_ms) / 1000.0, 'unixepoch')"
-SAMPLE_VIEW = ("CREATE VIEW IF NOT EXISTS media_samples AS SELECT s.stream_id, r.key AS idx, "
-               + TIME_OF.format("s", "r") + " AS ts, "
-               + ", ".join(f"json_extract(r.value, '$[{i}]') AS {name}" for i, name in enumerate(SAMPLE_METRICS))
-               + " FROM stream_series s, json_each(meetq_text(s.packed)) r")
-CPU_VIEW = ("CREATE VIEW IF NOT EXISTS cpu_samples AS SELECT c.session_id, r.key AS seq, x.key AS idx, "
-            + TIME_OF.format("c", "x") + " AS ts, "
-            + ", ".join(f"json_extract(x.value, '$[{i}]') AS {name}" for i, name in enumerate(CPU_METRICS))
-            + " FROM cpu_series c, json_each(meetq_text(c.packed)) r, json_each(r.value) x")
+SAMPLE_VIEW = (
+    "CREATE VIEW IF NOT EXISTS media_samples AS SELECT s.stream_id, r.key AS idx, "
+    + TIME_OF.format("s", "r")
+    + " AS ts, "
+    + ", ".join(f"json_extract(r.value, '$[{i}]') AS {name}" for i, name in enumerate(SAMPLE_METRICS))
+    + " FROM stream_series s, json_each(meetq_text(s.packed)) r"
+)
+CPU_VIEW = (
+    "CREATE VIEW IF NOT EXISTS cpu_samples AS SELECT c.session_id, r.key AS seq, x.key AS idx, "
+    + TIME_OF.format("c", "x")
+    + " AS ts, "
+    + ", ".join(f"json_extract(x.value, '$[{i}]') AS {name}" for i, name in enumerate(CPU_METRICS))
+    + " FROM cpu_series c, json_each(meetq_text(c.packed)) r, json_each(r.value) x"
+)
 RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
     SELECT id, account, endpoint, meeting_id, offset, url, status, tracking_id, content_type, fetched_at,
            meetq_text(body) AS body, body_sha256, error
@@ -568,8 +632,10 @@ RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
 
 
 # The columns of the row-per-sample tables a migration has not emptied yet (compact.py).
-LEGACY_COLUMNS = {"media_samples": ("stream_id", "idx", "ts", *SAMPLE_METRICS),
-                  "cpu_samples": ("session_id", "seq", "idx", "ts", *CPU_METRICS)}
+LEGACY_COLUMNS = {
+    "media_samples": ("stream_id", "idx", "ts", *SAMPLE_METRICS),
+    "cpu_samples": ("session_id", "seq", "idx", "ts", *CPU_METRICS),
+}
 
 
 def _sample_views(db: SqliteDatabase) -> list[str]:
@@ -592,7 +658,7 @@ def migrate(db: SqliteDatabase = database, migrations=None) -> int:
     migrations = MIGRATIONS if migrations is None else migrations
     version = schema_version(db)
     if version < len(migrations):
-        drop_views(db)   # derived, recreated by ensure_db_shape: a migration never trips on one
+        drop_views(db)  # derived, recreated by ensure_db_shape: a migration never trips on one
     for number in range(version, len(migrations)):
         with db.atomic():
             migrations[number](db)
@@ -625,7 +691,8 @@ def open_database(path: Path | str) -> SqliteDatabase:
     database.connect(reuse_if_open=True)
     migrate(database)
     ensure_db_shape(database)
-    from .compact import compact_legacy   # it writes through store, which imports this module
+    from .compact import compact_legacy  # it writes through store, which imports this module
+
     compact_legacy(database)
     return database
 
@@ -652,11 +719,13 @@ def writable(path: Path | str) -> None:
     someone protected), so the same mistake gets the same answer for every user."""
     path = Path(path)
     if path.exists() and not _may_write(path):
-        raise DatabaseUnusable(f"{path} is read-only: the collector must be able to write it (the viewer "
-                               "needs only to read it)")
+        raise DatabaseUnusable(
+            f"{path} is read-only: the collector must be able to write it (the viewer needs only to read it)"
+        )
     if path.parent.exists() and not _may_write(path.parent):
-        raise DatabaseUnusable(f"cannot write in {path.parent}: the collector must be able to write the "
-                               "database's folder")
+        raise DatabaseUnusable(
+            f"cannot write in {path.parent}: the collector must be able to write the database's folder"
+        )
 
 
 def _may_write(path: Path) -> bool:

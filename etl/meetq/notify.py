@@ -16,13 +16,21 @@ from .providers import PROVIDERS
 
 log = get_logger("meetq.notify")
 
-HEADINGS = {"open": "🔴 **{title}**", "remind": "⏰ **Still: {title}** (open since {opened})",
-            "resolve": "✅ **Resolved: {title}** (open since {opened})"}
-TITLES = {"quality": "Poor quality, {subject}", "jump": "Quality dropped, {subject}",
-          "collector_stale": "The collector is not collecting, {subject}",
-          "reauth": "Login needed, {subject}", "refresh_expiring": "Login expiring, {subject}",
-          "expiring_unread": "Quality about to be lost, {subject}", "expired": "Quality lost, {subject}",
-          "collector_errors": "The collector keeps failing, {subject}"}
+HEADINGS = {
+    "open": "🔴 **{title}**",
+    "remind": "⏰ **Still: {title}** (open since {opened})",
+    "resolve": "✅ **Resolved: {title}** (open since {opened})",
+}
+TITLES = {
+    "quality": "Poor quality, {subject}",
+    "jump": "Quality dropped, {subject}",
+    "collector_stale": "The collector is not collecting, {subject}",
+    "reauth": "Login needed, {subject}",
+    "refresh_expiring": "Login expiring, {subject}",
+    "expiring_unread": "Quality about to be lost, {subject}",
+    "expired": "Quality lost, {subject}",
+    "collector_errors": "The collector keeps failing, {subject}",
+}
 
 
 def configured(settings) -> bool:
@@ -48,8 +56,11 @@ def compose(alert: dict, settings) -> str:
         return alert["text"]
     title = TITLES.get(alert["rule"], alert["rule"] + ", {subject}").format(subject=alert["subject"])
     heading = HEADINGS[alert["due"]].format(title=title, opened=when(alert["opened_at"], settings))
-    body = alert["text"] if alert["due"] != "resolve" else "back within its limits" + (
-        f": {alert['text']}" if alert["rule"] in alerts.EVIDENCE_RULES else "")
+    body = (
+        alert["text"]
+        if alert["due"] != "resolve"
+        else "back within its limits" + (f": {alert['text']}" if alert["rule"] in alerts.EVIDENCE_RULES else "")
+    )
     more = link(settings, alert["link"], "see it in meetq") if alert["link"] else ""
     return f"{heading}: {body}." + (f" {more}" if more else "")
 
@@ -67,15 +78,19 @@ def run(settings, now: datetime | None = None) -> dict:
         for alert in due:
             try:
                 channel.post(compose(alert, settings), room_id=room_for(alert["rule"], settings))
-            except MeetqError as error:   # 429 beyond our wait, 5xx, a refused token: the next round tries again
+            except MeetqError as error:  # 429 beyond our wait, 5xx, a refused token: the next round tries again
                 alerts.release(alert)
                 failed.append(f"{alert['rule']} {alert['subject']}: {error}")
                 continue
             alerts.mark_sent(alert, now)
             posted += 1
         record(now, posted, failed)
-    outcome = {"configured": True, "posted": posted, "failed": failed,
-               "open": database_count("SELECT count(*) FROM alerts WHERE resolved_at IS NULL AND rule != 'digest'")}
+    outcome = {
+        "configured": True,
+        "posted": posted,
+        "failed": failed,
+        "open": database_count("SELECT count(*) FROM alerts WHERE resolved_at IS NULL AND rule != 'digest'"),
+    }
     (log.warning if failed else log.info)("notify_round", **outcome)
     return outcome
 

@@ -16,8 +16,17 @@ from peewee import fn
 from . import packing
 from .clock import iso, parse_iso, utcnow
 from .errors import DatabaseMissing, DatabaseUnusable, MeetqError
-from .models import (CpuSeries, MediaSession, MediaStream, Meeting, RawResponse, StreamSeries, database,
-                     make_private, schema_version_of)
+from .models import (
+    CpuSeries,
+    MediaSession,
+    MediaStream,
+    Meeting,
+    RawResponse,
+    StreamSeries,
+    database,
+    make_private,
+    schema_version_of,
+)
 from .providers import provider_of
 from .store import account_key
 
@@ -28,7 +37,7 @@ PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on
 def read_only(path: Path):
     if not Path(path).exists():
         raise DatabaseMissing(f"no database at {path}: has the collector run yet?")
-    schema_version_of(path)   # a clear line for a file that is not SQLite, or not meetq's
+    schema_version_of(path)  # a clear line for a file that is not SQLite, or not meetq's
     with closing(packing.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
         yield connection
 
@@ -37,43 +46,73 @@ def status(settings) -> dict:
     """The queue, the last runs, each account's authorisation and last success, the file's size."""
     with read_only(settings.database) as db:
         queue = dict(db.execute("select quality_state, count(*) from meetings group by 1").fetchall())
-        runs = [dict(zip(("started_at", "account", "outcome", "meetings_new", "quality_calls", "samples_written",
-                          "message"), r))
-                for r in db.execute("select started_at, account, outcome, meetings_new, quality_calls, "
-                                    "samples_written, message from collector_runs order by id desc limit 5")]
+        runs = [
+            dict(
+                zip(
+                    ("started_at", "account", "outcome", "meetings_new", "quality_calls", "samples_written", "message"),
+                    r,
+                )
+            )
+            for r in db.execute(
+                "select started_at, account, outcome, meetings_new, quality_calls, "
+                "samples_written, message from collector_runs order by id desc limit 5"
+            )
+        ]
         last_ok = db.execute("select max(finished_at) from collector_runs where outcome = 'ok'").fetchone()[0]
         accounts = {a.account: _account_status(a, db) for a in settings.accounts()}
         notify = _notify_status(settings, db)
-    size = sum(p.stat().st_size for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
-               if not p.name.endswith(".lock"))
+    size = sum(
+        p.stat().st_size
+        for p in Path(settings.database).parent.glob(Path(settings.database).name + "*")
+        if not p.name.endswith(".lock")
+    )
     authorisation = {name: facts["authorisation"] for name, facts in accounts.items()}
-    return {"database": str(settings.database), "database_bytes": size, "queue": queue,
-            "last_success": last_ok, "recent_runs": runs, "accounts": accounts, "notify": notify,
-            "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values()))}
+    return {
+        "database": str(settings.database),
+        "database_bytes": size,
+        "queue": queue,
+        "last_success": last_ok,
+        "recent_runs": runs,
+        "accounts": accounts,
+        "notify": notify,
+        "authorisation": authorisation if len(authorisation) > 1 else next(iter(authorisation.values())),
+    }
 
 
-WAITING_STATES = ("pending", "partial", "recheck")   # as Health's "Meetings waiting" counts them
+WAITING_STATES = ("pending", "partial", "recheck")  # as Health's "Meetings waiting" counts them
 
 
 def status_text(report: dict) -> str:
     """`status` for a person: each account's authorisation and last success, what waits, the
     alerts, the last runs with their messages. Times as stored, in UTC; --json gives it all."""
+
     def when(ts):
         return f"{ts[:10]} {ts[11:19]} UTC" if ts else "never"
 
     def queue(counts):
         waiting = sum(counts.get(state, 0) for state in WAITING_STATES)
-        return ", ".join(f"{state} {n}" for state, n in sorted(counts.items())) + f" (waiting: {waiting})" \
-            if counts else "no meetings yet"
+        return (
+            ", ".join(f"{state} {n}" for state, n in sorted(counts.items())) + f" (waiting: {waiting})"
+            if counts
+            else "no meetings yet"
+        )
 
-    lines = [f"Database   {report['database']} ({report['database_bytes'] / 2**20:.1f} MiB)",
-             f"Meetings   {queue(report['queue'])}", "Accounts"]
+    lines = [
+        f"Database   {report['database']} ({report['database_bytes'] / 2**20:.1f} MiB)",
+        f"Meetings   {queue(report['queue'])}",
+        "Accounts",
+    ]
     for name, facts in report["accounts"].items():
         auth = facts["authorisation"]
         who = ", ".join(auth.get("who") or []) or auth.get("acting_as") or "nobody yet"
-        expiry = "; ".join(f"{label} until {when(auth[key])}" for key, label in
-                           (("access_expires_at", "access"), ("refresh_expires_at", "refresh")) if auth.get(key))
-        lines.append(f"  {name} ({facts['provider']}): {auth.get('mode', '?')}, as {who}" + (f"; {expiry}" if expiry else ""))
+        expiry = "; ".join(
+            f"{label} until {when(auth[key])}"
+            for key, label in (("access_expires_at", "access"), ("refresh_expires_at", "refresh"))
+            if auth.get(key)
+        )
+        lines.append(
+            f"  {name} ({facts['provider']}): {auth.get('mode', '?')}, as {who}" + (f"; {expiry}" if expiry else "")
+        )
         refused = auth.get("reauth_required")
         if refused:
             login = "meetq auth login" + (f" --account {name}" if len(report["accounts"]) > 1 else "")
@@ -81,20 +120,27 @@ def status_text(report: dict) -> str:
             lines.append(f"    RE-AUTHORISATION REQUIRED ({why}): run `{login}`")
         if auth.get("problem"):
             lines.append(f"    PROBLEM: {auth['problem']}")
-        lines.append(f"    last success {when(facts['last_success'])}, last cycle {facts['last_outcome'] or 'none'}; "
-                     f"meetings {queue(facts['queue'])}")
+        lines.append(
+            f"    last success {when(facts['last_success'])}, last cycle {facts['last_outcome'] or 'none'}; "
+            f"meetings {queue(facts['queue'])}"
+        )
     notify = report["notify"]
-    lines.append("Alerts     " + ("posted by the bot" if notify["configured"] else "not configured (no bot token and space)")
-                 + f"; {notify['open_alerts']} open, last posted {when(notify['last_posted_at'])}"
-                 + (f"; last error: {notify['last_error']}" if notify["last_error"] else ""))
+    lines.append(
+        "Alerts     "
+        + ("posted by the bot" if notify["configured"] else "not configured (no bot token and space)")
+        + f"; {notify['open_alerts']} open, last posted {when(notify['last_posted_at'])}"
+        + (f"; last error: {notify['last_error']}" if notify["last_error"] else "")
+    )
     lines.append("Last runs")
     for run in report["recent_runs"] or [{"started_at": None}]:
         if not run["started_at"]:
             lines.append("  none yet")
             break
-        lines.append(f"  {when(run['started_at'])}  {run['account']}  {run['outcome']}: {run['meetings_new']} new "
-                     f"meetings, {run['quality_calls']} qualities calls, {run['samples_written']} samples"
-                     + (f"\n    {run['message']}" if run["message"] else ""))
+        lines.append(
+            f"  {when(run['started_at'])}  {run['account']}  {run['outcome']}: {run['meetings_new']} new "
+            f"meetings, {run['quality_calls']} qualities calls, {run['samples_written']} samples"
+            + (f"\n    {run['message']}" if run["message"] else "")
+        )
     return "\n".join(lines)
 
 
@@ -102,29 +148,47 @@ def _notify_status(settings, db) -> dict:
     """Whether alerts can be posted: configured, the last round, the last post, the last failure."""
     state = dict(db.execute("select key, value from collector_state where key like 'notify.%'").fetchall())
     has_alerts = db.execute("select 1 from sqlite_master where name = 'alerts'").fetchone()
-    opened = db.execute("select count(*) from alerts where resolved_at is null and rule != 'digest'").fetchone()[0] \
-        if has_alerts else 0
-    return {"configured": bool(settings.bot_token and settings.room_id), "open_alerts": opened,
-            "last_round": state.get("notify.last_round"), "last_posted_at": state.get("notify.last_posted_at"),
-            "last_error": state.get("notify.last_error")}
+    opened = (
+        db.execute("select count(*) from alerts where resolved_at is null and rule != 'digest'").fetchone()[0]
+        if has_alerts
+        else 0
+    )
+    return {
+        "configured": bool(settings.bot_token and settings.room_id),
+        "open_alerts": opened,
+        "last_round": state.get("notify.last_round"),
+        "last_posted_at": state.get("notify.last_posted_at"),
+        "last_error": state.get("notify.last_error"),
+    }
 
 
 def _account_status(settings, db) -> dict:
     last_ok, last_outcome = db.execute(
         "select (select max(finished_at) from collector_runs where account = ?1 and outcome = 'ok'), "
         "(select outcome from collector_runs where account = ?1 order by id desc limit 1)",
-        (settings.account,)).fetchone()
-    queue = dict(db.execute("select quality_state, count(*) from meetings where account = ? group by 1",
-                            (settings.account,)).fetchall())
-    return {"provider": settings.provider, "authorisation": _authorisation(settings, db),
-            "last_success": last_ok, "last_outcome": last_outcome, "queue": queue}
+        (settings.account,),
+    ).fetchone()
+    queue = dict(
+        db.execute(
+            "select quality_state, count(*) from meetings where account = ? group by 1", (settings.account,)
+        ).fetchall()
+    )
+    return {
+        "provider": settings.provider,
+        "authorisation": _authorisation(settings, db),
+        "last_success": last_ok,
+        "last_outcome": last_outcome,
+        "queue": queue,
+    }
 
 
 def _authorisation(settings, db) -> dict:
     def state(key: str) -> str | None:
-        found = db.execute("select value from account_state where account = ? and key = ?",
-                           (settings.account, key)).fetchone()
+        found = db.execute(
+            "select value from account_state where account = ? and key = ?", (settings.account, key)
+        ).fetchone()
         return found[0] if found else None
+
     return provider_of(settings).authorisation(settings, state)
 
 
@@ -173,7 +237,8 @@ def prune(settings, now=None) -> dict:
             for start in range(0, len(old), PRUNE_BATCH):
                 with database.atomic():
                     sessions = MediaSession.select(MediaSession.id).where(
-                        MediaSession.meeting_id.in_(old[start:start + PRUNE_BATCH]))
+                        MediaSession.meeting_id.in_(old[start : start + PRUNE_BATCH])
+                    )
                     streams = MediaStream.select(MediaStream.id).where(MediaStream.session_id.in_(sessions))
                     counts["media_samples"] += _delete_series(StreamSeries, StreamSeries.stream_id.in_(streams))
                     counts["cpu_samples"] += _delete_series(CpuSeries, CpuSeries.session_id.in_(sessions))
@@ -207,10 +272,10 @@ def backup(settings, target: Path) -> int:
     """A consistent copy through SQLite's online backup API, safe while the collector writes.
     Returns the copy's size in bytes."""
     target = Path(target)
-    if not target.parent.is_dir():   # a typo in the path should not make folders
+    if not target.parent.is_dir():  # a typo in the path should not make folders
         raise MeetqError(f"cannot back up to {target}: there is no folder {target.parent}")
     partial = target.with_name(target.name + ".partial")
-    make_private(partial)   # a copy holds what the database holds
+    make_private(partial)  # a copy holds what the database holds
     with read_only(settings.database) as source, closing(sqlite3.connect(partial)) as copy:
         source.backup(copy)
     check = sqlite3.connect(partial)

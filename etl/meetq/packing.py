@@ -30,8 +30,8 @@ LEVEL = 3
 # (`meetq_text(x'28b52ffd…')`) cannot make a query take seconds and gigabytes: SQLite cannot
 # interrupt a Python function. The largest page the vendors serve at meetq's page sizes is a few MB.
 MAX_TEXT_BYTES = 64 * 1024 * 1024
-MAGIC = b"\x28\xb5\x2f\xfd"   # what every zstandard frame starts with
-_local = threading.local()     # compressor objects are not thread-safe; the receiver stores from a pool
+MAGIC = b"\x28\xb5\x2f\xfd"  # what every zstandard frame starts with
+_local = threading.local()  # compressor objects are not thread-safe; the receiver stores from a pool
 
 
 def _compressor() -> zstandard.ZstdCompressor:
@@ -62,9 +62,9 @@ def unpack_text(value):
         size = zstandard.frame_content_size(value)
         if size > MAX_TEXT_BYTES:
             return None
-        if size >= 0:   # what meetq writes: the frame says its size, and decompress holds it to that
+        if size >= 0:  # what meetq writes: the frame says its size, and decompress holds it to that
             text = _local.decompressor.decompress(value)
-        else:           # a frame that does not: decompressed one byte past the limit at the most
+        else:  # a frame that does not: decompressed one byte past the limit at the most
             with _local.decompressor.stream_reader(value) as reader:
                 text = reader.read(MAX_TEXT_BYTES + 1)
             if len(text) > MAX_TEXT_BYTES:

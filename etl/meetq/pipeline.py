@@ -22,8 +22,15 @@ log = logs.get_logger("meetq.pipeline")
 __all__ = ["RunReport", "Stopped", "run_accounts", "run_cycle"]
 
 
-def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: threading.Event | None = None,
-              clock=utcnow, listing: bool = True) -> RunReport:
+def run_cycle(
+    settings,
+    credentials=None,
+    *,
+    trigger: str = "collect",
+    stop: threading.Event | None = None,
+    clock=utcnow,
+    listing: bool = True,
+) -> RunReport:
     """Run one cycle and record it in collector_runs. Never raises for API trouble: the
     outcome and the reason are in the report and the run log. `listing=False` only works the
     queue (a webhook made a meeting due)."""
@@ -40,8 +47,17 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             report.messages += credentials.ensure_fresh()
             _record_credential_facts(credentials, settings.account, clock())
             privacy = provider.private_body or (lambda body, mode: body)
-            provider.collect(Cycle(settings, credentials, report, stop, clock, listing,
-                                   private_body=lambda body: privacy(body, settings.ip_addresses)))
+            provider.collect(
+                Cycle(
+                    settings,
+                    credentials,
+                    report,
+                    stop,
+                    clock,
+                    listing,
+                    private_body=lambda body: privacy(body, settings.ip_addresses),
+                )
+            )
             report.outcome = "partial" if report.errors else "ok"
         except Stopped:
             report.outcome = "interrupted"
@@ -50,7 +66,7 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             report.outcome = "reauth_required"
             report.problem(str(error))
             _record_credential_facts(credentials, settings.account, clock())
-        except MeetqError as error:   # said for a person already: no class name before it
+        except MeetqError as error:  # said for a person already: no class name before it
             report.outcome = "error"
             report.problem(str(error))
         except Exception as error:  # a bug, or the machine (disk full): recorded, never silent
@@ -59,21 +75,36 @@ def run_cycle(settings, credentials=None, *, trigger: str = "collect", stop: thr
             log.exception("cycle_failed")
         finally:
             duration_ms = int((time.monotonic() - timer) * 1000)
-            store.finish_run(report.run_id, finished_at=iso(clock()), outcome=report.outcome,
-                             duration_ms=duration_ms, message=logs.redact_text("\n".join(report.messages)) or None,
-                             **report.counts())
+            store.finish_run(
+                report.run_id,
+                finished_at=iso(clock()),
+                outcome=report.outcome,
+                duration_ms=duration_ms,
+                message=logs.redact_text("\n".join(report.messages)) or None,
+                **report.counts(),
+            )
     level = log.info if report.outcome in ("ok", "interrupted") else log.error
-    level("cycle_finished", run_id=report.run_id, outcome=report.outcome, duration_ms=duration_ms,
-          **report.counts(), messages=report.messages or None)
+    level(
+        "cycle_finished",
+        run_id=report.run_id,
+        outcome=report.outcome,
+        duration_ms=duration_ms,
+        **report.counts(),
+        messages=report.messages or None,
+    )
     return report
 
 
-def run_accounts(settings, *, trigger: str = "collect", stop: threading.Event | None = None,
-                 clock=utcnow) -> dict[str, RunReport]:
+def run_accounts(
+    settings, *, trigger: str = "collect", stop: threading.Event | None = None, clock=utcnow
+) -> dict[str, RunReport]:
     """One cycle for every account in turn. Each has its own credentials, watermark and queue, and
     one account's failure (a revoked token) is its own: the others still collect."""
-    reports = {account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
-               for account in settings.accounts() if not (stop and stop.is_set())}
+    reports = {
+        account.account: run_cycle(account, trigger=trigger, stop=stop, clock=clock)
+        for account in settings.accounts()
+        if not (stop and stop.is_set())
+    }
     # New sessions are placed as they are written; this is for older ones (a new database placed once).
     placed = place_stale_sessions() if not (stop and stop.is_set()) else {}
     if placed:

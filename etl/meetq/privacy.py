@@ -13,13 +13,15 @@ import ipaddress
 import re
 
 IP_MODES = ("full", "masked", "none")
-DROPPED = "*"   # what an address in text becomes under `none`
+DROPPED = "*"  # what an address in text becomes under `none`
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4 = re.compile(rf"(?<![\d.]){_OCTET}(?:\.{_OCTET}){{3}}(?!\d|\.\d)")
 # Anything that could be an IPv6 address (hex groups and colons, an IPv4 tail); ipaddress decides.
-_IPV6_CANDIDATE = re.compile(rf"(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:{_OCTET}(?:\.{_OCTET}){{3}}|"
-                             r"[0-9A-Fa-f]{1,4})?(?:%[0-9A-Za-z]+)?(?![0-9A-Fa-f:.])")
+_IPV6_CANDIDATE = re.compile(
+    rf"(?<![0-9A-Fa-f:.])(?:[0-9A-Fa-f]{{0,4}}:){{2,7}}(?:{_OCTET}(?:\.{_OCTET}){{3}}|"
+    r"[0-9A-Fa-f]{1,4})?(?:%[0-9A-Za-z]+)?(?![0-9A-Fa-f:.])"
+)
 _NOT_AN_ADDRESS_KEY = re.compile(r"version|build", re.I)
 
 
@@ -53,7 +55,7 @@ def mask_addresses(text: str, mode: str) -> str:
     if mode == "full" or not text:
         return text
     if text.lstrip()[:1] not in ("{", "[") or '\\"' in text:
-        return _mask_in(text, mode)   # not JSON, or JSON with escaped quotes: every address in it
+        return _mask_in(text, mode)  # not JSON, or JSON with escaped quotes: every address in it
     # Split at the quotes: odd pieces are strings, even ones what lies between (a string followed
     # by a colon is a key). A body is mostly numbers, so this touches only its few strings.
     parts = text.split('"')
@@ -63,8 +65,7 @@ def mask_addresses(text: str, mode: str) -> str:
         if after[:1] == ":" or after.lstrip()[:1] == ":":
             key = piece
         # An IPv4 address has three dots; an IPv6 one a `::` or seven colons (a time has two).
-        elif (piece.count(".") >= 3 or "::" in piece or piece.count(":") >= 7) \
-                and not _NOT_AN_ADDRESS_KEY.search(key):
+        elif (piece.count(".") >= 3 or "::" in piece or piece.count(":") >= 7) and not _NOT_AN_ADDRESS_KEY.search(key):
             parts[i] = _mask_in(piece, mode)
     return '"'.join(parts)
 
@@ -73,11 +74,11 @@ def _mask_in(text: str, mode: str) -> str:
     def replace(match: re.Match) -> str:
         found = match.group(0)
         if ":" in found and found.count(":") < 3 and not re.search(r"\d", found):
-            return found   # `std::string`, `a::b`: words around a double colon, not an address
+            return found  # `std::string`, `a::b`: words around a double colon, not an address
         try:
             ipaddress.ip_address(found.split("%")[0])
         except ValueError:
-            return found   # a MAC address, a version: not an address
+            return found  # a MAC address, a version: not an address
         return DROPPED if mode == "none" else mask_ip(found, mode)
 
     if "::" in text or text.count(":") >= 7:

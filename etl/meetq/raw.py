@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RawRecord:
-    url: str                    # where it came from: an API URL (secrets redacted), "webhook", "file:…"
-    body: str                   # as received, after the privacy setting was applied
+    url: str  # where it came from: an API URL (secrets redacted), "webhook", "file:…"
+    body: str  # as received, after the privacy setting was applied
     fetched_at: str
     status: int = 200
     content_type: str = "application/json"
     tracking_id: str | None = None
-    error: str | None = None    # why a 2xx body could not be used
+    error: str | None = None  # why a 2xx body could not be used
 
 
 def body_digest(body: str) -> str:

@@ -50,7 +50,7 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
         account = hooks.signed_by(body, headers, secrets)
         if account:
             return hooks.accept_delivery(body, account, settings.account_named(account))
-    bot = PROVIDERS[settings.via].bot   # the assistant's messages, signed with its own secret
+    bot = PROVIDERS[settings.via].bot  # the assistant's messages, signed with its own secret
     if bot and bot.signed(body, headers, settings):
         return bot.accept_delivery(body, settings)
     return 401, "no registered account's secret signed it", None
@@ -59,7 +59,7 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
 class DeliveryApp:
     """The ASGI application: POST a signed delivery, get JSON `{"status": …}` back."""
 
-    POOL_SIZE = 4   # deliveries stored at once; SQLite takes one writer at a time anyway
+    POOL_SIZE = 4  # deliveries stored at once; SQLite takes one writer at a time anyway
 
     def __init__(self, settings, on_due: Callable[[str], None]):
         self.settings, self.on_due = settings, on_due
@@ -81,8 +81,14 @@ class DeliveryApp:
             log.exception("webhook_failed", error=type(error).__name__)
             status, what, due = 503, "try again", None
         if status >= 400:
-            log.warning("webhook_rejected", reason=what, status=status, client=client, method=scope["method"],
-                        path=scope["path"][:200])
+            log.warning(
+                "webhook_rejected",
+                reason=what,
+                status=status,
+                client=client,
+                method=scope["method"],
+                path=scope["path"][:200],
+            )
         else:
             log.info("webhook_received", outcome=what, account=due)
         await answer(send, status, what, close=status >= 400)
@@ -94,7 +100,7 @@ class DeliveryApp:
             raise Refused(405, "only POST is accepted")
         length = declared_length(headers)
         if length is not None and length > self.settings.max_body_bytes:
-            raise Refused(413, "too large")   # before reading a byte of it
+            raise Refused(413, "too large")  # before reading a byte of it
         body = await read_body(receive, self.settings.max_body_bytes, self.settings.read_timeout_seconds)
         # Verifying and storing touch files and the database: off the event loop, in a pool of its own.
         return await asyncio.get_running_loop().run_in_executor(self.pool, accept, body, headers, self.settings)
@@ -103,7 +109,7 @@ class DeliveryApp:
 async def answer(send, status: int, text: str, close: bool) -> None:
     payload = json.dumps({"status": text}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    if close:   # a client that sent something wrong does not keep its connection
+    if close:  # a client that sent something wrong does not keep its connection
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
@@ -131,20 +137,29 @@ class WebhookReceiver:
         if bot and bot.receiver_secret(self.settings):
             registered.append("the assistant")
         if not registered:
-            log.warning("webhook_receiver_without_registrations",
-                        hint="run `meetq webhook register --url …`; until then every delivery is refused")
+            log.warning(
+                "webhook_receiver_without_registrations",
+                hint="run `meetq webhook register --url …`; until then every delivery is refused",
+            )
         s = self.settings
         logging.getLogger("uvicorn.error").setLevel(logging.ERROR)  # its warnings are ours, with the client
         config = uvicorn.Config(
-            DeliveryApp(s, self.on_due), host=self.address[0], port=self.address[1],
-            http=guarded_protocol(s.read_timeout_seconds, s.max_connections, "webhook_rejected"), lifespan="off",
-            log_config=None, access_log=False, server_header=False,
-            h11_max_incomplete_event_size=s.max_header_bytes, timeout_keep_alive=s.keepalive_seconds,
-            timeout_graceful_shutdown=s.read_timeout_seconds)
+            DeliveryApp(s, self.on_due),
+            host=self.address[0],
+            port=self.address[1],
+            http=guarded_protocol(s.read_timeout_seconds, s.max_connections, "webhook_rejected"),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            h11_max_incomplete_event_size=s.max_header_bytes,
+            timeout_keep_alive=s.keepalive_seconds,
+            timeout_graceful_shutdown=s.read_timeout_seconds,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="webhook-receiver", daemon=True)
         self.thread.start()
-        while not self.server.started:   # bound, or failed to bind
+        while not self.server.started:  # bound, or failed to bind
             if not self.thread.is_alive():
                 raise ConfigError(f"the webhook receiver could not listen on {s.listen}")
             time.sleep(0.02)

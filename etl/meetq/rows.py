@@ -15,13 +15,49 @@ import orjson
 
 from .packing import pack_rows
 
-SESSION_COLUMNS = ("id", "meeting_id", "participant_id", "participant_session_id", "user_name", "user_email",
-                   "join_time", "leave_time", "join_meeting_seconds", "client_type", "client_version", "os_type",
-                   "os_version", "hardware_type", "network_type", "server_region", "speaker", "microphone",
-                   "camera", "local_ip", "public_ip", "masked_local_ip", "masked_public_ip", "video_mesh_cluster",
-                   "video_mesh_server", "legacy_fields", "location", "content_sha256")
-STREAM_COLUMNS = ("id", "session_id", "kind", "direction", "seq", "start_time", "end_time", "sampling_interval",
-                  "codec", "transport_type", "sample_count")
+SESSION_COLUMNS = (
+    "id",
+    "meeting_id",
+    "participant_id",
+    "participant_session_id",
+    "user_name",
+    "user_email",
+    "join_time",
+    "leave_time",
+    "join_meeting_seconds",
+    "client_type",
+    "client_version",
+    "os_type",
+    "os_version",
+    "hardware_type",
+    "network_type",
+    "server_region",
+    "speaker",
+    "microphone",
+    "camera",
+    "local_ip",
+    "public_ip",
+    "masked_local_ip",
+    "masked_public_ip",
+    "video_mesh_cluster",
+    "video_mesh_server",
+    "legacy_fields",
+    "location",
+    "content_sha256",
+)
+STREAM_COLUMNS = (
+    "id",
+    "session_id",
+    "kind",
+    "direction",
+    "seq",
+    "start_time",
+    "end_time",
+    "sampling_interval",
+    "codec",
+    "transport_type",
+    "sample_count",
+)
 # A sample as judged and as the `media_samples` view shows it (the view adds `ts`, the time).
 SAMPLE_METRICS = ("packet_loss", "latency", "jitter", "bit_rate", "resolution_height", "frame_rate")
 SAMPLE_COLUMNS = ("stream_id", "idx") + SAMPLE_METRICS
@@ -31,22 +67,52 @@ CPU_COLUMNS = ("session_id", "seq", "idx") + CPU_METRICS
 SERIES_COLUMNS = ("stream_id", "start_ms", "step_ms", "samples", "packed")
 CPU_SERIES_COLUMNS = ("session_id", "start_ms", "step_ms", "samples", "packed")
 # A media_sessions row as written: the item's columns, then its verdict and when it was fetched.
-SESSION_WRITE_COLUMNS = SESSION_COLUMNS + ("avg_system_cpu", "max_system_cpu", "verdict", "verdict_reason",
-                                           "verdict_metric", "fetched_at")
+SESSION_WRITE_COLUMNS = SESSION_COLUMNS + (
+    "avg_system_cpu",
+    "max_system_cpu",
+    "verdict",
+    "verdict_reason",
+    "verdict_metric",
+    "fetched_at",
+)
 # A media_summaries row: which stream group, how many samples, the figures, the verdict.
-FIGURE_COLUMNS = ("avg_packet_loss", "p90_packet_loss", "max_packet_loss", "avg_latency", "p90_latency", "max_latency",
-                  "avg_jitter", "p90_jitter", "max_jitter", "avg_bit_rate", "p10_frame_rate", "min_frame_rate",
-                  "min_resolution_height", "avg_frame_rate")
-SUMMARY_COLUMNS = ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason",
-                                                                                    "verdict_metric", "seconds")
+FIGURE_COLUMNS = (
+    "avg_packet_loss",
+    "p90_packet_loss",
+    "max_packet_loss",
+    "avg_latency",
+    "p90_latency",
+    "max_latency",
+    "avg_jitter",
+    "p90_jitter",
+    "max_jitter",
+    "avg_bit_rate",
+    "p10_frame_rate",
+    "min_frame_rate",
+    "min_resolution_height",
+    "avg_frame_rate",
+)
+SUMMARY_COLUMNS = (
+    ("session_id", "kind", "direction", "samples") + FIGURE_COLUMNS + ("verdict", "reason", "verdict_metric", "seconds")
+)
 
 
-def summary_row(session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict,
-                seconds: float | None) -> tuple:
+def summary_row(
+    session_id: int, kind: str, direction: str, samples: int, figures: dict, verdict, seconds: float | None
+) -> tuple:
     """A media_summaries tuple from named figures (absent ones are NULL), a verdict, and how long
     the stream ran."""
-    return (session_id, kind, direction, samples, *(figures.get(c) for c in FIGURE_COLUMNS),
-            verdict.level, verdict.reason, verdict.metric, seconds)
+    return (
+        session_id,
+        kind,
+        direction,
+        samples,
+        *(figures.get(c) for c in FIGURE_COLUMNS),
+        verdict.level,
+        verdict.reason,
+        verdict.metric,
+        seconds,
+    )
 
 
 def series_clock(start, step: float | None) -> tuple | None:
@@ -69,16 +135,16 @@ def series_row(key: int, clock: tuple | None, rows: list, samples: int | None = 
 @dataclass
 class PreparedSession:
     """One session's rows, ready to write: plain tuples, cheap to send between processes."""
+
     id: int
     meeting_id: str
     fingerprint: str
-    session: tuple     # SESSION_WRITE_COLUMNS order
-    summaries: list    # SUMMARY_COLUMNS order
-    streams: list      # STREAM_COLUMNS order
-    series: list       # SERIES_COLUMNS order: each stream's samples, packed
-    cpu_series: list   # CPU_SERIES_COLUMNS order: none or one
+    session: tuple  # SESSION_WRITE_COLUMNS order
+    summaries: list  # SUMMARY_COLUMNS order
+    streams: list  # STREAM_COLUMNS order
+    series: list  # SERIES_COLUMNS order: each stream's samples, packed
+    cpu_series: list  # CPU_SERIES_COLUMNS order: none or one
     sample_count: int = 0
-
 
 
 def stable_id(*parts) -> int:
@@ -120,4 +186,3 @@ def text(value) -> str | None:
         return None
     value = str(value).strip()
     return value or None
-

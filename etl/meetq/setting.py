@@ -18,9 +18,9 @@ class Setting:
     secret: bool = False
     minimum: float | None = None
     choices: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()   # older `section.name` keys still read from the TOML file
+    aliases: tuple[str, ...] = ()  # older `section.name` keys still read from the TOML file
     env_aliases: tuple[str, ...] = ()  # older environment variables still read
-    per_account: bool = False       # a vendor's setting each account gives for itself (a secret always is)
+    per_account: bool = False  # a vendor's setting each account gives for itself (a secret always is)
 
     @property
     def key(self) -> str:

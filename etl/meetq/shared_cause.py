@@ -25,11 +25,11 @@ from .models import database
 from .packing import unpack_rows
 from .rows import CPU_METRICS, SAMPLE_METRICS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, PreparedSession
 
-CALL = "call"        # the one bucket of a session reported as per-call means
-MIN_RECEIVERS = 2    # "several participants"
-MIN_OVERLAP = 0.5    # a receiver's loss must cover half of the sender's bad minutes
-EXPLAINS = 0.5       # the sender's loss in a minute is at least this share of the receiver's
-LOSS_METRIC = "loss"   # verdicts.metric_of: the metric of a verdict on packet loss
+CALL = "call"  # the one bucket of a session reported as per-call means
+MIN_RECEIVERS = 2  # "several participants"
+MIN_OVERLAP = 0.5  # a receiver's loss must cover half of the sender's bad minutes
+EXPLAINS = 0.5  # the sender's loss in a minute is at least this share of the receiver's
+LOSS_METRIC = "loss"  # verdicts.metric_of: the metric of a verdict on packet loss
 LOSS_AT, CPU_AT = SAMPLE_METRICS.index("packet_loss"), CPU_METRICS.index("system_avg_cpu")
 USER_NAME_AT, USER_EMAIL_AT = SESSION_WRITE_COLUMNS.index("user_name"), SESSION_WRITE_COLUMNS.index("user_email")
 VERDICT_AT, METRIC_AT = SESSION_WRITE_COLUMNS.index("verdict"), SESSION_WRITE_COLUMNS.index("verdict_metric")
@@ -40,10 +40,10 @@ AVG_LOSS_AT = SUMMARY_COLUMNS.index("avg_packet_loss")
 class Participant:
     label: str
     verdict: str | None = None
-    metric: str | None = None                      # what its verdict is about (verdicts.metric_of)
-    sent: dict = field(default_factory=dict)       # bucket -> the worst loss of what it sent, past the fair line
-    received: dict = field(default_factory=dict)   # bucket -> the worst loss of what it received, likewise
-    cpu: set = field(default_factory=set)          # buckets where its CPU was saturated
+    metric: str | None = None  # what its verdict is about (verdicts.metric_of)
+    sent: dict = field(default_factory=dict)  # bucket -> the worst loss of what it sent, past the fair line
+    received: dict = field(default_factory=dict)  # bucket -> the worst loss of what it received, likewise
+    cpu: set = field(default_factory=set)  # buckets where its CPU was saturated
 
     @property
     def poor_for_loss(self) -> bool:
@@ -65,11 +65,15 @@ def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
     _, sender_id, receivers = best
     sender = participants[sender_id]
     worst = max(sender.sent.values())
-    when = ("over the call (Meet reports per-call means, not minutes)" if set(sender.sent) == {CALL}
-            else f"in the same minutes ({len(sender.sent)} minutes of loss, up to {worst:g} %)")
+    when = (
+        "over the call (Meet reports per-call means, not minutes)"
+        if set(sender.sent) == {CALL}
+        else f"in the same minutes ({len(sender.sent)} minutes of loss, up to {worst:g} %)"
+    )
     names = ", ".join(sorted(participants[r].label for r in receivers))
-    found = {r: (f"likely cause: {sender.label}'s uplink, whose loss matches this loss {when}", sender_id)
-             for r in receivers}
+    found = {
+        r: (f"likely cause: {sender.label}'s uplink, whose loss matches this loss {when}", sender_id) for r in receivers
+    }
     found[sender_id] = (f"{sender.label}'s uplink likely hurt {len(receivers)} others ({names}) {when}", sender_id)
     return found
 
@@ -80,9 +84,14 @@ def _hurt_by(receiver: Participant, sender: Participant) -> bool:
     loss could explain, and where the receiver's own uplink and CPU were fine."""
     if not receiver.poor_for_loss:
         return False
-    explained = [bucket for bucket, sent in sender.sent.items()
-                 if bucket in receiver.received and sent >= EXPLAINS * receiver.received[bucket]
-                 and bucket not in receiver.sent and bucket not in receiver.cpu]
+    explained = [
+        bucket
+        for bucket, sent in sender.sent.items()
+        if bucket in receiver.received
+        and sent >= EXPLAINS * receiver.received[bucket]
+        and bucket not in receiver.sent
+        and bucket not in receiver.cpu
+    ]
     return len(explained) >= max(1, MIN_OVERLAP * len(sender.sent))
 
 
@@ -94,11 +103,16 @@ def analyse_meeting(meeting_id: str, thresholds: dict) -> int:
 
 def write_findings(meeting_id: str, found: dict[int, tuple[str, int]]) -> int:
     """Write what `find` said of a meeting's sessions, and clear it on the others."""
-    database.execute_sql("UPDATE media_sessions SET shared_cause = NULL, shared_cause_session = NULL "
-                         "WHERE meeting_id = ? AND shared_cause IS NOT NULL", (meeting_id,))
+    database.execute_sql(
+        "UPDATE media_sessions SET shared_cause = NULL, shared_cause_session = NULL "
+        "WHERE meeting_id = ? AND shared_cause IS NOT NULL",
+        (meeting_id,),
+    )
     for session_id, (text, sender) in found.items():
-        database.execute_sql("UPDATE media_sessions SET shared_cause = ?, shared_cause_session = ? WHERE id = ?",
-                             (text, sender, session_id))
+        database.execute_sql(
+            "UPDATE media_sessions SET shared_cause = ?, shared_cause_session = ? WHERE id = ?",
+            (text, sender, session_id),
+        )
     return len(found)
 
 
@@ -110,7 +124,9 @@ def participants_of(sessions: list[PreparedSession], thresholds: dict) -> dict[i
     for session in sessions:
         participant = participants[session.id] = Participant(
             session.session[USER_NAME_AT] or session.session[USER_EMAIL_AT] or _unnamed(session.id),
-            session.session[VERDICT_AT], session.session[METRIC_AT])
+            session.session[VERDICT_AT],
+            session.session[METRIC_AT],
+        )
         kinds = {stream[0]: (stream[2], stream[3]) for stream in session.streams}
         for stream_id, start_ms, step_ms, _, packed in session.series:
             marker.stream(participant, *kinds[stream_id], start_ms, step_ms, packed)
@@ -123,22 +139,32 @@ def participants_of(sessions: list[PreparedSession], thresholds: dict) -> dict[i
 
 def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
     marker, read = _Marker(thresholds), database.execute_sql
-    participants = {sid: Participant(label or _unnamed(sid), verdict, metric) for sid, label, verdict, metric in read(
-        "SELECT id, coalesce(user_name, user_email), verdict, verdict_metric FROM media_sessions WHERE meeting_id = ?",
-        (meeting_id,))}
+    participants = {
+        sid: Participant(label or _unnamed(sid), verdict, metric)
+        for sid, label, verdict, metric in read(
+            "SELECT id, coalesce(user_name, user_email), verdict, verdict_metric FROM media_sessions WHERE meeting_id = ?",
+            (meeting_id,),
+        )
+    }
     for sid, kind, direction, start_ms, step_ms, packed in read(
-            "SELECT s.id, t.kind, t.direction, x.start_ms, x.step_ms, x.packed FROM media_sessions s "
-            "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id "
-            "WHERE s.meeting_id = ?", (meeting_id,)):
+        "SELECT s.id, t.kind, t.direction, x.start_ms, x.step_ms, x.packed FROM media_sessions s "
+        "JOIN media_streams t ON t.session_id = s.id JOIN stream_series x ON x.stream_id = t.id "
+        "WHERE s.meeting_id = ?",
+        (meeting_id,),
+    ):
         marker.stream(participants[sid], kind, direction, start_ms, step_ms, packed)
     for sid, start_ms, step_ms, packed in read(
-            "SELECT c.session_id, c.start_ms, c.step_ms, c.packed FROM media_sessions s "
-            "JOIN cpu_series c ON c.session_id = s.id WHERE s.meeting_id = ?", (meeting_id,)):
+        "SELECT c.session_id, c.start_ms, c.step_ms, c.packed FROM media_sessions s "
+        "JOIN cpu_series c ON c.session_id = s.id WHERE s.meeting_id = ?",
+        (meeting_id,),
+    ):
         marker.cpu(participants[sid], start_ms, step_ms, packed)
     for sid, kind, direction, loss in read(
-            "SELECT m.session_id, m.kind, m.direction, m.avg_packet_loss FROM media_summaries m "
-            "JOIN media_sessions s ON s.id = m.session_id WHERE s.meeting_id = ? "
-            "AND NOT EXISTS (SELECT 1 FROM media_streams t WHERE t.session_id = s.id)", (meeting_id,)):
+        "SELECT m.session_id, m.kind, m.direction, m.avg_packet_loss FROM media_summaries m "
+        "JOIN media_sessions s ON s.id = m.session_id WHERE s.meeting_id = ? "
+        "AND NOT EXISTS (SELECT 1 FROM media_streams t WHERE t.session_id = s.id)",
+        (meeting_id,),
+    ):
         marker.call(participants[sid], kind, direction, loss)
     return participants
 
@@ -149,8 +175,11 @@ class _Marker:
     past the poor one; sessions with no intervals (per-call means) mark one bucket, the call."""
 
     def __init__(self, thresholds: dict):
-        self.limit = {"audio": thresholds["loss_fair_pct"], "video": thresholds["video_loss_fair_pct"],
-                      "share": thresholds["video_loss_fair_pct"]}
+        self.limit = {
+            "audio": thresholds["loss_fair_pct"],
+            "video": thresholds["video_loss_fair_pct"],
+            "share": thresholds["video_loss_fair_pct"],
+        }
         self.cpu_limit = thresholds["cpu_poor_pct"]
 
     def stream(self, participant: Participant, kind: str, direction: str, start_ms, step_ms, packed) -> None:
@@ -166,8 +195,11 @@ class _Marker:
         if step_ms is None:
             return
         for resource in unpack_rows(packed):
-            participant.cpu.update(_minute(start_ms, step_ms, idx) for idx, row in enumerate(resource)
-                                   if row[CPU_AT] is not None and row[CPU_AT] > self.cpu_limit)
+            participant.cpu.update(
+                _minute(start_ms, step_ms, idx)
+                for idx, row in enumerate(resource)
+                if row[CPU_AT] is not None and row[CPU_AT] > self.cpu_limit
+            )
 
     def call(self, participant: Participant, kind: str, direction: str, loss) -> None:
         if loss is not None and loss > self.limit.get(kind, self.limit["video"]):

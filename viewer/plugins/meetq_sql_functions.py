@@ -45,8 +45,7 @@ from meetq import clock, packing
 MAX_VALUE_BYTES = 32 * 1024 * 1024
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf")
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
 def escape(value):
@@ -125,13 +124,15 @@ def bound_answers(conn) -> None:
     """The viewer's limits on what a query returns (MAX_VALUE_BYTES, MAX_ANSWER_BYTES)."""
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     make_row = conn.row_factory or (lambda cursor, row: row)
-    fetched = weakref.WeakKeyDictionary()   # bytes so far, per cursor: per query
+    fetched = weakref.WeakKeyDictionary()  # bytes so far, per cursor: per query
 
     def counted(cursor, row):
         size = fetched.get(cursor, 0) + sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in row)
         if size > MAX_ANSWER_BYTES:
-            raise sqlite3.DataError(f"the answer passed the viewer's {MAX_ANSWER_BYTES // 2**20} MiB: ask for fewer "
-                                    "rows or columns (LIMIT, or a narrower select)")
+            raise sqlite3.DataError(
+                f"the answer passed the viewer's {MAX_ANSWER_BYTES // 2**20} MiB: ask for fewer "
+                "rows or columns (LIMIT, or a narrower select)"
+            )
         fetched[cursor] = size
         return make_row(cursor, row)
 
@@ -146,9 +147,13 @@ def _day_start(day, zone_name: str):
 
 
 # Every page's ☰ menu: the way to each part of the viewer from anywhere, a dead end from none.
-MENU = (("How was this week?", "/-/dashboards/overview"), ("Which office?", "/-/dashboards/places"),
-        ("Collector health", "/-/dashboards/health"), ("Tables and canned queries", "/meetq"),
-        ("SQL", "/meetq?sql=select+*+from+sessions+limit+10"))
+MENU = (
+    ("How was this week?", "/-/dashboards/overview"),
+    ("Which office?", "/-/dashboards/places"),
+    ("Collector health", "/-/dashboards/health"),
+    ("Tables and canned queries", "/meetq"),
+    ("SQL", "/meetq?sql=select+*+from+sessions+limit+10"),
+)
 
 
 @hookimpl
@@ -160,16 +165,20 @@ def menu_links():
 def register_routes():
     """The front page answers "how was this week?": the overview dashboard. /-/healthz is for
     load balancers and container health checks, in every sign-in mode: it says nothing of the data."""
-    return [(r"^/$", lambda: Response.redirect("/-/dashboards/overview")),
-            (r"^/-/healthz$", lambda: Response.json({"ok": True}))]
+    return [
+        (r"^/$", lambda: Response.redirect("/-/dashboards/overview")),
+        (r"^/-/healthz$", lambda: Response.json({"ok": True})),
+    ]
 
 
 # Times are stored, and given as JSON and CSV, as ISO UTC text with its Z; a page shows each in
 # the display zone (viewer.timezone) with the zone's abbreviation, the UTC text beside it.
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$")
 # Where a sample's owner is read: a view has no foreign keys for Datasette to link, so these do.
-OWNER_LINKS = {("media_samples", "stream_id"): "/meetq/media_streams/{}",
-               ("cpu_samples", "session_id"): "/-/dashboards/session?session={}"}
+OWNER_LINKS = {
+    ("media_samples", "stream_id"): "/meetq/media_streams/{}",
+    ("cpu_samples", "session_id"): "/-/dashboards/session?session={}",
+}
 
 
 @hookimpl
@@ -183,8 +192,8 @@ def render_cell(value, column, table, datasette):
     if isinstance(value, str) and ISO_UTC.match(value):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:   # the shape of a time, not one (month 13): shown as it is
+        except ValueError:  # the shape of a time, not one (month 13): shown as it is
             return None
         shown = moment.astimezone(_zone(datasette)[1]).strftime("%Y-%m-%d %H:%M:%S %Z")
-        return Markup(f'{html.escape(shown)} <small>({html.escape(value)})</small>')
+        return Markup(f"{html.escape(shown)} <small>({html.escape(value)})</small>")
     return None

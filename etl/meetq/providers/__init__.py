@@ -18,8 +18,9 @@ def provider_of(settings) -> Provider:
     try:
         return PROVIDERS[settings.provider]
     except KeyError:
-        raise ConfigError(f"account {settings.account!r}: unknown provider {settings.provider!r}; "
-                          f"known: {', '.join(PROVIDERS)}") from None
+        raise ConfigError(
+            f"account {settings.account!r}: unknown provider {settings.provider!r}; known: {', '.join(PROVIDERS)}"
+        ) from None
 
 
 def feature_of(settings, feature: str, what: str):

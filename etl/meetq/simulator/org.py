@@ -19,12 +19,68 @@ from datetime import datetime, timedelta
 
 from ..clock import iso
 
-FIRST = ["Ada", "Ben", "Chloé", "Dmitri", "Esra", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kavya", "Luis",
-         "Mei", "Nora", "Omar", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara"]
-LAST = ["Andersen", "Bauer", "Costa", "Dubois", "Eriksen", "Fischer", "García", "Hansen", "Ito", "Jensen",
-        "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Rossi", "Schmidt", "Tanaka", "Weber"]
-TOPICS = ["Weekly sync", "Customer review", "Sprint planning", "1:1", "All hands", "Design critique",
-          "Incident review", "Board prep", "Sales pipeline", "Hiring panel", "Roadmap", "Support escalation"]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Esra",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kavya",
+    "Luis",
+    "Mei",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sven",
+    "Tariq",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Yara",
+]
+LAST = [
+    "Andersen",
+    "Bauer",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "García",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Weber",
+]
+TOPICS = [
+    "Weekly sync",
+    "Customer review",
+    "Sprint planning",
+    "1:1",
+    "All hands",
+    "Design critique",
+    "Incident review",
+    "Board prep",
+    "Sales pipeline",
+    "Hiring panel",
+    "Roadmap",
+    "Support escalation",
+]
 SITES = ["example.webex.com", "example-emea.webex.com"]
 
 
@@ -32,28 +88,78 @@ SITES = ["example.webex.com", "example-emea.webex.com"]
 class Profile:
     name: str
     network: str
-    loss: tuple[float, float]       # % per interval, typical range
-    latency: tuple[float, float]    # ms
-    jitter: tuple[float, float]     # ms
-    cpu: tuple[float, float]        # system CPU %
+    loss: tuple[float, float]  # % per interval, typical range
+    latency: tuple[float, float]  # ms
+    jitter: tuple[float, float]  # ms
+    cpu: tuple[float, float]  # system CPU %
     region: str
-    client: tuple[str, str, str]    # clientType, osType, hardware
-    burst: float = 0.0              # chance of an interval with a loss burst
+    client: tuple[str, str, str]  # clientType, osType, hardware
+    burst: float = 0.0  # chance of an interval with a loss burst
 
 
 PROFILES = [
-    Profile("office", "ethernet", (0.0, 0.3), (20, 60), (1, 6), (15, 40), "Frankfurt, Germany",
-            ("Teams_Desktop_Client (Windows)", "windows", "Latitude 7440")),
-    Profile("home_good", "wifi", (0.0, 0.8), (30, 80), (2, 12), (20, 45), "Amsterdam, Netherlands",
-            ("Teams_Desktop_Client (Mac)", "mac", "MacBookPro18,3")),
-    Profile("wifi_lossy", "wifi", (1.0, 4.0), (40, 110), (8, 30), (25, 50), "London, UK",
-            ("Teams_Desktop_Client (Windows)", "windows", "ThinkPad X1"), burst=0.25),
-    Profile("cellular", "cellular", (0.2, 1.8), (90, 200), (10, 38), (30, 60), "Frankfurt, Germany",
-            ("Teams_Mobile_Client (iOS)", "ios", "iPhone15,2"), burst=0.06),
-    Profile("far_region", "ethernet", (0.0, 1.0), (210, 330), (4, 15), (20, 40), "San Jose, USA",
-            ("Teams_Desktop_Client (Windows)", "windows", "OptiPlex 7010")),
-    Profile("cpu_overloaded", "wifi", (0.2, 1.5), (40, 100), (5, 20), (85, 100), "London, UK",
-            ("Teams_Desktop_Client (Windows)", "windows", "Surface Go 2")),
+    Profile(
+        "office",
+        "ethernet",
+        (0.0, 0.3),
+        (20, 60),
+        (1, 6),
+        (15, 40),
+        "Frankfurt, Germany",
+        ("Teams_Desktop_Client (Windows)", "windows", "Latitude 7440"),
+    ),
+    Profile(
+        "home_good",
+        "wifi",
+        (0.0, 0.8),
+        (30, 80),
+        (2, 12),
+        (20, 45),
+        "Amsterdam, Netherlands",
+        ("Teams_Desktop_Client (Mac)", "mac", "MacBookPro18,3"),
+    ),
+    Profile(
+        "wifi_lossy",
+        "wifi",
+        (1.0, 4.0),
+        (40, 110),
+        (8, 30),
+        (25, 50),
+        "London, UK",
+        ("Teams_Desktop_Client (Windows)", "windows", "ThinkPad X1"),
+        burst=0.25,
+    ),
+    Profile(
+        "cellular",
+        "cellular",
+        (0.2, 1.8),
+        (90, 200),
+        (10, 38),
+        (30, 60),
+        "Frankfurt, Germany",
+        ("Teams_Mobile_Client (iOS)", "ios", "iPhone15,2"),
+        burst=0.06,
+    ),
+    Profile(
+        "far_region",
+        "ethernet",
+        (0.0, 1.0),
+        (210, 330),
+        (4, 15),
+        (20, 40),
+        "San Jose, USA",
+        ("Teams_Desktop_Client (Windows)", "windows", "OptiPlex 7010"),
+    ),
+    Profile(
+        "cpu_overloaded",
+        "wifi",
+        (0.2, 1.5),
+        (40, 100),
+        (5, 20),
+        (85, 100),
+        "London, UK",
+        ("Teams_Desktop_Client (Windows)", "windows", "Surface Go 2"),
+    ),
 ]
 PROFILE_WEIGHTS = [30, 30, 12, 10, 8, 10]
 
@@ -110,9 +216,18 @@ class Meeting:
 
 
 class Organisation:
-    def __init__(self, seed: int = 7, *, now: datetime, days: float = 7, meetings_per_day: int = 40,
-                 people: int = 60, upcoming_hours: float = 4, max_participants: int = 8,
-                 long_meeting_every: int = 25):
+    def __init__(
+        self,
+        seed: int = 7,
+        *,
+        now: datetime,
+        days: float = 7,
+        meetings_per_day: int = 40,
+        people: int = 60,
+        upcoming_hours: float = 4,
+        max_participants: int = 8,
+        long_meeting_every: int = 25,
+    ):
         self.seed = seed
         self.rng = random.Random(seed)
         self.org_id = f"org-{seed}"
@@ -143,8 +258,16 @@ class Organisation:
         host = rng.choice(self.people)
         count = participants or rng.randint(2, self.max_participants)
         guests = rng.sample([p for p in self.people if p is not host], k=min(count - 1, len(self.people) - 1))
-        meeting = Meeting(id=f"{series}_I_{number}", series_id=series, title=rng.choice(TOPICS), host=host,
-                          start=start, end=start + duration, site=rng.choice(SITES), participants=[host, *guests])
+        meeting = Meeting(
+            id=f"{series}_I_{number}",
+            series_id=series,
+            title=rng.choice(TOPICS),
+            host=host,
+            start=start,
+            end=start + duration,
+            site=rng.choice(SITES),
+            participants=[host, *guests],
+        )
         self.meetings[meeting.id] = meeting
         return meeting
 
@@ -153,15 +276,28 @@ class Organisation:
     def meeting_json(self, meeting: Meeting) -> dict:
         """A List Meetings item for an ended instance, with every field the official schema requires."""
         return {
-            "id": meeting.id, "meetingSeriesId": meeting.series_id,
+            "id": meeting.id,
+            "meetingSeriesId": meeting.series_id,
             "scheduledMeetingId": f"{meeting.series_id}_{meeting.start:%Y%m%dT%H%M%SZ}",
-            "title": meeting.title, "password": "Sim#" + meeting.series_id[:6], "hostKey": "123456",
-            "meetingType": "meeting", "state": "ended", "timezone": "UTC",
-            "start": meeting.start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": meeting.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "hostUserId": meeting.host.id, "hostDisplayName": meeting.host.name, "hostEmail": meeting.host.email,
-            "siteUrl": meeting.site, "webLink": f"https://{meeting.site}/j.php?MTID=m{meeting.series_id}",
-            "sipAddress": f"{meeting.series_id[:9]}@{meeting.site}", "scheduledType": "meeting",
-            "sessionTypeId": 3, "hasChat": False, "hasRecording": False, "hasTranscription": False,
+            "title": meeting.title,
+            "password": "Sim#" + meeting.series_id[:6],
+            "hostKey": "123456",
+            "meetingType": "meeting",
+            "state": "ended",
+            "timezone": "UTC",
+            "start": meeting.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end": meeting.end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "hostUserId": meeting.host.id,
+            "hostDisplayName": meeting.host.name,
+            "hostEmail": meeting.host.email,
+            "siteUrl": meeting.site,
+            "webLink": f"https://{meeting.site}/j.php?MTID=m{meeting.series_id}",
+            "sipAddress": f"{meeting.series_id[:9]}@{meeting.site}",
+            "scheduledType": "meeting",
+            "sessionTypeId": 3,
+            "hasChat": False,
+            "hasRecording": False,
+            "hasTranscription": False,
             "enabledBreakoutSessions": False,
             "telephony": {"accessCode": meeting.series_id[:9], "callInNumbers": []},
         }
@@ -205,32 +341,48 @@ class Organisation:
         share_minutes = max(1, minutes // 3)
         share_start = join + timedelta(minutes=minutes // 3)
         media["shareOut" if presenting else "shareIn"].append(
-            _interval(rng, p, share_start, share_minutes, "H.264 BP", share=True))
+            _interval(rng, p, share_start, share_minutes, "H.264 BP", share=True)
+        )
         cpu = [round(rng.uniform(*p.cpu), 1) for _ in range(minutes)]
         local, public = addresses(person, index)
         return {
-            "meetingInstanceId": meeting.id, "webexUserName": person.name, "webexUserEmail": person.email,
-            "joinTime": iso(join), "leaveTime": iso(leave), "joinMeetingTime": f"{rng.uniform(2, 12):.3f}",
-            "clientType": client_type, "clientVersion": "44.10.0.31245", "osType": os_type,
+            "meetingInstanceId": meeting.id,
+            "webexUserName": person.name,
+            "webexUserEmail": person.email,
+            "joinTime": iso(join),
+            "leaveTime": iso(leave),
+            "joinMeetingTime": f"{rng.uniform(2, 12):.3f}",
+            "clientType": client_type,
+            "clientVersion": "44.10.0.31245",
+            "osType": os_type,
             "osVersion": {"windows": "10.0.22631", "mac": "14.6.1", "ios": "17.6.1"}[os_type],
-            "hardwareType": hardware, "speakerName": "Speakers", "networkType": p.network,
-            "localIP": local, "publicIP": public,
-            "maskedLocalIP": local.rsplit(".", 1)[0] + ".*", "maskedPublicIP": public.rsplit(".", 1)[0] + ".*",
-            "camera": "Integrated Camera", "microphone": "Headset Microphone", "serverRegion": p.region,
-            "videoMeshCluster": "", "videoMeshServer": "",
+            "hardwareType": hardware,
+            "speakerName": "Speakers",
+            "networkType": p.network,
+            "localIP": local,
+            "publicIP": public,
+            "maskedLocalIP": local.rsplit(".", 1)[0] + ".*",
+            "maskedPublicIP": public.rsplit(".", 1)[0] + ".*",
+            "camera": "Integrated Camera",
+            "microphone": "Headset Microphone",
+            "serverRegion": p.region,
+            "videoMeshCluster": "",
+            "videoMeshServer": "",
             "participantId": f"{meeting.id}_{index + 1}",
             "participantSessionId": str(uuid.UUID(int=rng.getrandbits(128))).upper(),
             **media,
-            "resources": [{
-                "processAverageCPU": [round(c * 0.4, 1) for c in cpu],
-                "processMaxCPU": [round(min(100, c * 0.6), 1) for c in cpu],
-                "systemAverageCPU": cpu,
-                "systemMaxCPU": [round(min(100, c + rng.uniform(3, 15)), 1) for c in cpu],
-            }],
+            "resources": [
+                {
+                    "processAverageCPU": [round(c * 0.4, 1) for c in cpu],
+                    "processMaxCPU": [round(min(100, c * 0.6), 1) for c in cpu],
+                    "systemAverageCPU": cpu,
+                    "systemMaxCPU": [round(min(100, c + rng.uniform(3, 15)), 1) for c in cpu],
+                }
+            ],
         }
 
 
-SHARED_UPLINK_SHARE = 0.06   # meetings where one participant's uplink loses packets everyone receives
+SHARED_UPLINK_SHARE = 0.06  # meetings where one participant's uplink loses packets everyone receives
 
 
 def _one_bad_uplink(rng, items: list[dict]) -> None:
@@ -253,8 +405,9 @@ def _one_bad_uplink(rng, items: list[dict]) -> None:
             if other is culprit or other["webexUserEmail"] == culprit["webexUserEmail"]:
                 continue
             received = other["audioIn"][0]
-            at = int((moment - datetime.fromisoformat(received["startTime"].replace("Z", "+00:00")))
-                     .total_seconds() // 60)
+            at = int(
+                (moment - datetime.fromisoformat(received["startTime"].replace("Z", "+00:00"))).total_seconds() // 60
+            )
             if 0 <= at < len(received["packetLoss"]):
                 received["packetLoss"][at] = max(received["packetLoss"][at], round(loss * rng.uniform(0.8, 1.0), 2))
 
@@ -281,16 +434,27 @@ def _interval(rng, p: Profile, start: datetime, minutes: int, codec: str, audio=
         height = [float(rng.choice([360, 720, 720]) if not overloaded else 180) for _ in range(minutes)]
         fps = [round(rng.uniform(24, 30) if not overloaded else rng.uniform(5, 12), 2) for _ in range(minutes)]
     return {
-        "samplingInterval": 60, "startTime": iso(start), "endTime": iso(start + timedelta(minutes=minutes)),
-        "packetLoss": series(*p.loss), "latency": series(*p.latency, burst_scale=0.5),
-        "jitter": series(*p.jitter), "mediaBitRate": [round(rng.uniform(*bitrate)) for _ in range(minutes)],
-        "resolutionHeight": height, "frameRate": fps, "codec": codec,
+        "samplingInterval": 60,
+        "startTime": iso(start),
+        "endTime": iso(start + timedelta(minutes=minutes)),
+        "packetLoss": series(*p.loss),
+        "latency": series(*p.latency, burst_scale=0.5),
+        "jitter": series(*p.jitter),
+        "mediaBitRate": [round(rng.uniform(*bitrate)) for _ in range(minutes)],
+        "resolutionHeight": height,
+        "frameRate": fps,
+        "codec": codec,
         "transportType": "TCP" if p.network == "cellular" and rng.random() < 0.5 else "UDP",
     }
 
 
 def _legacy(item: dict) -> dict:
     """The field names older payloads used."""
-    renames = {"meetingInstanceId": "meetingId", "webexUserName": "displayName", "webexUserEmail": "email",
-               "joinTime": "joined", "clientType": "client"}
+    renames = {
+        "meetingInstanceId": "meetingId",
+        "webexUserName": "displayName",
+        "webexUserEmail": "email",
+        "joinTime": "joined",
+        "clientType": "client",
+    }
     return {renames.get(k, k): v for k, v in item.items()}

@@ -29,12 +29,14 @@ def parse_overrides(pairs) -> dict:
 def run_simulator(host: str, port: int, seed: int, overrides) -> None:
     config = SimConfig(host=host, port=port, seed=seed, **parse_overrides(overrides))
     sim = Simulator(config).start()
-    click.echo(f"Webex simulator on {sim.url}. Point meetq at it with:\n"
-               f"  export MEETQ_WEBEX_API_BASE={sim.api_base}\n"
-               f"  export MEETQ_WEBEX_ANALYTICS_BASE={sim.analytics_base}\n"
-               f"  export MEETQ_WEBEX_CLIENT_ID={config.client_id}\n"
-               f"  export MEETQ_WEBEX_CLIENT_SECRET=<the simulator's client secret, see SimConfig>\n"
-               f"  {len(sim.org.meetings)} meetings in the organisation; Ctrl-C stops.")
+    click.echo(
+        f"Webex simulator on {sim.url}. Point meetq at it with:\n"
+        f"  export MEETQ_WEBEX_API_BASE={sim.api_base}\n"
+        f"  export MEETQ_WEBEX_ANALYTICS_BASE={sim.analytics_base}\n"
+        f"  export MEETQ_WEBEX_CLIENT_ID={config.client_id}\n"
+        f"  export MEETQ_WEBEX_CLIENT_SECRET=<the simulator's client secret, see SimConfig>\n"
+        f"  {len(sim.org.meetings)} meetings in the organisation; Ctrl-C stops."
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:

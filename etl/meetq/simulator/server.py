@@ -44,29 +44,29 @@ class SimConfig:
     seed: int = 7
     client_id: str = "sim-client-id"
     client_secret: str = "sim-client-secret"
-    access_lifetime: float = 1_209_600      # 14 days, as Webex
-    refresh_lifetime: float = 7_776_000     # 90 days
-    rotate_refresh: bool = True             # a refresh returns a new refresh token, the old one dies
+    access_lifetime: float = 1_209_600  # 14 days, as Webex
+    refresh_lifetime: float = 7_776_000  # 90 days
+    rotate_refresh: bool = True  # a refresh returns a new refresh token, the old one dies
     omit_refresh_in_response: bool = False  # a refresh answer without refresh_token
-    grant_error_shape: str = "rfc"          # "rfc" {"error": ...} or "webex" {"message", "errors"}
-    authorize_error: str = ""               # e.g. "access_denied": the redirect carries ?error=
+    grant_error_shape: str = "rfc"  # "rfc" {"error": ...} or "webex" {"message", "errors"}
+    authorize_error: str = ""  # e.g. "access_denied": the redirect carries ?error=
     # Who accepts at the authorize page: "" the admin; an email of the organisation's people, that
     # person; any other email, a person of another organisation (viewer sign-in tests).
     consent_as: str = ""
-    bot_token: str = "sim-bot-token"        # the bot's token: it is in the "Network team" space only
-    visibility_delay: float = 900           # ended meetings are listed 15 minutes after the end
-    data_delay: float = 600                 # qualities exist 10 minutes after the start ...
-    retention_days: float = 7               # ... for 7 days
-    rate_limit_seconds: float = 300         # one qualities call per meeting per 5 minutes
-    pages_count: bool = False               # whether later pages count against that limit
-    drop_params_in_next: bool = False       # next links without the filters (a historic Webex bug)
-    legacy_names: bool = False              # qualities in the old field names
-    latency: float = 0.0                    # seconds every API answer takes (Webex's are 0.1 to 0.5)
-    chaos_rate: float = 0.0                 # share of API requests answered by one of CHAOS
-    chaos_delay: float = 1.0                # seconds a "slow" chaos answer waits (beyond the client's timeout)
+    bot_token: str = "sim-bot-token"  # the bot's token: it is in the "Network team" space only
+    visibility_delay: float = 900  # ended meetings are listed 15 minutes after the end
+    data_delay: float = 600  # qualities exist 10 minutes after the start ...
+    retention_days: float = 7  # ... for 7 days
+    rate_limit_seconds: float = 300  # one qualities call per meeting per 5 minutes
+    pages_count: bool = False  # whether later pages count against that limit
+    drop_params_in_next: bool = False  # next links without the filters (a historic Webex bug)
+    legacy_names: bool = False  # qualities in the old field names
+    latency: float = 0.0  # seconds every API answer takes (Webex's are 0.1 to 0.5)
+    chaos_rate: float = 0.0  # share of API requests answered by one of CHAOS
+    chaos_delay: float = 1.0  # seconds a "slow" chaos answer waits (beyond the client's timeout)
     chaos_seed: int = 1
-    chaos_huge_bytes: int = 4_000_000       # padding added to a "huge" page
-    chaos_retry_after: str = "1"            # Retry-After of a chaotic 429 that has one
+    chaos_huge_bytes: int = 4_000_000  # padding added to a "huge" page
+    chaos_retry_after: str = "1"  # Retry-After of a chaotic 429 that has one
     # Google documents `uniqueQualifier` as unique only among events of the same time: "session"
     # gives every activity its own, "meeting" gives all of a call's endpoints one (seen in real data).
     google_qualifiers: str = "session"
@@ -84,12 +84,12 @@ class SimConfig:
 
 @dataclass
 class Fault:
-    path: str                  # substring of the request path
+    path: str  # substring of the request path
     status: int = 503
     times: int = 1
     body: str | None = None
     retry_after: str | None = None
-    delay: float = 0.0         # seconds before answering (a slow answer or a client timeout)
+    delay: float = 0.0  # seconds before answering (a slow answer or a client timeout)
     content_type: str = "application/json"
 
 
@@ -102,30 +102,51 @@ class Grant:
 
 
 # What chaos mode does to a request instead of (or to) its normal answer.
-CHAOS = ("429_retry_after", "429_bare", "500", "502", "503", "504", "slow", "reset", "malformed", "truncated",
-         "wrong_content_type", "huge", "legacy_names")
+CHAOS = (
+    "429_retry_after",
+    "429_bare",
+    "500",
+    "502",
+    "503",
+    "504",
+    "slow",
+    "reset",
+    "malformed",
+    "truncated",
+    "wrong_content_type",
+    "huge",
+    "legacy_names",
+)
 CHAOS_PATHS = ("/v1/meetings", "/v1/people/me", "/analytics/v1/meeting/qualities")
 
 
 @dataclass
 class Stats:
     calls: dict = field(default_factory=dict)
-    quality_calls: dict = field(default_factory=dict)     # meeting id -> [epoch seconds, ...]
+    quality_calls: dict = field(default_factory=dict)  # meeting id -> [epoch seconds, ...]
     served_429: int = 0
     token_grants: dict = field(default_factory=dict)
     faults_served: int = 0
     chaos_served: dict = field(default_factory=dict)
-    webhook_deliveries: list = field(default_factory=list)   # [meeting id, target URL, HTTP status]
+    webhook_deliveries: list = field(default_factory=list)  # [meeting id, target URL, HTTP status]
 
 
 class Simulator:
     handler_class: type = None  # set below, once _Handler exists: a subclass may bring its own
+
     def __init__(self, config: SimConfig | None = None, now: datetime | None = None):
         self.config = config or SimConfig()
         c = self.config
-        self.org = Organisation(c.seed, now=now or datetime.now(UTC), days=c.days, meetings_per_day=c.meetings_per_day,
-                                people=c.people, upcoming_hours=c.upcoming_hours,
-                                max_participants=c.max_participants, long_meeting_every=c.long_meeting_every)
+        self.org = Organisation(
+            c.seed,
+            now=now or datetime.now(UTC),
+            days=c.days,
+            meetings_per_day=c.meetings_per_day,
+            people=c.people,
+            upcoming_hours=c.upcoming_hours,
+            max_participants=c.max_participants,
+            long_meeting_every=c.long_meeting_every,
+        )
         self.lock = threading.RLock()
         self.codes: dict[str, dict] = {}
         self.access: dict[str, Grant] = {}
@@ -187,8 +208,13 @@ class Simulator:
         access, refresh = "SIMAT-" + secrets.token_urlsafe(24), "SIMRT-" + secrets.token_urlsafe(24)
         self.access[access] = Grant(client_id, now + self.config.access_lifetime, user, scopes)
         self.refresh[refresh] = Grant(client_id, now + self.config.refresh_lifetime, user, scopes)
-        return {"access_token": access, "expires_in": int(self.config.access_lifetime), "refresh_token": refresh,
-                "refresh_token_expires_in": int(self.config.refresh_lifetime), "token_type": "Bearer"}
+        return {
+            "access_token": access,
+            "expires_in": int(self.config.access_lifetime),
+            "refresh_token": refresh,
+            "refresh_token_expires_in": int(self.config.refresh_lifetime),
+            "token_type": "Bearer",
+        }
 
     def refresh_tokens(self, refresh_token: str) -> dict | None:
         grant = self.refresh.get(refresh_token)
@@ -197,8 +223,12 @@ class Simulator:
             return None
         access = "SIMAT-" + secrets.token_urlsafe(24)
         self.access[access] = Grant(grant.client_id, now + self.config.access_lifetime, grant.user, grant.scopes)
-        body = {"access_token": access, "expires_in": int(self.config.access_lifetime),
-                "refresh_token_expires_in": int(grant.expires - now), "token_type": "Bearer"}
+        body = {
+            "access_token": access,
+            "expires_in": int(self.config.access_lifetime),
+            "refresh_token_expires_in": int(grant.expires - now),
+            "token_type": "Bearer",
+        }
         if self.config.rotate_refresh:
             new_refresh = "SIMRT-" + secrets.token_urlsafe(24)
             self.refresh[new_refresh] = Grant(grant.client_id, grant.expires, grant.user, grant.scopes)
@@ -214,14 +244,17 @@ class Simulator:
         cutoff = datetime.fromtimestamp(self.now() - self.config.visibility_delay, UTC)
         return sorted((m for m in self.org.meetings.values() if m.end <= cutoff), key=lambda m: (m.start, m.id))
 
-    def add_ended_meetings(self, count: int, minutes: int = 30, participants: int | None = None,
-                           ended_ago: float | None = None) -> list[str]:
+    def add_ended_meetings(
+        self, count: int, minutes: int = 30, participants: int | None = None, ended_ago: float | None = None
+    ) -> list[str]:
         """Meetings that ended `ended_ago` seconds ago (default: just visible in listings)."""
         ago = self.config.visibility_delay if ended_ago is None else ended_ago
         end = datetime.fromtimestamp(self.now() - ago, UTC).replace(microsecond=0)
         with self.lock:
-            return [self.org.add_meeting(end - timedelta(minutes=minutes), timedelta(minutes=minutes), participants).id
-                    for _ in range(count)]
+            return [
+                self.org.add_meeting(end - timedelta(minutes=minutes), timedelta(minutes=minutes), participants).id
+                for _ in range(count)
+            ]
 
     # -- webhooks ----------------------------------------------------------------------------------
 
@@ -230,20 +263,34 @@ class Simulator:
         while not self.stopping.wait(0.2):
             now = self.now()
             with self.lock:
-                ended = [m for m in self.org.meetings.values() if m.id not in self.announced
-                         and self.started_at - 1 <= m.end.timestamp() <= now]
+                ended = [
+                    m
+                    for m in self.org.meetings.values()
+                    if m.id not in self.announced and self.started_at - 1 <= m.end.timestamp() <= now
+                ]
                 self.announced.update(m.id for m in ended)
-                hooks = [dict(h) for h in self.webhooks.values() if h["resource"] == "meetings"
-                         and h["event"] == "ended" and h["status"] == "active"]
+                hooks = [
+                    dict(h)
+                    for h in self.webhooks.values()
+                    if h["resource"] == "meetings" and h["event"] == "ended" and h["status"] == "active"
+                ]
             for meeting in ended:
                 for hook in hooks:
                     self.deliver(hook, meeting)
 
     def deliver(self, hook: dict, meeting) -> int:
-        status = self.deliver_event(hook, {
-            "id": meeting.id, "meetingSeriesId": meeting.id.split("_")[0], "meetingType": "meeting",
-            "state": "ended", "start": meeting.start.isoformat().replace("+00:00", "Z"),
-            "end": meeting.end.isoformat().replace("+00:00", "Z"), "title": meeting.title})
+        status = self.deliver_event(
+            hook,
+            {
+                "id": meeting.id,
+                "meetingSeriesId": meeting.id.split("_")[0],
+                "meetingType": "meeting",
+                "state": "ended",
+                "start": meeting.start.isoformat().replace("+00:00", "Z"),
+                "end": meeting.end.isoformat().replace("+00:00", "Z"),
+                "title": meeting.title,
+            },
+        )
         with self.lock:
             self.stats.webhook_deliveries.append([meeting.id, hook["targetUrl"], status])
         return status
@@ -252,15 +299,26 @@ class Simulator:
         """Someone writes in a space (mentioning the bot), and the bot's messages webhooks hear of it."""
         room_id = room_id or ROOMS[0]["id"]
         person = next((p for p in self.org.people if p.email == person_email), None)
-        mention_html = (f'<spark-mention data-object-type="person" data-object-id="{BOT["id"]}">'
-                        f'{BOT["displayName"]}</spark-mention> ') if mention else ""
+        mention_html = (
+            (
+                f'<spark-mention data-object-type="person" data-object-id="{BOT["id"]}">'
+                f"{BOT['displayName']}</spark-mention> "
+            )
+            if mention
+            else ""
+        )
         room = self.rooms[room_id]
-        message = {"id": "sim-message-" + secrets.token_hex(6), "roomId": room_id, "roomType": room["type"],
-                   "text": (BOT["displayName"] + " " if mention else "") + text,
-                   "html": f"<p>{mention_html}{html.escape(text)}</p>",
-                   "personId": person.id if person else "outsider-" + person_email, "personEmail": person_email,
-                   "mentionedPeople": [BOT["id"]] if mention else [],
-                   "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+        message = {
+            "id": "sim-message-" + secrets.token_hex(6),
+            "roomId": room_id,
+            "roomType": room["type"],
+            "text": (BOT["displayName"] + " " if mention else "") + text,
+            "html": f"<p>{mention_html}{html.escape(text)}</p>",
+            "personId": person.id if person else "outsider-" + person_email,
+            "personEmail": person_email,
+            "mentionedPeople": [BOT["id"]] if mention else [],
+            "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        }
         with self.lock:
             self.messages[message["id"]] = message
             hooks = [h for h in self.webhooks.values() if h["resource"] == "messages" and h["status"] == "active"]
@@ -270,6 +328,7 @@ class Simulator:
     def deliver_event(self, hook: dict, data: dict) -> int:
         """POST a webhook delivery, signed as Webex signs it; the answer's status (0: none)."""
         import urllib.request
+
         envelope = {k: v for k, v in hook.items() if k != "secret"}
         envelope.update(actorId=data.get("personId") or self.org.admin.id, data=data)
         body = json.dumps(envelope).encode()
@@ -308,9 +367,11 @@ class Simulator:
 
 
 BOT = {"id": "sim-bot", "emails": ["meetq@webex.bot"], "displayName": "meetq", "type": "bot"}
-ROOMS = [{"id": "sim-room-network-team", "title": "Network team", "type": "group", "bot_member": True},
-         {"id": "sim-room-elsewhere", "title": "A space without the bot", "type": "group", "bot_member": False}]
-MAX_MESSAGE_BYTES = 7439   # Webex's limit on text and markdown
+ROOMS = [
+    {"id": "sim-room-network-team", "title": "Network team", "type": "group", "bot_member": True},
+    {"id": "sim-room-elsewhere", "title": "A space without the bot", "type": "group", "bot_member": False},
+]
+MAX_MESSAGE_BYTES = 7439  # Webex's limit on text and markdown
 
 
 def pkce_matches(code: dict, verifier: str | None) -> bool:
@@ -436,12 +497,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _json(self, status: int, document, headers: dict | None = None,
-              content_type: str = "application/json") -> None:
+    def _json(self, status: int, document, headers: dict | None = None, content_type: str = "application/json") -> None:
         body = json.dumps(document).encode()
         chaos = getattr(self, "chaos", None)
         if status == 200 and chaos == "truncated":
-            body = body[:max(1, len(body) // 2)]
+            body = body[: max(1, len(body) // 2)]
         elif status == 200 and chaos == "wrong_content_type":
             content_type = "text/html; charset=utf-8"
         elif status == 200 and chaos == "huge" and isinstance(document, dict):
@@ -473,8 +533,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.delay:
             time.sleep(fault.delay)
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-        body = fault.body if fault.body is not None else json.dumps(_webex_error(f"simulated {fault.status}",
-                                                                                 self.tracking))
+        body = (
+            fault.body
+            if fault.body is not None
+            else json.dumps(_webex_error(f"simulated {fault.status}", self.tracking))
+        )
         if fault.status == 429:
             with self.sim.lock:
                 self.sim.stats.served_429 += 1
@@ -485,11 +548,15 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         grant = self.sim.access.get(token)
-        if token and token == self.sim.config.bot_token:   # a bot's token never expires (until regenerated)
+        if token and token == self.sim.config.bot_token:  # a bot's token never expires (until regenerated)
             grant = Grant("bot", float("inf"), BOT["id"], "spark:all")
         if grant is None or grant.expires <= self.sim.now():
-            self._json(401, _webex_error("The request requires a valid access token set in the Authorization "
-                                         "request header.", self.tracking))
+            self._json(
+                401,
+                _webex_error(
+                    "The request requires a valid access token set in the Authorization request header.", self.tracking
+                ),
+            )
             return None
         return grant
 
@@ -510,10 +577,14 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             code = "SIMCODE-" + secrets.token_urlsafe(16)
             with self.sim.lock:
-                self.sim.codes[code] = {"redirect_uri": redirect, "scope": q.get("scope", ""),
-                                        "expires": self.sim.now() + 600, "user": c.consent_as or "admin-person",
-                                        "challenge": q.get("code_challenge"),
-                                        "method": q.get("code_challenge_method", "plain")}
+                self.sim.codes[code] = {
+                    "redirect_uri": redirect,
+                    "scope": q.get("scope", ""),
+                    "expires": self.sim.now() + 600,
+                    "user": c.consent_as or "admin-person",
+                    "challenge": q.get("code_challenge"),
+                    "method": q.get("code_challenge_method", "plain"),
+                }
             answer = {"code": code}
         if "state" in q:
             answer["state"] = q["state"]
@@ -531,22 +602,30 @@ class _Handler(BaseHTTPRequestHandler):
             sim.stats.token_grants[grant_type] = sim.stats.token_grants.get(grant_type, 0) + 1
             if grant_type == "authorization_code":
                 code = sim.codes.pop(form.get("code", ""), None)
-                if not code or code["expires"] < sim.now() or code["redirect_uri"] != form.get("redirect_uri") \
-                        or not pkce_matches(code, form.get("code_verifier")):
+                if (
+                    not code
+                    or code["expires"] < sim.now()
+                    or code["redirect_uri"] != form.get("redirect_uri")
+                    or not pkce_matches(code, form.get("code_verifier"))
+                ):
                     return self._grant_error("The authorization code is invalid, used or expired.")
                 return self._json(200, sim.issue_tokens(c.client_id, code["user"], code["scope"]))
             if grant_type == "refresh_token":
                 body = sim.refresh_tokens(form.get("refresh_token", ""))
                 if body is None:
-                    return self._grant_error("The refresh token provided is expired, revoked, malformed, or "
-                                             "invalid for other reasons.")
+                    return self._grant_error(
+                        "The refresh token provided is expired, revoked, malformed, or invalid for other reasons."
+                    )
                 return self._json(200, body)
         self._json(400, {"error": "unsupported_grant_type"})
 
     def _grant_error(self, description: str):
         if self.sim.config.grant_error_shape == "webex":
-            body = {"message": f"invalid_grant: {description}", "errors": [{"description": description}],
-                    "trackingId": self.tracking}
+            body = {
+                "message": f"invalid_grant: {description}",
+                "errors": [{"description": description}],
+                "trackingId": self.tracking,
+            }
         else:
             body = {"error": "invalid_grant", "error_description": description}
         self._json(400, body)
@@ -558,14 +637,30 @@ class _Handler(BaseHTTPRequestHandler):
         if grant.user == BOT["id"]:
             return self._json(200, {**BOT, "orgId": self.sim.org.org_id})
         org = self.sim.org
-        person = org.admin if grant.user == "admin-person" else next(
-            (p for p in org.people if p.email == grant.user), None)
-        if person is None:   # someone of another organisation
-            return self._json(200, {"id": "outsider-" + grant.user, "emails": [grant.user],
-                                    "displayName": grant.user.split("@")[0], "orgId": "org-elsewhere",
-                                    "type": "person"})
-        self._json(200, {"id": person.id, "emails": [person.email], "displayName": person.name,
-                         "orgId": org.org_id, "type": "person"})
+        person = (
+            org.admin if grant.user == "admin-person" else next((p for p in org.people if p.email == grant.user), None)
+        )
+        if person is None:  # someone of another organisation
+            return self._json(
+                200,
+                {
+                    "id": "outsider-" + grant.user,
+                    "emails": [grant.user],
+                    "displayName": grant.user.split("@")[0],
+                    "orgId": "org-elsewhere",
+                    "type": "person",
+                },
+            )
+        self._json(
+            200,
+            {
+                "id": person.id,
+                "emails": [person.email],
+                "displayName": person.name,
+                "orgId": org.org_id,
+                "type": "person",
+            },
+        )
 
     def meetings(self):
         if not self._grant():
@@ -573,8 +668,9 @@ class _Handler(BaseHTTPRequestHandler):
         q, now = self.query, self.sim.now()
         if q.get("meetingType", "meetingSeries") != "meeting" or q.get("state", "ended") != "ended":
             return self._json(200, {"items": []}, content_type="application/json;charset=UTF-8")
-        to = parse_iso(q.get("to")) or (parse_iso(q.get("from")) + timedelta(days=7) if q.get("from") else
-                                        datetime.fromtimestamp(now, UTC))
+        to = parse_iso(q.get("to")) or (
+            parse_iso(q.get("from")) + timedelta(days=7) if q.get("from") else datetime.fromtimestamp(now, UTC)
+        )
         start = parse_iso(q.get("from")) or to - timedelta(days=7)
         if (q.get("from") and not parse_iso(q["from"])) or (q.get("to") and not parse_iso(q["to"])) or start > to:
             return self._json(400, _webex_error("from/to must be ISO 8601 with from <= to", self.tracking))
@@ -585,7 +681,7 @@ class _Handler(BaseHTTPRequestHandler):
         offset = int(q.get("cursor") or 0)
         with self.sim.lock:
             chosen = [m for m in self.sim.visible_meetings() if start <= m.start < to][:10_000]
-            page = [self.sim.org.meeting_json(m) for m in chosen[offset:offset + limit]]
+            page = [self.sim.org.meeting_json(m) for m in chosen[offset : offset + limit]]
         headers = {}
         if offset + limit < len(chosen):
             kept = {} if self.sim.config.drop_params_in_next else {k: v for k, v in q.items() if k != "cursor"}
@@ -614,8 +710,11 @@ class _Handler(BaseHTTPRequestHandler):
             if counts and last is not None and now - last < c.rate_limit_seconds:
                 sim.stats.served_429 += 1
                 wait = math.ceil(c.rate_limit_seconds - (now - last))
-                return self._json(429, _webex_error("Too many requests for this meeting instance.", self.tracking),
-                                  {"Retry-After": str(wait)})
+                return self._json(
+                    429,
+                    _webex_error("Too many requests for this meeting instance.", self.tracking),
+                    {"Retry-After": str(wait)},
+                )
             if counts:
                 sim.last_quality_call[meeting.id] = now
         started = meeting.start.timestamp()
@@ -623,20 +722,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, _webex_error("meeting quality data is no longer available", self.tracking))
         legacy = c.legacy_names or getattr(self, "chaos", None) == "legacy_names"
         items = [] if now < started + c.data_delay else sim.org.quality_items(meeting, legacy)
-        page = items[offset:offset + limit]
+        page = items[offset : offset + limit]
         headers = {}
         if offset + limit < len(items):
-            headers["Link"] = (f'<{self._base()}/analytics/v1/meeting/qualities?'
-                               f'{urlencode({"meetingId": meeting.id, "max": limit, "offset": offset + limit})}>; '
-                               'rel="next"')
+            headers["Link"] = (
+                f"<{self._base()}/analytics/v1/meeting/qualities?"
+                f"{urlencode({'meetingId': meeting.id, 'max': limit, 'offset': offset + limit})}>; "
+                'rel="next"'
+            )
         self._json(200, {"items": page}, headers)
 
     def webhooks_list(self):
         grant = self._grant()
         if not grant:
             return
-        with self.sim.lock:   # each sees the webhooks it made: the admin's integration, or the bot
-            items = [h for h in self.sim.webhooks.values() if (h["createdBy"] == BOT["id"]) == (grant.user == BOT["id"])]
+        with self.sim.lock:  # each sees the webhooks it made: the admin's integration, or the bot
+            items = [
+                h for h in self.sim.webhooks.values() if (h["createdBy"] == BOT["id"]) == (grant.user == BOT["id"])
+            ]
         self._json(200, {"items": items})
 
     def webhooks_create(self):
@@ -647,11 +750,21 @@ class _Handler(BaseHTTPRequestHandler):
         missing = [k for k in ("name", "targetUrl", "resource", "event") if not body.get(k)]
         if missing:
             return self._json(400, _webex_error(f"missing {', '.join(missing)}", self.tracking))
-        hook = {"id": "SIMWH-" + secrets.token_hex(8), "name": body["name"], "targetUrl": body["targetUrl"],
-                "resource": body["resource"], "event": body["event"], "filter": body.get("filter"),
-                "secret": body.get("secret"), "ownedBy": body.get("ownedBy", "creator"), "status": "active",
-                "orgId": self.sim.org.org_id, "createdBy": grant.user, "appId": "SIMAPP",
-                "created": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+        hook = {
+            "id": "SIMWH-" + secrets.token_hex(8),
+            "name": body["name"],
+            "targetUrl": body["targetUrl"],
+            "resource": body["resource"],
+            "event": body["event"],
+            "filter": body.get("filter"),
+            "secret": body.get("secret"),
+            "ownedBy": body.get("ownedBy", "creator"),
+            "status": "active",
+            "orgId": self.sim.org.org_id,
+            "createdBy": grant.user,
+            "appId": "SIMAPP",
+            "created": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
         with self.sim.lock:
             self.sim.webhooks[hook["id"]] = hook
         self._json(200, hook)
@@ -677,8 +790,11 @@ class _Handler(BaseHTTPRequestHandler):
         grant = self._grant()
         if not grant:
             return
-        mine = [{k: v for k, v in r.items() if k != "bot_member"} for r in self.sim.rooms.values()
-                if r["bot_member"] or grant.user != BOT["id"]]
+        mine = [
+            {k: v for k, v in r.items() if k != "bot_member"}
+            for r in self.sim.rooms.values()
+            if r["bot_member"] or grant.user != BOT["id"]
+        ]
         self._json(200, {"items": mine})
 
     def memberships_list(self):
@@ -690,10 +806,20 @@ class _Handler(BaseHTTPRequestHandler):
         if room_id not in self.sim.rooms:
             return self._json(404, _webex_error("Could not find a room with provided ID.", self.tracking))
         known = {p.id: p for p in self.sim.org.people}
-        items = [] if not person_id else [{
-            "id": f"membership-{person_id}", "roomId": room_id, "personId": person_id,
-            "personEmail": known[person_id].email if person_id in known else "",
-            "personOrgId": self.sim.org.org_id if person_id in known else "org-elsewhere", "isModerator": False}]
+        items = (
+            []
+            if not person_id
+            else [
+                {
+                    "id": f"membership-{person_id}",
+                    "roomId": room_id,
+                    "personId": person_id,
+                    "personEmail": known[person_id].email if person_id in known else "",
+                    "personOrgId": self.sim.org.org_id if person_id in known else "org-elsewhere",
+                    "isModerator": False,
+                }
+            ]
+        )
         self._json(200, {"items": items})
 
     def messages_create(self):
@@ -709,10 +835,16 @@ class _Handler(BaseHTTPRequestHandler):
             room = self.sim.rooms.get(body.get("roomId") or (parent or {}).get("roomId") or "")
             if room is None or (grant.user == BOT["id"] and not room["bot_member"]):
                 return self._json(404, _webex_error("Could not find a room with provided ID.", self.tracking))
-            message = {"id": "sim-message-" + secrets.token_hex(6), "roomId": room["id"], "roomType": room["type"],
-                       "text": text, "markdown": body.get("markdown"), "personId": grant.user,
-                       "personEmail": BOT["emails"][0] if grant.user == BOT["id"] else grant.user,
-                       "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+            message = {
+                "id": "sim-message-" + secrets.token_hex(6),
+                "roomId": room["id"],
+                "roomType": room["type"],
+                "text": text,
+                "markdown": body.get("markdown"),
+                "personId": grant.user,
+                "personEmail": BOT["emails"][0] if grant.user == BOT["id"] else grant.user,
+                "created": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            }
             if parent:
                 message["parentId"] = parent["id"]
             self.sim.messages[message["id"]] = message
@@ -741,17 +873,22 @@ class _Handler(BaseHTTPRequestHandler):
         if self.query.get("format") == "json":
             return self._json(200, {"items": messages})
         rooms = {r["id"]: r["title"] for r in self.sim.rooms.values()}
-        rows = "".join(f"<article><header>{html.escape(rooms.get(m['roomId'], m['roomId']))} · "
-                       f"{html.escape(m['personEmail'])} · {html.escape(m['created'])}</header>"
-                       f"<pre>{html.escape(m['text'])}</pre></article>" for m in messages)
-        page = ("<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=10><title>Simulated Webex "
-                "spaces</title><style>body{font:15px sans-serif;max-width:60em;margin:2em auto}article{border:1px "
-                "solid #ccc;border-radius:6px;margin:1em 0;padding:.5em 1em}header{color:#666;font-size:13px}"
-                "pre{white-space:pre-wrap;font:inherit}</style><h1>Simulated Webex spaces</h1>"
-                + "<form method=post action=/_sim/say><p>Write to the bot as "
-                + f"<input name=personEmail size=32 value='{html.escape(self.sim.org.people[0].email)}'>: "
-                + "<input name=text size=30 value=last> <button>Send</button> (try help, last, status, week)</p></form>"
-                + (rows or "<p>No messages yet: the collector posts after its first round.</p>"))
+        rows = "".join(
+            f"<article><header>{html.escape(rooms.get(m['roomId'], m['roomId']))} · "
+            f"{html.escape(m['personEmail'])} · {html.escape(m['created'])}</header>"
+            f"<pre>{html.escape(m['text'])}</pre></article>"
+            for m in messages
+        )
+        page = (
+            "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=10><title>Simulated Webex "
+            "spaces</title><style>body{font:15px sans-serif;max-width:60em;margin:2em auto}article{border:1px "
+            "solid #ccc;border-radius:6px;margin:1em 0;padding:.5em 1em}header{color:#666;font-size:13px}"
+            "pre{white-space:pre-wrap;font:inherit}</style><h1>Simulated Webex spaces</h1>"
+            + "<form method=post action=/_sim/say><p>Write to the bot as "
+            + f"<input name=personEmail size=32 value='{html.escape(self.sim.org.people[0].email)}'>: "
+            + "<input name=text size=30 value=last> <button>Send</button> (try help, last, status, week)</p></form>"
+            + (rows or "<p>No messages yet: the collector posts after its first round.</p>")
+        )
         self._send(200, page.encode(), "text/html; charset=utf-8")
 
     def sim_say(self):
@@ -791,8 +928,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def sim_meetings(self):
         request = json.loads(self._body() or b"{}")
-        ids = self.sim.add_ended_meetings(int(request.get("count", 1)), int(request.get("minutes", 30)),
-                                          request.get("participants"), request.get("ended_ago_seconds"))
+        ids = self.sim.add_ended_meetings(
+            int(request.get("count", 1)),
+            int(request.get("minutes", 30)),
+            request.get("participants"),
+            request.get("ended_ago_seconds"),
+        )
         self._json(200, {"ids": ids})
 
 

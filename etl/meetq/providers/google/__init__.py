@@ -15,7 +15,11 @@ from .transform import rejudge_session, session_id_of_row
 
 
 def required(table: dict) -> str | None:
-    return None if table.get("key_file") and table.get("admin_email") else "a google account needs key_file and admin_email"
+    return (
+        None
+        if table.get("key_file") and table.get("admin_email")
+        else "a google account needs key_file and admin_email"
+    )
 
 
 def is_configured(settings) -> bool:
@@ -27,20 +31,40 @@ def check(settings) -> None:
 
 
 def authorisation(settings, state) -> dict:
-    view = {"mode": "google service account", "key_file": str(settings.google.key_file), "acting_as": settings.google.admin_email,
-            "reauth_required": state("auth.reauth_required")}
-    return view if Path(settings.google.key_file).exists() else {**view, "problem": f"no key file at {settings.google.key_file}"}
+    view = {
+        "mode": "google service account",
+        "key_file": str(settings.google.key_file),
+        "acting_as": settings.google.admin_email,
+        "reauth_required": state("auth.reauth_required"),
+    }
+    return (
+        view
+        if Path(settings.google.key_file).exists()
+        else {**view, "problem": f"no key file at {settings.google.key_file}"}
+    )
 
 
 def auth_status(settings) -> tuple[list[str], bool]:
-    check_private(Path(settings.google.key_file), "Google key file")   # as the collector does
-    return [f"Google service account ({settings.google.key_file}) acting as {settings.google.admin_email}; google-auth "
-            "renews its hour-long tokens. Refusals show in `meetq status` and the run log."], \
-        Path(settings.google.key_file).exists()
+    check_private(Path(settings.google.key_file), "Google key file")  # as the collector does
+    return [
+        f"Google service account ({settings.google.key_file}) acting as {settings.google.admin_email}; google-auth "
+        "renews its hour-long tokens. Refusals show in `meetq status` and the run log."
+    ], Path(settings.google.key_file).exists()
 
 
 PROVIDER = Provider(
-    name="google", title="Google Meet", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
-    is_configured=is_configured, credentials=ServiceAccount, check=check, collect=collect,
-    authorisation=authorisation, auth_status=auth_status, private_body=private_body,
-    rejudge_session=rejudge_session, session_id_of_row=session_id_of_row)
+    name="google",
+    title="Google Meet",
+    settings=tuple(SETTINGS),
+    account_keys=ACCOUNT_KEYS,
+    required=required,
+    is_configured=is_configured,
+    credentials=ServiceAccount,
+    check=check,
+    collect=collect,
+    authorisation=authorisation,
+    auth_status=auth_status,
+    private_body=private_body,
+    rejudge_session=rejudge_session,
+    session_id_of_row=session_id_of_row,
+)

@@ -24,9 +24,10 @@ class ServiceAccount:
 
     def __init__(self, settings, scope: str = REPORTS_SCOPE, subject: str | None = None):
         from google.oauth2 import service_account  # google-auth loads slowly: only when used
+
         path = Path(settings.google.key_file)
         if not path.exists():
-            raise NotAuthorised(f"no Google service account key at {path}: see README, \"Google Meet\"")
+            raise NotAuthorised(f'no Google service account key at {path}: see README, "Google Meet"')
         check_private(path, "Google key file")
         self.scope, self.subject = scope, subject or settings.google.admin_email
         self.refused_at: str | None = None
@@ -34,10 +35,12 @@ class ServiceAccount:
             info = json.loads(path.read_text())
             register_secret(info.get("private_key_id"), info.get("private_key"))
             self.credentials = service_account.Credentials.from_service_account_info(
-                info, scopes=[scope], subject=self.subject)
+                info, scopes=[scope], subject=self.subject
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise NotAuthorised(f"the Google key file {path} is not a service account key: "
-                                f"{type(error).__name__}") from None
+            raise NotAuthorised(
+                f"the Google key file {path} is not a service account key: {type(error).__name__}"
+            ) from None
 
     def access_token(self) -> str:
         if not self.credentials.valid:
@@ -59,13 +62,16 @@ class ServiceAccount:
     def _refresh(self) -> None:
         from google.auth.exceptions import RefreshError, TransportError
         from google.auth.transport.requests import Request
+
         try:
             self.credentials.refresh(Request())
         except RefreshError as error:
             reason = error.args[0] if error.args else "refused"
             self.refused_at = iso(utcnow())
-            raise ReauthRequired(f"Google refused the service account acting as {self.subject} ({reason}): check "
-                                 f"its domain-wide delegation (scope {self.scope}) and that this user exists") from None
+            raise ReauthRequired(
+                f"Google refused the service account acting as {self.subject} ({reason}): check "
+                f"its domain-wide delegation (scope {self.scope}) and that this user exists"
+            ) from None
         except TransportError as error:
             raise TransientError(f"Google's token endpoint did not answer: {type(error).__name__}") from None
         register_secret(self.credentials.token)

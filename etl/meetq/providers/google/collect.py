@@ -24,7 +24,7 @@ from ...verdicts import with_defaults
 from .auth import MEET_SCOPE, ServiceAccount
 from .transform import PROVIDER, attendance_rows, parameters, prepare_activity, private_activity
 
-MAX_REPORTS_DAYS = 180   # the Reports API answers at most the last 180 days
+MAX_REPORTS_DAYS = 180  # the Reports API answers at most the last 180 days
 WATERMARK = "google.reports_until"
 
 
@@ -33,11 +33,18 @@ def collect(cycle: Cycle) -> None:
     only then move the watermark. There is no queue: `cycle.listing` changes nothing here."""
     settings, now = cycle.settings, cycle.clock()
     until = parse_iso(cycle.state(WATERMARK))
-    start = until - timedelta(hours=settings.google.reports_lookback_hours) if until else \
-        now - timedelta(days=settings.backfill_days)
+    start = (
+        until - timedelta(hours=settings.google.reports_lookback_hours)
+        if until
+        else now - timedelta(days=settings.backfill_days)
+    )
     start = max(start, now - timedelta(days=MAX_REPORTS_DAYS))
-    params = {"eventName": "call_ended", "startTime": iso(start), "endTime": iso(now),
-              "maxResults": min(settings.google.reports_page_size, 1000)}
+    params = {
+        "eventName": "call_ended",
+        "startTime": iso(start),
+        "endTime": iso(now),
+        "maxResults": min(settings.google.reports_page_size, 1000),
+    }
     url = f"{settings.google.reports_base.rstrip('/')}/activity/users/all/applications/meet"
     for page in cycle.client().token_pages(url, params):
         cycle.check_stop()
@@ -59,8 +66,11 @@ def collect_attendance(cycle: Cycle, start) -> None:
         cycle.check_stop()
         try:
             client = cycle.client(ServiceAccount(cycle.settings, MEET_SCOPE, organizer))
-            pages = client.token_pages(f"{base}/conferenceRecords", {"filter": f'start_time>="{iso(start)}"',
-                                                                    "pageSize": 100}, "conferenceRecords")
+            pages = client.token_pages(
+                f"{base}/conferenceRecords",
+                {"filter": f'start_time>="{iso(start)}"', "pageSize": 100},
+                "conferenceRecords",
+            )
             for page in pages:
                 for record in page.items:
                     cycle.check_stop()
@@ -82,15 +92,32 @@ def resource_name(value) -> str | None:
 def _save_conference(client, cycle: Cycle, base: str, record: dict, organizer: str, fetched_at: str) -> None:
     space = client.get_json(f"{base}/{record['space']}") if resource_name(record.get("space")) else {}
     participants = _all(client, f"{base}/{record['name']}/participants", "participants")
-    sessions = {p["name"]: _all(client, f"{base}/{p['name']}/participantSessions", "participantSessions")
-                for p in participants if resource_name(p.get("name"))}
+    sessions = {
+        p["name"]: _all(client, f"{base}/{p['name']}/participantSessions", "participantSessions")
+        for p in participants
+        if resource_name(p.get("name"))
+    }
     rows = attendance_rows(record, space, participants, sessions, organizer, cycle.account, fetched_at)
-    raw = json.dumps({"conferenceRecord": record, "space": space or None, "participants": participants,
-                      "participantSessions": sessions})
+    raw = json.dumps(
+        {
+            "conferenceRecord": record,
+            "space": space or None,
+            "participants": participants,
+            "participantSessions": sessions,
+        }
+    )
     with database.atomic():
-        store.save_raw(RawRecord(url=f"{base}/{record['name']}", body=private_body(raw, cycle.settings.ip_addresses),
-                                 fetched_at=fetched_at),
-                       "meet_conference", record["name"], 0, account=cycle.account)
+        store.save_raw(
+            RawRecord(
+                url=f"{base}/{record['name']}",
+                body=private_body(raw, cycle.settings.ip_addresses),
+                fetched_at=fetched_at,
+            ),
+            "meet_conference",
+            record["name"],
+            0,
+            account=cycle.account,
+        )
         store.save_attendance(rows)
 
 
@@ -105,16 +132,19 @@ def save_activities(page, cycle: Cycle) -> tuple[int, int]:
     activities = [private_activity(a, settings.ip_addresses) for a in full]
     body = private_body(page.raw.body, settings.ip_addresses)
     fetched_at = page.raw.fetched_at
-    pairs = [(prepare_activity(a, fetched_at, settings.thresholds()), address_of(raw))
-             for a, raw in zip(activities, full)]
+    pairs = [
+        (prepare_activity(a, fetched_at, settings.thresholds()), address_of(raw)) for a, raw in zip(activities, full)
+    ]
     prepared = [p for p, _ in pairs if p]
     addresses = [(None, address) for p, address in pairs if p]
     with database.atomic():
         store.save_raw(replace(page.raw, body=body), "meet_activities", account=cycle.account)
-        store.save_conferences([{**meeting, "fetched_at": fetched_at} for meeting, _ in prepared],
-                               cycle.account, PROVIDER)
-        written = [store.write_sessions(meeting["id"], [session], cycle.account, PROVIDER)
-                   for meeting, session in prepared]
+        store.save_conferences(
+            [{**meeting, "fetched_at": fetched_at} for meeting, _ in prepared], cycle.account, PROVIDER
+        )
+        written = [
+            store.write_sessions(meeting["id"], [session], cycle.account, PROVIDER) for meeting, session in prepared
+        ]
         cycle.save_places([session for _, session in prepared], addresses)
         for meeting_id in {meeting["id"] for meeting, _ in prepared}:
             shared_cause.analyse_meeting(meeting_id, with_defaults(settings.thresholds()))
@@ -143,5 +173,6 @@ def private_activities(body: str, mode: str) -> str:
         return body
     if not isinstance(document, dict) or not isinstance(document.get("items"), list) or not document["items"]:
         return body
-    return json.dumps({**document, "items": [private_activity(a, mode) if isinstance(a, dict) else a
-                                             for a in document["items"]]})
+    return json.dumps(
+        {**document, "items": [private_activity(a, mode) if isinstance(a, dict) else a for a in document["items"]]}
+    )

@@ -15,30 +15,63 @@ from datetime import datetime, timedelta
 
 from ...clock import UTC, iso, parse_iso
 from ...privacy import mask_ip
-from ...rows import (FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, PreparedSession, content_fingerprint, number, stable_id,
-                     summary_row, text)
+from ...rows import (
+    FIGURE_COLUMNS,
+    SESSION_WRITE_COLUMNS,
+    PreparedSession,
+    content_fingerprint,
+    number,
+    stable_id,
+    summary_row,
+    text,
+)
 from ...verdicts import Check, judge, session_verdict, stream_verdict, with_defaults
 
 PROVIDER = "google"
 # (kind, direction) -> the parameter prefix and the figures it carries. "in" is what was received.
 STREAMS = {
-    ("audio", "in"): "audio_recv", ("audio", "out"): "audio_send",
-    ("video", "in"): "video_recv", ("video", "out"): "video_send",
-    ("share", "in"): "screencast_recv", ("share", "out"): "screencast_send",
+    ("audio", "in"): "audio_recv",
+    ("audio", "out"): "audio_send",
+    ("video", "in"): "video_recv",
+    ("video", "out"): "video_send",
+    ("share", "in"): "screencast_recv",
+    ("share", "out"): "screencast_send",
 }
 JITTER = {"in": "network_recv_jitter_msec", "out": "network_send_jitter_msec"}
 # The same rules as Webex, applied to the means Meet reports (it gives no intervals): audio on
 # loss, round trip and jitter; video and screen share on loss and, received, on frame rate.
 MEAN_CHECKS = [
     Check("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
-    Check("avg_packet_loss", "packet loss averaged", "%", True, ("video_loss_fair_pct", "video_loss_poor_pct"),
-          ("video", "share")),
+    Check(
+        "avg_packet_loss",
+        "packet loss averaged",
+        "%",
+        True,
+        ("video_loss_fair_pct", "video_loss_poor_pct"),
+        ("video", "share"),
+    ),
     Check("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
     Check("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
-    Check("judged_frame_rate", "frame rate averaged", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-          ("video",), ("in",), cause=False),
-    Check("judged_frame_rate", "frame rate averaged", "fps", False,
-          ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
+    Check(
+        "judged_frame_rate",
+        "frame rate averaged",
+        "fps",
+        False,
+        ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+        ("video",),
+        ("in",),
+        cause=False,
+    ),
+    Check(
+        "judged_frame_rate",
+        "frame rate averaged",
+        "fps",
+        False,
+        ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"),
+        ("share",),
+        ("in",),
+        cause=False,
+    ),
 ]
 
 
@@ -75,8 +108,11 @@ def meeting_id(params: dict, activity: dict) -> str | None:
     return f"meet:{code}:{day}" if code else None
 
 
-def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = None,
-                     ) -> tuple[dict, PreparedSession] | None:
+def prepare_activity(
+    activity: dict,
+    fetched_at: str,
+    thresholds: dict | None = None,
+) -> tuple[dict, PreparedSession] | None:
     """(meeting row, prepared session) for one activity; None without an id to file it under."""
     if not isinstance(activity, dict):
         return None
@@ -102,29 +138,63 @@ def prepare_activity(activity: dict, fetched_at: str, thresholds: dict | None = 
         summaries.append(summary_row(session_id, kind, direction, 1, figures, stream_verdict(found), seconds))
     email = text(params.get("identifier")) if params.get("identifier_type") == "email_address" else None
     session = {
-        "id": session_id, "meeting_id": meeting, "participant_id": text(params.get("endpoint_id")),
-        "participant_session_id": unique, "user_name": text(params.get("display_name")),
-        "user_email": email.lower() if email else None, "join_time": iso(joined), "leave_time": iso(left),
-        "join_meeting_seconds": None, "client_type": text(params.get("device_type")), "client_version": None,
-        "os_type": None, "os_version": None, "hardware_type": None, "network_type": None,
-        "server_region": None, "speaker": None, "microphone": None, "camera": None,
+        "id": session_id,
+        "meeting_id": meeting,
+        "participant_id": text(params.get("endpoint_id")),
+        "participant_session_id": unique,
+        "user_name": text(params.get("display_name")),
+        "user_email": email.lower() if email else None,
+        "join_time": iso(joined),
+        "leave_time": iso(left),
+        "join_meeting_seconds": None,
+        "client_type": text(params.get("device_type")),
+        "client_version": None,
+        "os_type": None,
+        "os_version": None,
+        "hardware_type": None,
+        "network_type": None,
+        "server_region": None,
+        "speaker": None,
+        "microphone": None,
+        "camera": None,
         "location": _location(params),
-        "local_ip": None, "public_ip": text(params.get("ip_address")), "masked_local_ip": None,
-        "masked_public_ip": None, "video_mesh_cluster": None, "video_mesh_server": None, "legacy_fields": None,
-        "content_sha256": content_fingerprint(activity), "avg_system_cpu": None, "max_system_cpu": None,
-        **session_verdict(verdicts, "no media figures"), "fetched_at": fetched_at,
+        "local_ip": None,
+        "public_ip": text(params.get("ip_address")),
+        "masked_local_ip": None,
+        "masked_public_ip": None,
+        "video_mesh_cluster": None,
+        "video_mesh_server": None,
+        "legacy_fields": None,
+        "content_sha256": content_fingerprint(activity),
+        "avg_system_cpu": None,
+        "max_system_cpu": None,
+        **session_verdict(verdicts, "no media figures"),
+        "fetched_at": fetched_at,
     }
-    prepared = PreparedSession(id=session_id, meeting_id=meeting, fingerprint=session["content_sha256"],
-                               session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
-                               streams=[], series=[], cpu_series=[])
+    prepared = PreparedSession(
+        id=session_id,
+        meeting_id=meeting,
+        fingerprint=session["content_sha256"],
+        session=tuple(session[c] for c in SESSION_WRITE_COLUMNS),
+        summaries=summaries,
+        streams=[],
+        series=[],
+        cpu_series=[],
+    )
     code = meeting_code(params.get("meeting_code"))
-    meeting_row = {"id": meeting, "title": f"Meet {code}" if code else "Google Meet call",
-                   "host_email": text(params.get("organizer_email")), "start": iso(joined), "end": iso(left)}
+    meeting_row = {
+        "id": meeting,
+        "title": f"Meet {code}" if code else "Google Meet call",
+        "host_email": text(params.get("organizer_email")),
+        "start": iso(joined),
+        "end": iso(left),
+    }
     return meeting_row, prepared
 
 
-def judge_stream(kind: str, direction: str, figures: dict, seconds: float | None, session_seconds: float | None,
-                 thresholds: dict) -> list:
+def judge_stream(
+    kind: str, direction: str, figures: dict, seconds: float | None, session_seconds: float | None, thresholds: dict
+) -> list:
     """One stream's verdicts from its summary figures (so stored summaries can be judged again).
     Its mean frame rate counts only when it was shown at a real size (the short side's median)
     for a real share of the call: Meet reports a 136-px thumbnail's 7 fps like a speaker's."""
@@ -141,11 +211,26 @@ def rejudge_session(stored, thresholds: dict) -> tuple[list[tuple], dict]:
     summaries, verdicts = [], []
     for summary in stored.summaries:
         figures = {c: summary[c] for c in FIGURE_COLUMNS}
-        found = judge_stream(summary["kind"], summary["direction"], figures, summary["seconds"], session_seconds,
-                             with_defaults(thresholds))
+        found = judge_stream(
+            summary["kind"],
+            summary["direction"],
+            figures,
+            summary["seconds"],
+            session_seconds,
+            with_defaults(thresholds),
+        )
         verdicts += found
-        summaries.append(summary_row(stored.id, summary["kind"], summary["direction"], summary["samples"], figures,
-                                     stream_verdict(found), summary["seconds"]))
+        summaries.append(
+            summary_row(
+                stored.id,
+                summary["kind"],
+                summary["direction"],
+                summary["samples"],
+                figures,
+                stream_verdict(found),
+                summary["seconds"],
+            )
+        )
     return summaries, session_verdict(verdicts, "no media figures")
 
 
@@ -185,44 +270,75 @@ def _figures(params: dict, kind: str, direction: str, prefix: str) -> dict | Non
     bitrate = params.get(f"{prefix}_bitrate_kbps_mean")
     fps = params.get(f"{prefix}_fps_mean")
     return {
-        "avg_packet_loss": loss, "p90_packet_loss": None, "max_packet_loss": params.get(f"{prefix}_packet_loss_max"),
+        "avg_packet_loss": loss,
+        "p90_packet_loss": None,
+        "max_packet_loss": params.get(f"{prefix}_packet_loss_max"),
         # One round trip for the whole endpoint: filed once, on the audio it hears.
         "avg_latency": params.get("network_rtt_msec_mean") if (kind, direction) == ("audio", "in") else None,
         "p90_latency": None,
-        "max_latency": None, "avg_jitter": jitter_mean, "p90_jitter": None,
+        "max_latency": None,
+        "avg_jitter": jitter_mean,
+        "p90_jitter": None,
         "max_jitter": params.get(f"{JITTER[direction]}_max") if kind == "audio" and direction == "in" else None,
         "avg_bit_rate": bitrate * 1000 if isinstance(bitrate, float) else None,
-        "avg_frame_rate": fps, "p10_frame_rate": None, "min_frame_rate": None,
+        "avg_frame_rate": fps,
+        "p10_frame_rate": None,
+        "min_frame_rate": None,
         "min_resolution_height": params.get(f"{prefix}_short_side_median_pixels"),
     }
 
 
 # -- Meet REST API attendance ------------------------------------------------------------------
 
-def attendance_rows(record: dict, space: dict, participants: list[dict], sessions: dict[str, list[dict]],
-                    organizer: str, account: str, fetched_at: str) -> list[dict]:
+
+def attendance_rows(
+    record: dict,
+    space: dict,
+    participants: list[dict],
+    sessions: dict[str, list[dict]],
+    organizer: str,
+    account: str,
+    fetched_at: str,
+) -> list[dict]:
     """meet_attendance rows for one conference record: a row per participant session. The
     conference is filed as `meet:<record id>`, where the Reports API's conference id files it."""
     record_id = record["name"].rsplit("/", 1)[-1]
     code = meeting_code(space.get("meetingCode"))
     rows = []
     for participant in participants:
-        kind, person = next(((k, participant[key]) for key, k in
-                             (("signedinUser", "signed_in"), ("anonymousUser", "anonymous"), ("phoneUser", "phone"))
-                             if isinstance(participant.get(key), dict)), ("unknown", {}))
+        kind, person = next(
+            (
+                (k, participant[key])
+                for key, k in (("signedinUser", "signed_in"), ("anonymousUser", "anonymous"), ("phoneUser", "phone"))
+                if isinstance(participant.get(key), dict)
+            ),
+            ("unknown", {}),
+        )
         for session in sessions.get(participant.get("name"), []):
             if not isinstance(session.get("name"), str):
                 continue
-            rows.append({"id": session["name"], "account": account, "meeting_id": f"meet:{record_id}",
-                         "conference_record": record["name"], "meeting_code": code, "organizer_email": organizer,
-                         "participant": participant["name"], "user": text(person.get("user")),
-                         "display_name": text(person.get("displayName")), "kind": kind,
-                         "start_time": iso(parse_iso(text(session.get("startTime")))),
-                         "end_time": iso(parse_iso(text(session.get("endTime")))), "fetched_at": fetched_at})
+            rows.append(
+                {
+                    "id": session["name"],
+                    "account": account,
+                    "meeting_id": f"meet:{record_id}",
+                    "conference_record": record["name"],
+                    "meeting_code": code,
+                    "organizer_email": organizer,
+                    "participant": participant["name"],
+                    "user": text(person.get("user")),
+                    "display_name": text(person.get("displayName")),
+                    "kind": kind,
+                    "start_time": iso(parse_iso(text(session.get("startTime")))),
+                    "end_time": iso(parse_iso(text(session.get("endTime")))),
+                    "fetched_at": fetched_at,
+                }
+            )
     return rows
 
 
 # -- privacy -----------------------------------------------------------------------------------
+
 
 def private_activity(activity: dict, mode: str) -> dict:
     """The participant's external IP (a parameter and the actor's `ipAddress`) as the privacy
@@ -233,9 +349,15 @@ def private_activity(activity: dict, mode: str) -> dict:
     events = []
     for event in copy.get("events") or []:
         if isinstance(event, dict) and isinstance(event.get("parameters"), list):
-            event = {**event, "parameters": [
-                {**p, "value": mask_ip(p.get("value"), mode)} if isinstance(p, dict) and p.get("name") == "ip_address"
-                else p for p in event["parameters"]]}
+            event = {
+                **event,
+                "parameters": [
+                    {**p, "value": mask_ip(p.get("value"), mode)}
+                    if isinstance(p, dict) and p.get("name") == "ip_address"
+                    else p
+                    for p in event["parameters"]
+                ],
+            }
         events.append(event)
     if "events" in copy:
         copy["events"] = events

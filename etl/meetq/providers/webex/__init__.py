@@ -39,31 +39,44 @@ def authorisation(settings, state) -> dict:
         view = TokenStore(settings.secrets).load().public_view()
     except Exception as error:  # NotAuthorised: no file yet, or unreadable
         return {"mode": "integration", "problem": str(error)}
-    return {"mode": "integration", "who": view["identity"].get("emails"), "access_expires_at": view["access_expires_at"],
-            "refresh_expires_at": view["refresh_expires_at"], "reauth_required": view["reauth_required"]}
+    return {
+        "mode": "integration",
+        "who": view["identity"].get("emails"),
+        "access_expires_at": view["access_expires_at"],
+        "refresh_expires_at": view["refresh_expires_at"],
+        "reauth_required": view["reauth_required"],
+    }
 
 
 def auth_status(settings) -> tuple[list[str], bool]:
     if settings.webex.access_token:
-        return [f"Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
-                f"{settings.webex.personal_token_hours:g} hours from its first use."], True
+        return [
+            f"Personal access token mode (MEETQ_WEBEX_ACCESS_TOKEN): no refresh; it lasts "
+            f"{settings.webex.personal_token_hours:g} hours from its first use."
+        ], True
     store = TokenStore(settings.secrets)
-    store.check_private()   # the collector refuses a token file others can read: so does this
+    store.check_private()  # the collector refuses a token file others can read: so does this
     view = store.load().public_view()
     identity = view["identity"]
-    lines = [f"Authorised by: {identity.get('display_name')} <{', '.join(identity.get('emails') or [])}>"
-             f" (org {identity.get('org_id')})",
-             f"Scopes:        {view['scopes']}",
-             f"Access token:  expires {view['access_expires_at']}",
-             f"Refresh token: expires {view['refresh_expires_at']}"]
+    lines = [
+        f"Authorised by: {identity.get('display_name')} <{', '.join(identity.get('emails') or [])}>"
+        f" (org {identity.get('org_id')})",
+        f"Scopes:        {view['scopes']}",
+        f"Access token:  expires {view['access_expires_at']}",
+        f"Refresh token: expires {view['refresh_expires_at']}",
+    ]
     flag = view["reauth_required"]
     if flag:
-        return lines + [f"Status:        RE-AUTHORISATION REQUIRED since {flag.get('since')} ({flag.get('reason')}): "
-                        "run `meetq auth login`"], False
+        return lines + [
+            f"Status:        RE-AUTHORISATION REQUIRED since {flag.get('since')} ({flag.get('reason')}): "
+            "run `meetq auth login`"
+        ], False
     refresh_ends = parse_iso(view["refresh_expires_at"])
-    if refresh_ends and refresh_ends <= utcnow():   # nothing can renew the access token any more
-        return lines + [f"Status:        RE-AUTHORISATION REQUIRED: the refresh token expired at "
-                        f"{view['refresh_expires_at']}: run `meetq auth login`"], False
+    if refresh_ends and refresh_ends <= utcnow():  # nothing can renew the access token any more
+        return lines + [
+            f"Status:        RE-AUTHORISATION REQUIRED: the refresh token expired at "
+            f"{view['refresh_expires_at']}: run `meetq auth login`"
+        ], False
     return lines + ["Status:        usable"], True
 
 
@@ -73,8 +86,22 @@ def login(settings, **options) -> str:
 
 
 PROVIDER = Provider(
-    name="webex", title="Webex", settings=tuple(SETTINGS), account_keys=ACCOUNT_KEYS, required=required,
-    is_configured=is_configured, credentials=auth.credentials_for, check=check, collect=collect,
-    authorisation=authorisation, auth_status=auth_status, login=login, webhooks=webhooks,
-    load_document=load.load_document, private_body=private_body, rejudge_session=rejudge_session,
-    sign_in=sign_in, bot=bot)
+    name="webex",
+    title="Webex",
+    settings=tuple(SETTINGS),
+    account_keys=ACCOUNT_KEYS,
+    required=required,
+    is_configured=is_configured,
+    credentials=auth.credentials_for,
+    check=check,
+    collect=collect,
+    authorisation=authorisation,
+    auth_status=auth_status,
+    login=login,
+    webhooks=webhooks,
+    load_document=load.load_document,
+    private_body=private_body,
+    rejudge_session=rejudge_session,
+    sign_in=sign_in,
+    bot=bot,
+)

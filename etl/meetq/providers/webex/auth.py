@@ -52,7 +52,9 @@ def _allow_http_on_loopback(*urls: str):
 
 def authorization_url(settings) -> tuple[str, str]:
     """The URL a person opens to authorise meetq, and the state it must come back with."""
-    session = OAuth2Session(settings.webex.client_id, redirect_uri=settings.webex.redirect_uri, scope=settings.webex.scopes.split())
+    session = OAuth2Session(
+        settings.webex.client_id, redirect_uri=settings.webex.redirect_uri, scope=settings.webex.scopes.split()
+    )
     with _allow_http_on_loopback(webex.authorize_url(settings)):
         return session.authorization_url(webex.authorize_url(settings))
 
@@ -74,8 +76,13 @@ def code_from_redirect(url: str, expected_state: str) -> str:
     return code
 
 
-def wait_for_redirect(redirect_uri: str, expected_state: str, timeout: float = 300.0,
-                      ready: threading.Event | None = None, listen_host: str = "127.0.0.1") -> str:
+def wait_for_redirect(
+    redirect_uri: str,
+    expected_state: str,
+    timeout: float = 300.0,
+    ready: threading.Event | None = None,
+    listen_host: str = "127.0.0.1",
+) -> str:
     """Listen on the redirect URI's port and path, on loopback unless `listen_host` says otherwise
     (a container publishing the port needs 0.0.0.0), for one redirect; return its code. Other
     paths get 404; a redirect with a wrong state or an error ends the login: the state is used
@@ -128,10 +135,17 @@ def _code_of(outcome: dict, redirect_uri: str, timeout: float) -> str:
 
 
 def exchange_code(client: ApiClient, settings, code: str, now: datetime | None = None) -> Tokens:
-    response = webex.post_token(client, settings, {
-        "grant_type": "authorization_code", "client_id": settings.webex.client_id,
-        "client_secret": settings.webex.client_secret, "code": code, "redirect_uri": settings.webex.redirect_uri,
-    })
+    response = webex.post_token(
+        client,
+        settings,
+        {
+            "grant_type": "authorization_code",
+            "client_id": settings.webex.client_id,
+            "client_secret": settings.webex.client_secret,
+            "code": code,
+            "redirect_uri": settings.webex.redirect_uri,
+        },
+    )
     tokens = Tokens.from_response(_token_body(response), now or utcnow())
     tokens.scopes = tokens.scopes or settings.webex.scopes
     return tokens
@@ -147,8 +161,16 @@ def _token_body(response) -> dict:
     return body
 
 
-def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: float = 300.0,
-          listen_host: str = "127.0.0.1", say=print, ask=input) -> Tokens:
+def login(
+    settings,
+    *,
+    open_browser: bool = True,
+    paste: bool = False,
+    timeout: float = 300.0,
+    listen_host: str = "127.0.0.1",
+    say=print,
+    ask=input,
+) -> Tokens:
     """The whole interactive login. Returns the stored tokens (identity filled in)."""
     settings.require("webex.client_id", "webex.client_secret")
     logs.register_secret(settings.webex.client_secret)
@@ -157,16 +179,19 @@ def login(settings, *, open_browser: bool = True, paste: bool = False, timeout: 
     if paste:
         code = code_from_redirect(ask("Paste the full URL your browser was redirected to: ").strip(), state)
     else:
+
         def show_consent():
             say(f"Waiting for the redirect on {settings.webex.redirect_uri} …")
             if open_browser and _has_browser():
                 webbrowser.open(url)
+
         code = receive_code(settings, state, show_consent, timeout, listen_host)
     return finish_login(settings, code)
 
 
-def receive_code(settings, state: str, show_consent: Callable[[], object], timeout: float = 300.0,
-                 listen_host: str = "127.0.0.1") -> str:
+def receive_code(
+    settings, state: str, show_consent: Callable[[], object], timeout: float = 300.0, listen_host: str = "127.0.0.1"
+) -> str:
     """Listen for the redirect in a thread, let someone consent (`show_consent`: open a browser,
     or a client following the redirect), and return the code the redirect carried."""
     ready = threading.Event()
@@ -195,13 +220,18 @@ def finish_login(settings, code: str) -> Tokens:
     holder.token = tokens.access_token
     tokens.identity = webex.people_me(client, settings)
     TokenStore(settings.secrets).save(tokens)
-    log.info("login_complete", who=tokens.identity.get("emails"), access_expires_at=tokens.access_expires_at,
-             refresh_expires_at=tokens.refresh_expires_at)
+    log.info(
+        "login_complete",
+        who=tokens.identity.get("emails"),
+        access_expires_at=tokens.access_expires_at,
+        refresh_expires_at=tokens.refresh_expires_at,
+    )
     return tokens
 
 
 class _Holder:
     """Credentials for the few calls made during login, before a token file exists."""
+
     token = ""
 
     def access_token(self) -> str:
@@ -212,8 +242,12 @@ class _Holder:
 
 
 def _has_browser() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.name == "nt"
-                or os.uname().sysname == "Darwin")
+    return bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.name == "nt"
+        or os.uname().sysname == "Darwin"
+    )
 
 
 class TokenManager:
@@ -237,10 +271,12 @@ class TokenManager:
     def facts(self) -> dict:
         """Token expiry, identity and a refusal, for the health views. Never the tokens."""
         public = self.tokens.public_view()
-        return {"auth.identity": ", ".join(public["identity"].get("emails") or []) or None,
-                "auth.access_expires_at": public["access_expires_at"],
-                "auth.refresh_expires_at": public["refresh_expires_at"],
-                "auth.reauth_required": (public["reauth_required"] or {}).get("since")}
+        return {
+            "auth.identity": ", ".join(public["identity"].get("emails") or []) or None,
+            "auth.access_expires_at": public["access_expires_at"],
+            "auth.refresh_expires_at": public["refresh_expires_at"],
+            "auth.reauth_required": (public["reauth_required"] or {}).get("since"),
+        }
 
     def reload(self) -> Tokens:
         self.tokens = self.store.load()
@@ -272,39 +308,54 @@ class TokenManager:
             raise ReauthRequired("the token file has no refresh token: run `meetq auth login`")
         log.info("token_refresh", reason=reason)
         try:
-            response = webex.post_token(self.client, self.settings, {
-                "grant_type": "refresh_token", "client_id": self.settings.webex.client_id,
-                "client_secret": self.settings.webex.client_secret, "refresh_token": self.tokens.refresh_token,
-            })
+            response = webex.post_token(
+                self.client,
+                self.settings,
+                {
+                    "grant_type": "refresh_token",
+                    "client_id": self.settings.webex.client_id,
+                    "client_secret": self.settings.webex.client_secret,
+                    "refresh_token": self.tokens.refresh_token,
+                },
+            )
         except ApiError as error:
             if error.status in (400, 401):
                 self._flag_reauth(error)
             raise
         self.tokens = Tokens.from_response(_token_body(response), self.clock(), previous=self.tokens)
         self.store.save(self.tokens)
-        log.info("token_refreshed", access_expires_at=self.tokens.access_expires_at,
-                 refresh_expires_at=self.tokens.refresh_expires_at)
+        log.info(
+            "token_refreshed",
+            access_expires_at=self.tokens.access_expires_at,
+            refresh_expires_at=self.tokens.refresh_expires_at,
+        )
 
     def _flag_reauth(self, error: ApiError) -> None:
         reason = _grant_error(error.body) or f"HTTP {error.status}"
-        self.tokens.reauth_required = {"since": iso(self.clock()), "reason": reason,
-                                       "tracking_id": error.tracking_id}
+        self.tokens.reauth_required = {"since": iso(self.clock()), "reason": reason, "tracking_id": error.tracking_id}
         self.store.save(self.tokens)
         log.error("reauth_required", reason=reason, tracking_id=error.tracking_id)
         raise ReauthRequired(self._reauth_message()) from None
 
     def _reauth_message(self) -> str:
         flag = self.tokens.reauth_required or {}
-        return (f"Webex refused the refresh token ({flag.get('reason', 'unknown')}) at {flag.get('since')}: "
-                "run `meetq auth login` to authorise again")
+        return (
+            f"Webex refused the refresh token ({flag.get('reason', 'unknown')}) at {flag.get('since')}: "
+            "run `meetq auth login` to authorise again"
+        )
 
     def _warnings(self, now: datetime) -> list[str]:
         left = self.tokens.refresh_seconds_left(now)
         if left is not None and left < self.settings.refresh_warning_days * 86400:
-            message = (f"the refresh token expires at {self.tokens.refresh_expires_at} "
-                       f"({left / 86400:.1f} days): run `meetq auth login` before then")
-            log.warning("refresh_token_expiring", refresh_expires_at=self.tokens.refresh_expires_at,
-                        days_left=round(left / 86400, 2))
+            message = (
+                f"the refresh token expires at {self.tokens.refresh_expires_at} "
+                f"({left / 86400:.1f} days): run `meetq auth login` before then"
+            )
+            log.warning(
+                "refresh_token_expiring",
+                refresh_expires_at=self.tokens.refresh_expires_at,
+                days_left=round(left / 86400, 2),
+            )
             return [message]
         return []
 
@@ -317,9 +368,11 @@ def _grant_error(body: str | None) -> str | None:
     return None
 
 
-PERSONAL_TOKEN_HELP = ("paste a new one (MEETQ_WEBEX_ACCESS_TOKEN or --token) to go on, or set up a Webex "
-                       "integration for unattended collection: README, \"Using it with your Webex organisation\", then "
-                       "`meetq auth login`")
+PERSONAL_TOKEN_HELP = (
+    "paste a new one (MEETQ_WEBEX_ACCESS_TOKEN or --token) to go on, or set up a Webex "
+    'integration for unattended collection: README, "Using it with your Webex organisation", then '
+    "`meetq auth login`"
+)
 
 
 class StaticToken:
@@ -351,17 +404,22 @@ class StaticToken:
         now = self.clock()
         account = self.settings.account
         if store.get_state("auth.personal_token_id", account=account) != self.token_id:
-            store.set_state(now, account, **{"auth.personal_token_id": self.token_id,
-                                             "auth.personal_token_first_used_at": iso(now)})
+            store.set_state(
+                now, account, **{"auth.personal_token_id": self.token_id, "auth.personal_token_first_used_at": iso(now)}
+            )
         first = parse_iso(store.get_state("auth.personal_token_first_used_at", account=account)) or now
         expires = first + timedelta(hours=self.settings.webex.personal_token_hours)
         store.set_state(now, account, **{"auth.access_expires_at": iso(expires)})
         if now >= expires:
-            raise AccessTokenExpired(f"the personal access token, first used {iso(first)}, expired at "
-                                     f"{iso(expires)}: {PERSONAL_TOKEN_HELP}")
+            raise AccessTokenExpired(
+                f"the personal access token, first used {iso(first)}, expired at {iso(expires)}: {PERSONAL_TOKEN_HELP}"
+            )
         left = expires - now
-        return [f"personal access token: {left.total_seconds() / 3600:.1f} hours left"] if left < timedelta(hours=1) \
+        return (
+            [f"personal access token: {left.total_seconds() / 3600:.1f} hours left"]
+            if left < timedelta(hours=1)
             else []
+        )
 
 
 def credentials_for(settings):

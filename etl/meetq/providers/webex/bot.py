@@ -82,9 +82,12 @@ class Bot:
             except Unauthorised as error:
                 raise refused_token(error) from None
             except NotFound as error:
-                raise NotFound(f"the bot cannot post into {target.get('roomId') or 'that thread'} ({error}): add "
-                               "the bot to the space, or pick one from `meetq notify rooms`", status=error.status,
-                               tracking_id=error.tracking_id) from None
+                raise NotFound(
+                    f"the bot cannot post into {target.get('roomId') or 'that thread'} ({error}): add "
+                    "the bot to the space, or pick one from `meetq notify rooms`",
+                    status=error.status,
+                    tracking_id=error.tracking_id,
+                ) from None
             ids.append(answer.json().get("id"))
         return ids
 
@@ -101,8 +104,10 @@ class Bot:
 
 
 def refused_token(error) -> NotAuthorised:
-    return NotAuthorised(f"Webex refused notify.bot_token (HTTP {error.status}): copy the bot's current token from "
-                         "the developer portal (regenerating it ends the old one)")
+    return NotAuthorised(
+        f"Webex refused notify.bot_token (HTTP {error.status}): copy the bot's current token from "
+        "the developer portal (regenerating it ends the old one)"
+    )
 
 
 def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
@@ -111,7 +116,7 @@ def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
     for line in text.splitlines(keepends=True):
         while len(line.encode()) > limit:
             head = line.encode()[:limit].decode("utf-8", "ignore")
-            parts, current, line = parts + ([current] if current else []) + [head], "", line[len(head):]
+            parts, current, line = parts + ([current] if current else []) + [head], "", line[len(head) :]
         if len((current + line).encode()) > limit:
             parts.append(current)
             current = ""
@@ -120,6 +125,7 @@ def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
 
 
 # -- the assistant: hearing messages through a webhook, answering in their thread -----------------
+
 
 def registration_path(settings):
     """data/secrets.json -> data/secrets.bot-webhook.json (mode 0600)."""
@@ -144,15 +150,23 @@ def register(settings, target_url: str) -> dict:
     register_secret(secret)
     body = {"name": WEBHOOK_NAME, "targetUrl": target_url, "secret": secret}
     api = f"{bot.api}/webhooks"
-    ours = [w for w in (bot.client.get_json(api, params={"max": 100}).get("items") or [])
-            if w.get("name") == WEBHOOK_NAME]
+    ours = [
+        w for w in (bot.client.get_json(api, params={"max": 100}).get("items") or []) if w.get("name") == WEBHOOK_NAME
+    ]
     if ours:
-        answer = bot.client.request("PUT", f"{api}/{quote(str(ours[0]['id']), safe='')}",
-                                    json_body={**body, "status": "active"}).json()
+        answer = bot.client.request(
+            "PUT", f"{api}/{quote(str(ours[0]['id']), safe='')}", json_body={**body, "status": "active"}
+        ).json()
     else:
         answer = bot.client.request("POST", api, json_body={**body, "resource": "messages", "event": "created"}).json()
-    found = {"id": answer.get("id"), "secret": secret, "target_url": target_url, "bot_id": me.get("id"),
-             "bot_name": me.get("displayName") or "", "bot_org": me.get("orgId")}
+    found = {
+        "id": answer.get("id"),
+        "secret": secret,
+        "target_url": target_url,
+        "bot_id": me.get("id"),
+        "bot_name": me.get("displayName") or "",
+        "bot_org": me.get("orgId"),
+    }
     write_private_json(registration_path(settings), found)
     return found
 
@@ -176,7 +190,8 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
         return 400, "signed, but not a webhook envelope", None
     data = event["data"] if isinstance(event.get("data"), dict) else {}
     if (event.get("resource"), event.get("event")) != ("messages", "created") or not all(
-            isinstance(data.get(k), str) for k in ("id", "personId", "roomId")):
+        isinstance(data.get(k), str) for k in ("id", "personId", "roomId")
+    ):
         return 200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}", None
     me = registration(settings)
     if data.get("personId") == me.get("bot_id"):
@@ -185,13 +200,17 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
     if pace == "ignore":
         log.warning("assistant_ignored", reason="asking too fast", person_id=data["personId"][:80])
         return 200, "ignored: asking too fast", None
-    record = RawRecord(url="bot-webhook", body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
-                       fetched_at=iso(utcnow()))
+    record = RawRecord(
+        url="bot-webhook",
+        body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
+        fetched_at=iso(utcnow()),
+    )
     # Once per message, however many deliveries name it (a replay, a second webhook): the check and
     # the record in one write transaction, so two deliveries at once cannot both pass it.
     with database.connection_context(), database.atomic("IMMEDIATE"):
-        if database.execute_sql("SELECT 1 FROM raw_responses WHERE endpoint = 'bot_message' AND meeting_id = ?",
-                                (data["id"],)).fetchone():
+        if database.execute_sql(
+            "SELECT 1 FROM raw_responses WHERE endpoint = 'bot_message' AND meeting_id = ?", (data["id"],)
+        ).fetchone():
             return 200, "replay: already answered", None
         store.save_raw(record, "bot_message", data["id"], 0)
     try:
@@ -208,7 +227,7 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
             return 200, "asked to slow down", None
         asked = command_of(message, me.get("bot_id"), me.get("bot_name"))
         bot.post(assistant.reply(asked, message.get("personEmail") or "", settings), **thread)
-    except MeetqError as error:   # Webex would deliver again only on a non-2xx; the answer is lost, said here
+    except MeetqError as error:  # Webex would deliver again only on a non-2xx; the answer is lost, said here
         log.warning("assistant_failed", message_id=data["id"], error=str(error))
         return 200, "could not answer", None
     log.info("assistant_answered", message_id=data["id"], command=asked.split(" ")[0][:20])
@@ -243,5 +262,5 @@ def command_of(message: dict, bot_id: str | None, bot_name: str | None) -> str:
     text = " ".join((message.get("text") or "").split())
     for name in filter(None, (bot_name, (bot_name or "").split(" ")[0])):
         if text.lower().startswith(name.lower() + " ") or text.lower() == name.lower():
-            return text[len(name):].strip()
+            return text[len(name) :].strip()
     return text

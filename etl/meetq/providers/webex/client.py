@@ -16,8 +16,13 @@ def base(url: str) -> str:
 
 def fetch_meetings(client: ApiClient, settings, start: datetime, end: datetime) -> Iterator[Page]:
     """Ended meeting instances whose listing window [start, end) covers them."""
-    params = {"meetingType": "meeting", "state": "ended", "from": iso(start), "to": iso(end),
-              "max": settings.meetings_page_size}
+    params = {
+        "meetingType": "meeting",
+        "state": "ended",
+        "from": iso(start),
+        "to": iso(end),
+        "max": settings.meetings_page_size,
+    }
     if settings.webex.site_url:
         params["siteUrl"] = settings.webex.site_url
     yield from client.link_pages(f"{base(settings.webex.api_base)}/meetings", params)
@@ -29,8 +34,12 @@ def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int
     if next_url:
         response = client.request("GET", with_params(next_url, params), max_retry_after=0)
     else:
-        response = client.request("GET", f"{base(settings.webex.analytics_base)}/meeting/qualities",
-                                  params={**params, "offset": offset}, max_retry_after=0)
+        response = client.request(
+            "GET",
+            f"{base(settings.webex.analytics_base)}/meeting/qualities",
+            params={**params, "offset": offset},
+            max_retry_after=0,
+        )
     items = parse_items(response)
     link = response.links.get("next", {}).get("url")
     return Page(record_of(response), items, with_params(link, params) if link else None)
@@ -40,14 +49,19 @@ def people_me(client: ApiClient, settings, report: bool = True) -> dict:
     """Who the token belongs to. report=False: a refusal is the caller's one line to say, not
     also a logged failed request."""
     body = client.get_json(f"{base(settings.webex.api_base)}/people/me", report=report)
-    return {"id": body.get("id"), "emails": body.get("emails") or [],
-            "display_name": body.get("displayName"), "org_id": body.get("orgId")}
+    return {
+        "id": body.get("id"),
+        "emails": body.get("emails") or [],
+        "display_name": body.get("displayName"),
+        "org_id": body.get("orgId"),
+    }
 
 
 # Webhook registrations carry their secret, in both directions: never logged, never stored.
 def list_webhooks(client: ApiClient, settings) -> list[dict]:
-    return parse_items(client.request("GET", f"{base(settings.webex.api_base)}/webhooks", params={"max": 100},
-                                      report=False))
+    return parse_items(
+        client.request("GET", f"{base(settings.webex.api_base)}/webhooks", params={"max": 100}, report=False)
+    )
 
 
 def create_webhook(client: ApiClient, settings, body: dict) -> dict:

@@ -26,7 +26,7 @@ from .transform import meeting_row, meetings_body_without_secrets, prepare_sessi
 
 log = logs.get_logger("meetq.webex")
 
-RETENTION = timedelta(days=7)   # Webex keeps meeting quality 7 days after the start
+RETENTION = timedelta(days=7)  # Webex keeps meeting quality 7 days after the start
 
 
 def collect(cycle: Cycle) -> None:
@@ -39,6 +39,7 @@ def collect(cycle: Cycle) -> None:
 
 
 # -- meetings ---------------------------------------------------------------------------------
+
 
 def listing_windows(now: datetime, listed_until: datetime | None, settings) -> list[tuple[datetime, datetime]]:
     """The [from, to) windows to list this cycle: from the watermark less the lookback (or the
@@ -69,7 +70,7 @@ def list_meetings(client, cycle: Cycle) -> None:
                 report.meetings_new += len(new)
         except NotFound as error:
             if error.status == 400 and end - start > timedelta(minutes=30):
-                middle = start + (end - start) / 2   # the window may be too wide for the API: halve it
+                middle = start + (end - start) / 2  # the window may be too wide for the API: halve it
                 windows[:0] = [(start, middle), (middle, end)]
                 log.warning("meetings_window_halved", start=iso(start), end=iso(end), tracking_id=error.tracking_id)
                 continue
@@ -87,9 +88,16 @@ def save_listed_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT)
 
 # -- qualities --------------------------------------------------------------------------------
 
-def save_quality_items(meeting_id: str, items: list[dict], fetched_at: str, thresholds: dict | None = None,
-                       account: str = DEFAULT_ACCOUNT, cycle: Cycle | None = None,
-                       full_items: list[dict] | None = None) -> tuple[int, int]:
+
+def save_quality_items(
+    meeting_id: str,
+    items: list[dict],
+    fetched_at: str,
+    thresholds: dict | None = None,
+    account: str = DEFAULT_ACCOUNT,
+    cycle: Cycle | None = None,
+    full_items: list[dict] | None = None,
+) -> tuple[int, int]:
     """One page of Meeting Qualities items with their summaries and verdicts, and (with a cycle)
     where each session was, placed by the addresses of `full_items` (the page before masking).
     Returns (sessions written, samples written)."""
@@ -115,9 +123,11 @@ def fetch_due_qualities(client, cycle: Cycle) -> None:
         while True:
             # Again every round: in a long drain, the oldest meetings pass Webex's 7 days meanwhile.
             report.meetings_expired += store.expire_overdue(cycle.clock())
-            due = [m for m in store.due_meetings(cycle.clock(), settings.quality_min_interval_seconds,
-                                                   account=cycle.account)
-                   if m.id not in attempted]
+            due = [
+                m
+                for m in store.due_meetings(cycle.clock(), settings.quality_min_interval_seconds, account=cycle.account)
+                if m.id not in attempted
+            ]
             if not due:
                 return
             attempted.update(m.id for m in due)
@@ -160,10 +170,12 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
             # Pages already stored stay stored; the next attempt resumes at this offset.
             report.rate_limited += 1
             with database.atomic():
-                store.update_meeting(meeting.id, quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
-                                     quality_state="partial" if (offset or next_url) else meeting.quality_state,
-                                     quality_error=f"rate limited at offset {offset}, retry after "
-                                                   f"{error.retry_after:.0f} s")
+                store.update_meeting(
+                    meeting.id,
+                    quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
+                    quality_state="partial" if (offset or next_url) else meeting.quality_state,
+                    quality_error=f"rate limited at offset {offset}, retry after {error.retry_after:.0f} s",
+                )
             log.info("quality_deferred", meeting_id=meeting.id, offset=offset, retry_after=error.retry_after)
             return
         except NotFound as error:
@@ -174,10 +186,16 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
             with database.atomic():
                 if isinstance(error, MalformedResponse):
                     record = record_of_error(error, iso(now))
-                    store.save_raw(replace(record, body=private_body(record.body, settings.ip_addresses)),
-                                   "qualities", meeting.id, offset, account=cycle.account)
-                store.update_meeting(meeting.id, quality_failures=meeting.quality_failures + 1,
-                                     quality_error=str(error)[:500])
+                    store.save_raw(
+                        replace(record, body=private_body(record.body, settings.ip_addresses)),
+                        "qualities",
+                        meeting.id,
+                        offset,
+                        account=cycle.account,
+                    )
+                store.update_meeting(
+                    meeting.id, quality_failures=meeting.quality_failures + 1, quality_error=str(error)[:500]
+                )
             report.problem(f"qualities of {meeting.id} at offset {offset}: {error}")
             return
         report.quality_pages += 1
@@ -185,14 +203,20 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
         full_items, page = page.items, private_page(page, settings.ip_addresses)
         with database.atomic():
             store.save_raw(page.raw, "qualities", meeting.id, offset, account=cycle.account)
-            sessions, samples = save_quality_items(meeting.id, page.items, page.raw.fetched_at, settings.thresholds(),
-                                                   cycle.account, cycle, full_items)
+            sessions, samples = save_quality_items(
+                meeting.id, page.items, page.raw.fetched_at, settings.thresholds(), cycle.account, cycle, full_items
+            )
             report.sessions_written += sessions
             report.samples_written += samples
             if more:
                 offset, next_url = offset + len(page.items), page.next_url
-                store.update_meeting(meeting.id, quality_state="partial", quality_offset=offset,
-                                     quality_next_url=next_url, quality_error=None)
+                store.update_meeting(
+                    meeting.id,
+                    quality_state="partial",
+                    quality_offset=offset,
+                    quality_next_url=next_url,
+                    quality_error=None,
+                )
             else:
                 _complete_pass(meeting, settings, report, now)
         if not more:
@@ -203,8 +227,11 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
 
 def private_page(page: Page, mode: str) -> Page:
     """The page as meetq may keep it: participants' IP addresses full, masked or dropped."""
-    return replace(page, raw=replace(page.raw, body=private_body(page.raw.body, mode)),
-                   items=[private_item(i, mode) for i in page.items])
+    return replace(
+        page,
+        raw=replace(page.raw, body=private_body(page.raw.body, mode)),
+        items=[private_item(i, mode) for i in page.items],
+    )
 
 
 def _has_more(page: Page, settings, previous_sha: str | None) -> bool:
@@ -223,9 +250,16 @@ def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: st
     recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
     state = "recheck" if passes == 1 and now < recheck_at else "done"
     with database.atomic():
-        store.update_meeting(meeting.id, quality_state=state, quality_passes=passes, quality_offset=0,
-                             quality_next_url=None, quality_fetched_at=iso(now), quality_error=note,
-                             quality_due_at=iso(recheck_at) if state == "recheck" else None)
+        store.update_meeting(
+            meeting.id,
+            quality_state=state,
+            quality_passes=passes,
+            quality_offset=0,
+            quality_next_url=None,
+            quality_fetched_at=iso(now),
+            quality_error=note,
+            quality_due_at=iso(recheck_at) if state == "recheck" else None,
+        )
         shared_cause.analyse_meeting(meeting.id, with_defaults(settings.thresholds()))
     if state == "done":
         report.meetings_completed += 1

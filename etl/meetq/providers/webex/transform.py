@@ -19,27 +19,45 @@ from itertools import chain
 from ...clock import iso, normalise_iso, parse_iso
 from ...privacy import mask_addresses, mask_ip
 from ...rows import SAMPLE_METRICS as ROW_METRICS  # the column names; SAMPLE_METRICS here are Webex's
-from ...rows import (SESSION_WRITE_COLUMNS, STREAM_COLUMNS, PreparedSession,
-                     content_fingerprint, content_hash, number, series_clock, series_row, stable_id, summary_row,
-                     text)
+from ...rows import (
+    SESSION_WRITE_COLUMNS,
+    STREAM_COLUMNS,
+    PreparedSession,
+    content_fingerprint,
+    content_hash,
+    number,
+    series_clock,
+    series_row,
+    stable_id,
+    summary_row,
+    text,
+)
 from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
-    "audioIn": ("audio", "in"), "audioOut": ("audio", "out"),
-    "videoIn": ("video", "in"), "videoOut": ("video", "out"),
-    "shareIn": ("share", "in"), "shareOut": ("share", "out"),
+    "audioIn": ("audio", "in"),
+    "audioOut": ("audio", "out"),
+    "videoIn": ("video", "in"),
+    "videoOut": ("video", "out"),
+    "shareIn": ("share", "in"),
+    "shareOut": ("share", "out"),
 }
 # Current name -> legacy name seen in older payloads.
 LEGACY_NAMES = {
-    "meetingInstanceId": "meetingId", "webexUserName": "displayName", "webexUserEmail": "email",
-    "joinTime": "joined", "clientType": "client", "publicIP": "remoteIP",
+    "meetingInstanceId": "meetingId",
+    "webexUserName": "displayName",
+    "webexUserEmail": "email",
+    "joinTime": "joined",
+    "clientType": "client",
+    "publicIP": "remoteIP",
 }
 # Never stored, not even in raw copies: they let someone join or take over a meeting.
-MEETING_SECRET_KEYS = frozenset({"password", "phoneAndVideoSystemPassword", "panelistPassword",
-                                 "phoneAndVideoSystemPanelistPassword", "hostKey"})
+MEETING_SECRET_KEYS = frozenset(
+    {"password", "phoneAndVideoSystemPassword", "panelistPassword", "phoneAndVideoSystemPanelistPassword", "hostKey"}
+)
 SAMPLE_METRICS = ("packetLoss", "latency", "jitter", "mediaBitRate", "resolutionHeight", "frameRate")
-NUMBER_TYPES = frozenset({float, int})   # not bool: True is no measurement
+NUMBER_TYPES = frozenset({float, int})  # not bool: True is no measurement
 CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "systemMaxCPU")
 
 
@@ -47,30 +65,41 @@ CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "system
 class SessionRows:
     """One session's rows. Samples are kept as the vendor sends them, a column per metric (judging
     sorts columns; a tuple per sample would be built only to be taken apart again)."""
+
     session: dict
     streams: list[dict] = field(default_factory=list)
-    columns: dict = field(default_factory=dict)      # stream id -> SAMPLE_METRICS columns, of equal length
+    columns: dict = field(default_factory=dict)  # stream id -> SAMPLE_METRICS columns, of equal length
     cpu_columns: list = field(default_factory=list)  # a resource's CPU_METRICS columns, of equal length
-    series: list[tuple] = field(default_factory=list)   # SERIES_COLUMNS order, as stored
+    series: list[tuple] = field(default_factory=list)  # SERIES_COLUMNS order, as stored
     cpu_series: list[tuple] = field(default_factory=list)
 
     @property
     def samples(self) -> list[tuple]:
         """SAMPLE_COLUMNS tuples: the rows the `media_samples` view shows, less their time."""
-        return [(stream_id, idx, *values) for stream_id, columns in self.columns.items()
-                for idx, values in enumerate(zip(*columns))]
+        return [
+            (stream_id, idx, *values)
+            for stream_id, columns in self.columns.items()
+            for idx, values in enumerate(zip(*columns))
+        ]
 
     @property
     def cpu(self) -> list[tuple]:
         """CPU_COLUMNS tuples: the rows the `cpu_samples` view shows, less their time."""
-        return [(self.session["id"], seq, idx, *values) for seq, columns in enumerate(self.cpu_columns)
-                for idx, values in enumerate(zip(*columns))]
+        return [
+            (self.session["id"], seq, idx, *values)
+            for seq, columns in enumerate(self.cpu_columns)
+            for idx, values in enumerate(zip(*columns))
+        ]
 
     @classmethod
     def from_stored(cls, session: dict, streams: list[dict], samples: list[tuple], cpu: list[tuple]) -> "SessionRows":
         """From stored rows (SAMPLE_COLUMNS and CPU_COLUMNS tuples, in index order)."""
-        return cls(session, streams, _transposed(samples, key=0, values_from=2),
-                   list(_transposed(cpu, key=1, values_from=3).values()))
+        return cls(
+            session,
+            streams,
+            _transposed(samples, key=0, values_from=2),
+            list(_transposed(cpu, key=1, values_from=3).values()),
+        )
 
 
 def field_of(item: dict, name: str, used_legacy: list[str] | None = None):
@@ -129,8 +158,13 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
     participant_id = text(item.get("participantId"))
     participant_session_id = text(item.get("participantSessionId"))
     join_time = normalise_iso(text(field_of(item, "joinTime", legacy)))
-    session_id = stable_id(meeting_id, participant_id, participant_session_id, join_time,
-                           None if (participant_id or participant_session_id or join_time) else content_hash(item))
+    session_id = stable_id(
+        meeting_id,
+        participant_id,
+        participant_session_id,
+        join_time,
+        None if (participant_id or participant_session_id or join_time) else content_hash(item),
+    )
     session = {
         "id": session_id,
         "meeting_id": meeting_id,
@@ -172,8 +206,9 @@ def session_rows(item: dict, fallback_meeting_id: str | None = None) -> SessionR
     return rows
 
 
-def prepare_session(item: dict, meeting_id: str, fetched_at: str,
-                    thresholds: dict | None = None) -> PreparedSession | None:
+def prepare_session(
+    item: dict, meeting_id: str, fetched_at: str, thresholds: dict | None = None
+) -> PreparedSession | None:
     """Everything one Meeting Qualities item becomes: its rows, summaries and verdict."""
     rows = session_rows(item, fallback_meeting_id=meeting_id)
     if rows is None:
@@ -181,10 +216,16 @@ def prepare_session(item: dict, meeting_id: str, fetched_at: str,
     summaries, verdict = summarise_session(rows, thresholds)
     session = {**rows.session, **verdict, "fetched_at": fetched_at}
     return PreparedSession(
-        id=session["id"], meeting_id=session["meeting_id"], fingerprint=session["content_sha256"],
-        session=tuple(session[c] for c in SESSION_WRITE_COLUMNS), summaries=summaries,
-        streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams], series=rows.series,
-        cpu_series=rows.cpu_series, sample_count=sum(s[3] for s in rows.series))
+        id=session["id"],
+        meeting_id=session["meeting_id"],
+        fingerprint=session["content_sha256"],
+        session=tuple(session[c] for c in SESSION_WRITE_COLUMNS),
+        summaries=summaries,
+        streams=[tuple(s[c] for c in STREAM_COLUMNS) for s in rows.streams],
+        series=rows.series,
+        cpu_series=rows.cpu_series,
+        sample_count=sum(s[3] for s in rows.series),
+    )
 
 
 def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: dict) -> tuple[dict, list, tuple]:
@@ -196,10 +237,17 @@ def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: 
     step = number(interval.get("samplingInterval"))
     columns = _padded([_numbers(interval.get(metric)) for metric in SAMPLE_METRICS])
     stream = {
-        "id": stream_id, "session_id": session_id, "kind": kind, "direction": direction, "seq": seq,
-        "start_time": iso(start), "end_time": normalise_iso(text(interval.get("endTime"))),
-        "sampling_interval": step, "codec": text(interval.get("codec")),
-        "transport_type": _upper(text(interval.get("transportType"))), "sample_count": len(columns[0]),
+        "id": stream_id,
+        "session_id": session_id,
+        "kind": kind,
+        "direction": direction,
+        "seq": seq,
+        "start_time": iso(start),
+        "end_time": normalise_iso(text(interval.get("endTime"))),
+        "sampling_interval": step,
+        "codec": text(interval.get("codec")),
+        "transport_type": _upper(text(interval.get("transportType"))),
+        "sample_count": len(columns[0]),
     }
     return stream, columns, series_row(stream_id, series_clock(start, step), list(zip(*columns)))
 
@@ -269,14 +317,36 @@ def _upper(value: str | None) -> str | None:
 # hour does not condemn a call, six do.
 CHECKS = [
     Check("p90_packet_loss", "packet loss peaked at", "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
-    Check("p90_packet_loss", "packet loss peaked at", "%", True, ("video_loss_fair_pct", "video_loss_poor_pct"),
-          ("video", "share")),
+    Check(
+        "p90_packet_loss",
+        "packet loss peaked at",
+        "%",
+        True,
+        ("video_loss_fair_pct", "video_loss_poor_pct"),
+        ("video", "share"),
+    ),
     Check("p90_latency", "latency peaked at", "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
     Check("p90_jitter", "jitter peaked at", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
-    Check("judged_frame_rate", "frame rate fell to", "fps", False, ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-          ("video",), ("in",), cause=False),
-    Check("judged_frame_rate", "frame rate fell to", "fps", False,
-          ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
+    Check(
+        "judged_frame_rate",
+        "frame rate fell to",
+        "fps",
+        False,
+        ("frame_rate_fair_fps", "frame_rate_poor_fps"),
+        ("video",),
+        ("in",),
+        cause=False,
+    ),
+    Check(
+        "judged_frame_rate",
+        "frame rate fell to",
+        "fps",
+        False,
+        ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"),
+        ("share",),
+        ("in",),
+        cause=False,
+    ),
 ]
 HEIGHT_AT, FPS_AT = ROW_METRICS.index("resolution_height"), ROW_METRICS.index("frame_rate")
 SYSTEM_AVG_CPU = CPU_METRICS.index("systemAverageCPU")
@@ -286,12 +356,13 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
     """Per kind and direction: averages and extremes, and a verdict with its reasons in words.
     Returns the `media_summaries` tuples and the session's own verdict columns."""
     thresholds = with_defaults(thresholds)
-    grouped: dict[tuple, list[tuple]] = {}   # (kind, direction) -> [(a stream's columns, its interval)]
+    grouped: dict[tuple, list[tuple]] = {}  # (kind, direction) -> [(a stream's columns, its interval)]
     for stream in rows.streams:
         columns = rows.columns.get(stream["id"])
         if columns and columns[0]:
             grouped.setdefault((stream["kind"], stream["direction"]), []).append(
-                (columns, stream["sampling_interval"] or 60.0))
+                (columns, stream["sampling_interval"] or 60.0)
+            )
     session_seconds = _session_seconds(rows.session, grouped)
     summaries, verdicts = [], []
     for (kind, direction), streams in sorted(grouped.items(), key=lambda group: group[0]):
@@ -300,8 +371,17 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
         seconds = _seconds(streams)
         found = judge(f"{kind} {direction}", kind, direction, figures, thresholds, CHECKS, seconds)
         verdicts += found
-        summaries.append(summary_row(rows.session["id"], kind, direction, sum(len(c[0]) for c, _ in streams),
-                                     figures, stream_verdict(found), seconds))
+        summaries.append(
+            summary_row(
+                rows.session["id"],
+                kind,
+                direction,
+                sum(len(c[0]) for c, _ in streams),
+                figures,
+                stream_verdict(found),
+                seconds,
+            )
+        )
     system_cpu = sorted(v for columns in rows.cpu_columns for v in columns[SYSTEM_AVG_CPU] if v is not None)
     cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": _last(system_cpu)}
     verdicts += judge_cpu(_peak(system_cpu), thresholds)
@@ -326,8 +406,11 @@ def _judged_frame_rate(streams: list[tuple], session_seconds: float, thresholds:
     share of the session; None otherwise (a thumbnail, a few seconds of someone's camera)."""
     minimum, real, real_seconds = thresholds["video_min_height_px"], [], 0.0
     for columns, interval in streams:
-        shown = [fps for height, fps in zip(columns[HEIGHT_AT], columns[FPS_AT])
-                 if fps is not None and (height or 0) >= minimum]
+        shown = [
+            fps
+            for height, fps in zip(columns[HEIGHT_AT], columns[FPS_AT])
+            if fps is not None and (height or 0) >= minimum
+        ]
         real += shown
         real_seconds += interval * len(shown)
     if not real or real_seconds < session_seconds * thresholds["video_min_share_pct"] / 100:
@@ -339,11 +422,18 @@ def _figures(columns: list[list]) -> dict:
     column = {name: sorted([v for v in values if v is not None]) for name, values in zip(ROW_METRICS, columns)}
     loss, latency, jitter, fps = column["packet_loss"], column["latency"], column["jitter"], column["frame_rate"]
     return {
-        "avg_packet_loss": mean(loss), "p90_packet_loss": _peak(loss), "max_packet_loss": _last(loss),
-        "avg_latency": mean(latency), "p90_latency": _peak(latency), "max_latency": _last(latency),
-        "avg_jitter": mean(jitter), "p90_jitter": _peak(jitter), "max_jitter": _last(jitter),
+        "avg_packet_loss": mean(loss),
+        "p90_packet_loss": _peak(loss),
+        "max_packet_loss": _last(loss),
+        "avg_latency": mean(latency),
+        "p90_latency": _peak(latency),
+        "max_latency": _last(latency),
+        "avg_jitter": mean(jitter),
+        "p90_jitter": _peak(jitter),
+        "max_jitter": _last(jitter),
         "avg_bit_rate": mean(column["bit_rate"]),
-        "p10_frame_rate": _peak(fps, low=True), "min_frame_rate": fps[0] if fps else None,
+        "p10_frame_rate": _peak(fps, low=True),
+        "min_frame_rate": fps[0] if fps else None,
         "min_resolution_height": column["resolution_height"][0] if column["resolution_height"] else None,
         "avg_frame_rate": mean(fps),
     }

@@ -46,6 +46,7 @@ def signature_matches(secret: str, body: bytes, signature: str | None) -> bool:
 
 # -- the registration, kept beside the account's tokens ------------------------------------------
 
+
 @dataclass
 class Registration:
     id: str
@@ -68,8 +69,9 @@ def load_registration(settings) -> Registration | None:
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
-        raise NotAuthorised(f"{registration_path(settings)} is unreadable: run `meetq webhook register` again") \
-            from None
+        raise NotAuthorised(
+            f"{registration_path(settings)} is unreadable: run `meetq webhook register` again"
+        ) from None
     register_secret(registration.secret)
     return registration
 
@@ -88,18 +90,21 @@ def register(settings, target_url: str, client: ApiClient | None = None) -> Regi
     if ours:
         answer = webex.update_webhook(client, settings, ours[0]["id"], {**body, "status": "active"})
     else:
-        answer = webex.create_webhook(client, settings, {**body, "resource": RESOURCE, "event": EVENT, "ownedBy": "org"})
+        answer = webex.create_webhook(
+            client, settings, {**body, "resource": RESOURCE, "event": EVENT, "ownedBy": "org"}
+        )
     registration = Registration(answer["id"], secret, target_url)
-    write_private_json(registration_path(settings), {"id": registration.id, "secret": secret,
-                                                     "target_url": target_url})
+    write_private_json(registration_path(settings), {"id": registration.id, "secret": secret, "target_url": target_url})
     return registration
 
 
 def list_registered(settings, client: ApiClient | None = None) -> list[dict]:
     """The account's webhooks as Webex lists them, without their secrets."""
     known = load_registration(settings)
-    return [{**{k: v for k, v in w.items() if k != "secret"}, "ours": _is_ours(w, known)}
-            for w in webex.list_webhooks(client or _client(settings), settings)]
+    return [
+        {**{k: v for k, v in w.items() if k != "secret"}, "ours": _is_ours(w, known)}
+        for w in webex.list_webhooks(client or _client(settings), settings)
+    ]
 
 
 def delete(settings, webhook_id: str | None = None, client: ApiClient | None = None) -> str:
@@ -116,8 +121,7 @@ def delete(settings, webhook_id: str | None = None, client: ApiClient | None = N
 def _is_ours(webhook: dict, known: Registration | None) -> bool:
     if known and webhook.get("id") == known.id:
         return True
-    return (webhook.get("name") == WEBHOOK_NAME and webhook.get("resource") == RESOURCE
-            and webhook.get("event") == EVENT)
+    return webhook.get("name") == WEBHOOK_NAME and webhook.get("resource") == RESOURCE and webhook.get("event") == EVENT
 
 
 def _client(settings) -> ApiClient:
@@ -125,6 +129,7 @@ def _client(settings) -> ApiClient:
 
 
 # -- receiving ---------------------------------------------------------------------------------
+
 
 def receiver_secret(settings) -> str | None:
     """The secret deliveries to this account are signed with, once `meetq webhook register` ran."""
@@ -135,8 +140,9 @@ def receiver_secret(settings) -> str | None:
 def signed_by(body: bytes, headers, secrets_by_account: dict[str, str]) -> str | None:
     """The account whose secret signed this delivery, or None."""
     signature = headers.get(SIGNATURE_HEADER)
-    return next((name for name, secret in secrets_by_account.items() if signature_matches(secret, body, signature)),
-                None)
+    return next(
+        (name for name, secret in secrets_by_account.items() if signature_matches(secret, body, signature)), None
+    )
 
 
 def delivery_event(body: bytes) -> dict | None:
@@ -168,12 +174,23 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[
     if not meeting_id or data.get("meetingType") not in (None, "meeting"):
         return 200, "ignored: not an ended meeting instance (the listing will find it)", None
     now = clock()
-    record = RawRecord(url="webhook", body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
-                       fetched_at=iso(now), tracking_id=text_of(event.get("id")))
+    record = RawRecord(
+        url="webhook",
+        body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
+        fetched_at=iso(now),
+        tracking_id=text_of(event.get("id")),
+    )
     with database.connection_context(), database.atomic():
         if not store.save_raw(record, "webhook", meeting_id, 0, account=account):  # offset 0: NULLs never clash
             return 200, "replay: already received", None
         due = now + timedelta(seconds=settings.fetch_delay_seconds)
-        queued = store.enqueue_meeting(meeting_id, account, due, RETENTION, start=parse_iso(text_of(data.get("start"))),
-                                       end=parse_iso(text_of(data.get("end"))), title=text_of(data.get("title")))
+        queued = store.enqueue_meeting(
+            meeting_id,
+            account,
+            due,
+            RETENTION,
+            start=parse_iso(text_of(data.get("start"))),
+            end=parse_iso(text_of(data.get("end"))),
+            title=text_of(data.get("title")),
+        )
     return 200, "queued" if queued else "already known", account if queued else None

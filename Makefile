@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install test quick demo browser soak bench example-config clean
+.PHONY: install lint test quick demo browser soak bench example-config clean
 
 # Benchmarks: quick by default (they run, figures to bench/results/quick/); FULL=1 for RESULTS.md.
 bench: $(STAMP)
@@ -20,11 +20,16 @@ install: $(STAMP)
 
 # Two workers: the suite mostly waits (simulators, daemons, chromium); every test has its own
 # ports and folders, the viewer's database is built once per worker.
-test: $(STAMP) browser
+test: lint browser
 	$(BIN)/pytest -n 2
 
+# One style, checked before any test runs (settings in pyproject.toml, [tool.ruff]).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # The unit tests alone: pure functions, the schema on real files, settings. No simulator, no browser.
-quick: $(STAMP)
+quick: lint
 	$(BIN)/pytest -m "not e2e and not slow" -q
 
 # The dashboard tests drive Debian's chromium. Installed when missing and we may (root, apt).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import sqlite3
+import statistics
 import sys
 import time
 from contextlib import contextmanager

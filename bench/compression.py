@@ -8,9 +8,10 @@ import json
 import time
 import zlib
 
+from meetq.providers.webex.transform import private_body
+
 from bench.common import save, spread
 from bench.ingest import payloads
-from meetq.providers.webex.transform import private_body
 
 RUNS = 5
 

@@ -10,9 +10,10 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench.common import save, spread, timer, verdict
 from meetq.locations import Locator, import_building_file, parse_building_file
 from meetq.models import close_database, open_database
+
+from bench.common import save, spread, timer, verdict
 
 RUNS = 5
 

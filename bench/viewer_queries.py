@@ -72,6 +72,7 @@ def build(path: Path, days: int, meetings_per_day: int, people: int) -> dict:
 def queries(path: Path) -> dict[str, tuple[str, dict]]:
     """Every canned query and every dashboard chart, with realistic parameters."""
     import sqlite3
+
     import meetq_viewer
 
     metadata = meetq_viewer.metadata()
@@ -201,6 +202,7 @@ def migrate(path: Path) -> dict:
     import os
     import subprocess
     import sys
+
     from bench.backlog import _peak_kb
 
     with timer() as converting:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from meetq import packing
 from meetq.simulator import SimConfig, Simulator
 from meetq.simulator.org import BUILDING_FILE
@@ -341,3 +341,28 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if LOOPBACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+
+
+# Debian's chromium, driven by Playwright, for every test of a page (test_browser, test_sign_in).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        message = "Debian's chromium is not installed (make test installs it when it can: make browser)"
+        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()

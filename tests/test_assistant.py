@@ -9,7 +9,6 @@ import signal
 
 import pytest
 import requests
-
 from conftest import free_port
 from meetq import markdown, packing
 from meetq.assistant import PER_PERSON, REFUSED, SLOW_DOWN, Pace
@@ -168,7 +167,8 @@ def test_the_pace_is_per_person_and_per_space():
     [
         (
             {
-                "html": '<p><spark-mention data-object-type="person" data-object-id="B1">meetq</spark-mention> last</p>',
+                "html": '<p><spark-mention data-object-type="person" data-object-id="B1">meetq</spark-mention>'
+                " last</p>",
                 "text": "meetq last",
             },
             "last",

@@ -5,8 +5,7 @@ import stat
 import time
 
 import pytest
-
-from conftest import free_port, wait_for, _answers
+from conftest import _answers, free_port, wait_for
 from meetq import packing
 
 pytestmark = pytest.mark.e2e

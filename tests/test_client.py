@@ -7,11 +7,10 @@ import pytest
 import requests
 import responses
 from freezegun import freeze_time
-
-from meetq.http import ApiClient, retry_after_seconds, with_params
-from meetq.providers.webex import client as webex
 from meetq.config import load_settings
 from meetq.errors import AccessDenied, RateLimited, TransientError, Unauthorised
+from meetq.http import ApiClient, retry_after_seconds, with_params
+from meetq.providers.webex import client as webex
 
 API = "https://webexapis.com/v1"
 QUALITIES = "https://analytics.webexapis.com/v1/meeting/qualities"

@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from meetq.config import SETTINGS, example_toml, load_settings
-from meetq.providers.webex import client as webex
 from meetq.errors import ConfigError
+from meetq.providers.webex import client as webex
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,7 +127,7 @@ def test_readme_documents_every_setting_and_command():
         assert f"`{setting.env_name}`" in readme and f"`{setting.section}.{setting.name}`" in readme
     from meetq.cli import cli
 
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         assert f"`meetq {name}" in readme
 
 

@@ -11,7 +11,6 @@ import sys
 
 import pytest
 import requests
-
 from conftest import free_port, wait_for
 from meetq import packing
 

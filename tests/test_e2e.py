@@ -10,7 +10,6 @@ import time
 
 import pytest
 import requests
-
 from conftest import expected_quality, sim_post, sim_stats, stored_quality, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -145,12 +144,12 @@ def test_per_meeting_429_defers_and_a_refused_later_page_resumes_from_its_offset
         if meetq.scalar("select count(*) from meetings where quality_state in ('pending', 'partial')") == 0:
             break
     assert stored_quality(meetq) == expected_quality(sim)
-    # No meeting's fetch was started twice within the limit.
+    # A refused page is left for a later cycle, never asked again at once: no meeting saw three
+    # qualities calls within the 2 s limit (a page, the refused next one, and a retry).
     for meeting_id, calls in sim_stats(sim)["quality_calls"].items():
-        starts = [t for t, n in zip(calls, range(len(calls)))]
-        assert starts == sorted(starts)
+        assert all(later - first_call >= 2.0 for first_call, later in zip(calls, calls[2:])), (meeting_id, calls)
     raw_429 = meetq.scalar("select count(*) from raw_responses where status = 429")
-    assert raw_429 == first["rate_limited"] or raw_429 >= first["rate_limited"]
+    assert raw_429 >= first["rate_limited"]
 
 
 def test_5xx_bursts_and_timeouts_are_retried(meetq, sim):

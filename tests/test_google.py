@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import SMALL_ORG, sim_post, sim_stats
 from meetq import models, store
 from meetq.clock import iso, parse_iso
@@ -17,9 +16,9 @@ from meetq.config import load_settings
 from meetq.models import database, open_database
 from meetq.pipeline import run_cycle
 from meetq.providers.google.transform import meeting_code, parameters, prepare_activity
+from meetq.rows import FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, stable_id
 from meetq.simulator import SimConfig
 from meetq.simulator.google import GoogleSimulator
-from meetq.rows import FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, stable_id
 
 DATA = Path(__file__).parent / "data"
 GOOGLE_ONLY = {"MEETQ_WEBEX_CLIENT_ID": "", "MEETQ_WEBEX_CLIENT_SECRET": ""}  # no Webex account configured

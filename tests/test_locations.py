@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from meetq import packing
 from meetq.locations import BuildingFileInvalid, Locator, building_file_text, parse_building_file
 from meetq.simulator.org import BUILDING_FILE

@@ -63,7 +63,7 @@ def test_an_alert_opens_once_stays_quiet_through_restarts_and_resolves_once(meet
     assert notify_run(meetq)["posted"] == 0
     for _ in range(2):  # a daemon, stopped and started again
         daemon = meetq.popen("run")
-        wait_for(lambda: "notify_round" in daemon.err_path.read_text(), timeout=60)
+        wait_for(lambda daemon=daemon: "notify_round" in daemon.err_path.read_text(), timeout=60)
         daemon.terminate()
         daemon.communicate(timeout=30)
         assert daemon.returncode == 0

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import free_port, wait_for
 from meetq import packing
 
@@ -31,7 +30,7 @@ def test_status_shows_queue_runs_tokens_and_size_without_secrets(meetq, sim):
     # For a person: the same facts as lines, times said in UTC, no secret either.
     text = meetq("status").stdout
     done = report["queue"].get("done", 0)
-    assert f"Meetings   " in text and f"done {done}" in text
+    assert "Meetings   " in text and f"done {done}" in text
     assert "default (webex): integration, as admin@example.com" in text
     run = report["recent_runs"][0]
     assert (

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from conftest import free_port, wait_for, _answers
+from conftest import _answers, free_port, wait_for
 from test_viewer import DASHBOARDS, must_answer
 
 ROOT = Path(__file__).resolve().parents[1]

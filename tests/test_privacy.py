@@ -8,7 +8,6 @@ import stat
 
 import pytest
 import responses
-
 from meetq.demo import COLLECTOR_SECRETS, demo_environment, viewer_environment
 from meetq.privacy import mask_addresses
 

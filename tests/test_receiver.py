@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import free_port, wait_for
 from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
 from meetq.receiver import DeliveryApp

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import requests
-
 from conftest import expected_quality, free_port, sim_post, sim_stats, stored_quality, wait_for, wait_for_progress
 
 SOAK = os.environ.get("MEETQ_SOAK") == "1"
@@ -96,7 +95,7 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(meetq, sim):
         before = runs(meetq)
         child = meetq.popen("run")
         try:
-            wait_for(lambda: runs(meetq) > before, timeout=30, interval=0.02)
+            wait_for(lambda before=before: runs(meetq) > before, timeout=30, interval=0.02)
             time.sleep(moments.uniform(0.0, 0.5))  # a random moment of the cycle
         finally:
             child.send_signal(signal.SIGKILL)

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from meetq.config import SETTINGS, load_settings
 from meetq.errors import ConfigError
 

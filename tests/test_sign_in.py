@@ -10,10 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 import requests
-from itsdangerous import URLSafeSerializer
-
 from conftest import free_port, sim_post, wait_for
-from test_browser import ARTIFACTS, browser  # noqa: F401 (the fixture)
+from itsdangerous import URLSafeSerializer
+from test_browser import ARTIFACTS
 from test_viewer import DASHBOARDS, METADATA, TABLES
 
 PASSWORD = "correct horse battery"

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from jsonschema import Draft7Validator
-
 from conftest import free_port
+from jsonschema import Draft7Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = Path(os.environ.get("MEETQ_OPENAPI_SPEC") or ROOT / "tests" / "data" / "webex-openapi-trimmed.json")

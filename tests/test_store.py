@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from meetq import models, packing, store
 from meetq.models import database, open_database
 from meetq.providers.webex.collect import save_listed_meetings, save_quality_items

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from meetq import models, shared_cause
 from meetq.config import load_settings
 from meetq.loader import load_files, prepare_file

@@ -6,10 +6,9 @@ import io
 import json
 import re
 
+import meetq_viewer
 import pytest
 import requests
-
-import meetq_viewer
 
 TABLES = [
     "meetings",

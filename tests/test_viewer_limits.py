@@ -6,9 +6,8 @@ import socket
 import time
 
 import requests
-
-from test_sign_in import PASSWORD, add_user, peak_from_now, rss_kib, sign_in_form, viewer
 from meetq_viewer import HEADER_SECONDS
+from test_sign_in import PASSWORD, add_user, peak_from_now, rss_kib, sign_in_form, viewer
 
 # A zstandard frame built in SQL from 137 characters: 7,000 RLE blocks of 128 KiB, 875 MiB of
 # zeros once decompressed, with no size in its header.

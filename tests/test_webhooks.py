@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from conftest import SMALL_ORG, free_port, sim_post, sim_stats, wait_for
-from meetq.simulator import SimConfig, Simulator
 from meetq.providers.webex.webhooks import SIGNATURE_HEADER, sign
+from meetq.simulator import SimConfig, Simulator
 
 
 def counts(meetq):

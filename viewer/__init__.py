@@ -77,6 +77,7 @@ def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = N
     the sign-in `settings.auth` asks for (sign_in.py)."""
     from datasette.app import Datasette
     from datasette.database import Database
+
     from .sign_in import configure
 
     sign_in = configure(settings) if settings else None

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from meetq.errors import MeetqError
 from meetq.private_files import check_private, write_private_json
 

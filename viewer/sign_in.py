@@ -38,7 +38,6 @@ from datasette.plugins import pm
 from datasette.utils import await_me_maybe, baseconv
 from datasette.utils.asgi import Request, Response
 from itsdangerous import BadSignature
-
 from meetq.bounded_http import Refused, declared_length, read_body
 from meetq.errors import ConfigError, LoginFailed, MeetqError
 from meetq.logs import get_logger

@@ -188,7 +188,8 @@ def collector_conditions(settings, now: datetime) -> list[Condition]:
         failing = [
             r[0]
             for r in database.execute_sql(
-                "SELECT outcome FROM collector_runs WHERE account = ? AND outcome != 'running' ORDER BY id DESC LIMIT ?",
+                "SELECT outcome FROM collector_runs WHERE account = ? AND outcome != 'running' "
+                "ORDER BY id DESC LIMIT ?",
                 (name, settings.failed_cycles),
             ).fetchall()
         ]

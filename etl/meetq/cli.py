@@ -267,7 +267,8 @@ def rejudge(ctx):
 @click.option("--json", "as_json", is_flag=True, help="Everything, as JSON (for scripts).")
 def status(ctx, as_json):
     """The queue by state, the last runs, token expiry and database size."""
-    from .ops import status as collector_status, status_text
+    from .ops import status as collector_status
+    from .ops import status_text
 
     report = collector_status(settings_from(ctx))
     click.echo(json.dumps(report, indent=2) if as_json else status_text(report))
@@ -366,7 +367,9 @@ def simulator(host, port, seed, overrides):
 def serve(ctx, host, port, wait_seconds, public):
     """Serve the database read-only with Datasette. It never writes the file: a missing one is
     refused (after --wait seconds), a read-only one served, an older schema said."""
-    from meetq_viewer import refuse_unsafe_exposure, serve as serve_viewer
+    from meetq_viewer import refuse_unsafe_exposure
+    from meetq_viewer import serve as serve_viewer
+
     from .models import wait_for_database
 
     settings = settings_from(ctx, host=host, port=port)

@@ -15,7 +15,7 @@ from itertools import groupby
 
 from .clock import parse_iso
 from .logs import get_logger
-from .models import COMPACTING, drop_views, database, ensure_db_shape, table_names
+from .models import COMPACTING, database, drop_views, ensure_db_shape, table_names
 from .packing import pack_text
 from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES

@@ -79,7 +79,8 @@ def week_digest(settings, now: datetime) -> str:
     places = database.execute_sql(
         f"SELECT l.building, sum(s.verdict = 'poor'), sum(s.{RATED}) FROM media_sessions s JOIN session_locations l "
         "ON l.session_id = s.id WHERE s.join_time >= ? AND s.join_time < ? AND l.building IS NOT NULL GROUP BY 1 "
-        f"HAVING sum(s.{RATED}) >= ? AND sum(s.verdict = 'poor') > 0 ORDER BY 1.0 * sum(s.verdict = 'poor') / sum(s.{RATED}) DESC LIMIT 3",
+        f"HAVING sum(s.{RATED}) >= ? AND sum(s.verdict = 'poor') > 0 "
+        f"ORDER BY 1.0 * sum(s.verdict = 'poor') / sum(s.{RATED}) DESC LIMIT 3",
         (start, stop, settings.min_sessions),
     ).fetchall()
     if places:

@@ -28,7 +28,6 @@ from .models import (
     schema_version_of,
 )
 from .providers import provider_of
-from .store import account_key
 
 PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
 

@@ -142,7 +142,8 @@ def _participants(meeting_id: str, thresholds: dict) -> dict[int, Participant]:
     participants = {
         sid: Participant(label or _unnamed(sid), verdict, metric)
         for sid, label, verdict, metric in read(
-            "SELECT id, coalesce(user_name, user_email), verdict, verdict_metric FROM media_sessions WHERE meeting_id = ?",
+            "SELECT id, coalesce(user_name, user_email), verdict, verdict_metric FROM media_sessions "
+            "WHERE meeting_id = ?",
             (meeting_id,),
         )
     }

@@ -163,9 +163,10 @@ PROFILES = [
 ]
 PROFILE_WEIGHTS = [30, 30, 12, 10, 8, 10]
 
-# Where each profile's people sit, as addresses (BUILDING_FILE maps the offices and the VPN pool): the Frankfurt office's wired floors, home Wi-Fi behind ISPs, the London office's
-# Wi-Fi, mobile carriers' CGNAT, the San Jose office, and the VPN pool. Derived from the person,
-# not the random stream, so the rest of a seeded organisation stays as it was.
+# Where each profile's people sit, as addresses (BUILDING_FILE maps the offices and the VPN pool):
+# the Frankfurt office's wired floors, home Wi-Fi behind ISPs, the London office's Wi-Fi, mobile
+# carriers' CGNAT, the San Jose office, and the VPN pool. Derived from the person, not the random
+# stream, so the rest of a seeded organisation stays as it was.
 NETWORKS = {
     "office": ("10.10.{floor}.{host}", "198.51.100.10"),
     "home_good": ("192.168.{home}.{host}", "203.0.113.{host}"),
@@ -306,7 +307,7 @@ class Organisation:
         """The meeting's Meeting Qualities items; the same every time (cached: paging asks often)."""
         return self._quality_items(meeting.id, meeting.title, legacy_names)
 
-    @functools.lru_cache(maxsize=512)
+    @functools.lru_cache(maxsize=512)  # noqa: B019 (the simulator lives as long as its organisation)
     def _quality_items(self, meeting_id: str, title: str, legacy_names: bool) -> list[dict]:
         meeting = self.meetings[meeting_id]
         rng = random.Random(f"{self.seed}:{meeting.id}")

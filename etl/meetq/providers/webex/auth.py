@@ -15,8 +15,8 @@ import os
 import threading
 import webbrowser
 from datetime import datetime, timedelta
-from typing import Callable
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from requests_oauthlib import OAuth2Session

@@ -33,7 +33,7 @@ class FakeCredentials:
 def client():
     settings = load_settings({"backoff_seconds": 0.0, "max_retries": 3, "max_retry_after_seconds": 5}, environ={})
     slept = []
-    c = ApiClient(settings, FakeCredentials(), sleep=slept.append)
+    c = webex.api_client(settings, FakeCredentials(), sleep=slept.append)  # Webex's: it reads Trackingid
     c.slept = slept
     return c
 
@@ -138,3 +138,24 @@ def test_a_5xx_with_a_long_retry_after_is_left_to_a_later_cycle(client):
     with pytest.raises(TransientError, match="HTTP 503"):
         webex.fetch_quality_page(client, client.settings, "m", 0, None)
     assert client.slept == [] and len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_400_is_a_bad_request_and_the_tracking_id_comes_from_the_vendors_header(client):
+    """400 is the API refusing the request as asked, not "no such thing" (404); the id support
+    asks for is read from the header the vendor names, and from no other vendor's."""
+    from meetq.errors import BadRequest, NotFound
+
+    responses.get(f"{API}/wide", status=400, json={"message": "window too wide"}, headers={"Trackingid": "W1"})
+    responses.get(f"{API}/gone", status=404, json={"message": "no such meeting"}, headers={"X-Request-Id": "Z1"})
+    plain = ApiClient(client.settings, FakeCredentials())
+    with pytest.raises(BadRequest) as refused:
+        plain.request("GET", f"{API}/wide")
+    assert not isinstance(refused.value, NotFound) and refused.value.tracking_id is None  # no header named
+    with pytest.raises(BadRequest) as refused:
+        client.request("GET", f"{API}/wide")
+    assert refused.value.tracking_id == "W1" and "window too wide" in str(refused.value)
+    other = ApiClient(client.settings, FakeCredentials(), tracking_header="X-Request-Id")
+    with pytest.raises(NotFound) as missing:
+        other.request("GET", f"{API}/gone")
+    assert missing.value.tracking_id == "Z1"

@@ -5,7 +5,9 @@ Markdown to answer with. Every text that came from a vendor or from the asker is
 (markdown.py). `TALK.admit(person, space)` says whether to answer at all: a person or a space
 asking faster than a person types gets one "slow down", then silence until the pace drops. The
 vendor's part (hearing a message, fetching its text, checking the asker's organisation,
-replying in its thread) is the provider's bot module; this one names no vendor.
+replying in its thread) is the provider's bot module. Finding a meeting still reads two vendors'
+fields here (a Webex meeting number in the listing, a Meet code in the attendance): they belong to
+the providers, behind a vendor-neutral way to name a meeting.
 """
 
 from __future__ import annotations

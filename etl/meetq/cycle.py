@@ -79,9 +79,12 @@ class Cycle:
     def account(self) -> str:
         return self.settings.account
 
-    def client(self, credentials=None) -> ApiClient:
-        """An HTTP client whose refused and unusable answers go to raw_responses."""
-        return ApiClient(self.settings, credentials or self.credentials, on_error=self.keep_refused)
+    def client(self, credentials=None, tracking_header: str | None = None) -> ApiClient:
+        """An HTTP client whose refused and unusable answers go to raw_responses; the vendor names
+        the header its answers carry a tracking id in."""
+        return ApiClient(
+            self.settings, credentials or self.credentials, on_error=self.keep_refused, tracking_header=tracking_header
+        )
 
     def keep_refused(self, record: RawRecord) -> None:
         """Every refused request's body, and every unusable one, in its own small transaction."""

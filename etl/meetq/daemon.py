@@ -131,8 +131,8 @@ def notify_quietly(settings) -> None:
     """Alerts after the round. Whatever goes wrong in posting them, collection goes on."""
     try:
         notify.run(settings)
-    except Exception as error:  # a bug here must not stop the collector; the log keeps it
-        log.error("notify_failed", error=logs.redact(error))
+    except Exception as error:  # a bug here must not stop the collector; the log keeps it, traceback and all
+        log.exception("notify_failed", error=logs.redact(error))
 
 
 def run_forever(settings) -> None:

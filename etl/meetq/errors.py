@@ -81,7 +81,12 @@ class Unauthorised(ApiError):
 
 
 class NotFound(ApiError):
-    """404 (or 400 for an id the API does not accept)."""
+    """404: the API has no such thing."""
+
+
+class BadRequest(ApiError):
+    """400: the API refused the request as it was asked (a window too wide, an id it will not
+    serve); what that means is the vendor's to say."""
 
 
 class MalformedResponse(ApiError):

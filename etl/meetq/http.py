@@ -22,7 +22,16 @@ import requests
 
 from . import logs
 from .clock import iso, utcnow
-from .errors import AccessDenied, ApiError, MalformedResponse, NotFound, RateLimited, TransientError, Unauthorised
+from .errors import (
+    AccessDenied,
+    ApiError,
+    BadRequest,
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    TransientError,
+    Unauthorised,
+)
 from .raw import RawRecord
 
 log = logs.get_logger("meetq.client")
@@ -44,8 +53,10 @@ class Page:
     next_url: str | None = None
 
 
-def tracking_id_of(response: requests.Response) -> str | None:
-    tracking = response.headers.get("Trackingid")
+def tracking_id_of(response: requests.Response, header: str | None = None) -> str | None:
+    """The id a vendor's support asks for: the vendor's own header (the provider names it), else
+    a JSON body's `trackingId`."""
+    tracking = response.headers.get(header) if header else None
     if tracking:
         return tracking
     try:
@@ -94,7 +105,7 @@ def with_params(url: str, params: dict) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
 
 
-def parse_items(response: requests.Response, key: str = "items") -> list:
+def parse_items(response: requests.Response, key: str = "items", tracking_header: str | None = None) -> list:
     """The `items` list (or another `key`'s) of a 2xx answer. An empty body (e.g. 204) is an
     empty result."""
     if response.status_code == 204 or not response.content:
@@ -105,14 +116,14 @@ def parse_items(response: requests.Response, key: str = "items") -> list:
         raise MalformedResponse(
             f"response is not JSON ({error})",
             status=response.status_code,
-            tracking_id=response.headers.get("Trackingid"),
+            tracking_id=tracking_id_of(response, tracking_header),
             url=response.url,
         ) from None
     if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
         raise MalformedResponse(
             f"response JSON has no `{key}` list",
             status=response.status_code,
-            tracking_id=response.headers.get("Trackingid"),
+            tracking_id=tracking_id_of(response, tracking_header),
             url=response.url,
         )
     return [item for item in body.get(key, []) if isinstance(item, dict)]
@@ -130,6 +141,7 @@ class ApiClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_error: Callable[[RawRecord], None] | None = None,
+        tracking_header: str | None = None,
     ):
         self.settings = settings
         self.credentials = credentials
@@ -137,6 +149,7 @@ class ApiClient:
         self.session.headers["User-Agent"] = USER_AGENT
         self.sleep = sleep
         self.on_error = on_error
+        self.tracking_header = tracking_header  # the vendor's header for the id its support asks for
 
     # -- the one request loop --------------------------------------------------------------
 
@@ -185,7 +198,7 @@ class ApiClient:
                 return response
             if report:
                 self._report(response)
-            tracking = tracking_id_of(response)
+            tracking = tracking_id_of(response, self.tracking_header)
             message = error_message_of(response)
             if status == 401 and authenticated and not refreshed:
                 refreshed = True
@@ -220,7 +233,7 @@ class ApiClient:
                     url=url,
                     body=response.text,
                 )
-            error_class = {401: Unauthorised, 403: AccessDenied, 404: NotFound, 400: NotFound}.get(status, ApiError)
+            error_class = {400: BadRequest, 401: Unauthorised, 403: AccessDenied, 404: NotFound}.get(status, ApiError)
             raise error_class(
                 f"HTTP {status}: {message}", status=status, tracking_id=tracking, url=url, body=response.text
             )
@@ -245,10 +258,10 @@ class ApiClient:
             "request_failed",
             status=response.status_code,
             url=_loggable(response.url),
-            tracking_id=tracking_id_of(response),
+            tracking_id=tracking_id_of(response, self.tracking_header),
         )
         if self.on_error:
-            self.on_error(record_of(response))
+            self.on_error(record_of(response, tracking_header=self.tracking_header))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -275,17 +288,21 @@ class ApiClient:
         while True:
             response = self.request("GET", url, params=None if params_in_url else params)
             try:
-                items = parse_items(response, items_key)
+                items = parse_items(response, items_key, self.tracking_header)
             except MalformedResponse as error:
                 if self.on_error:
-                    self.on_error(record_of(response, error=str(error)))
+                    self.on_error(record_of(response, error=str(error), tracking_header=self.tracking_header))
                 if attempt >= self.settings.max_retries:
                     raise
                 attempt += 1
                 self._backoff(attempt, reason="malformed body", url=url, tracking_id=error.tracking_id)
                 continue
             next_url = response.links.get("next", {}).get("url")
-            return Page(record_of(response), items, with_params(next_url, params) if next_url else None)
+            return Page(
+                record_of(response, tracking_header=self.tracking_header),
+                items,
+                with_params(next_url, params) if next_url else None,
+            )
 
     def get_json(self, url: str, **request) -> dict:
         """One JSON object, or MalformedResponse."""
@@ -298,7 +315,7 @@ class ApiClient:
             raise MalformedResponse(
                 f"{_loggable(url)} did not answer a JSON object",
                 status=response.status_code,
-                tracking_id=tracking_id_of(response),
+                tracking_id=tracking_id_of(response, self.tracking_header),
                 url=url,
             )
         return body
@@ -324,13 +341,13 @@ def next_page_token(body: str) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-def record_of(response: requests.Response, error: str | None = None) -> RawRecord:
+def record_of(response: requests.Response, error: str | None = None, tracking_header: str | None = None) -> RawRecord:
     return RawRecord(
         url=_loggable(response.url),
         status=response.status_code,
         body=response.text,
         content_type=response.headers.get("Content-Type", ""),
-        tracking_id=tracking_id_of(response),
+        tracking_id=tracking_id_of(response, tracking_header),
         fetched_at=iso(utcnow()),
         error=error,
     )

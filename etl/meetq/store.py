@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from .clock import iso, parse_iso
 from .logs import get_logger
-from .models import DEFAULT_ACCOUNT, DEFAULT_PROVIDER, CollectorRun, CollectorState, MeetAttendance, Meeting, database
+from .models import DEFAULT_ACCOUNT, CollectorRun, CollectorState, MeetAttendance, Meeting, database
 from .packing import MAX_TEXT_BYTES, pack_text, unpacked_size
 from .raw import RawRecord, body_digest
 from .rows import (
@@ -126,9 +126,9 @@ def write_meetings(rows: list[dict], on_conflict: str) -> int:
 # -- meetings -------------------------------------------------------------------------------
 
 
-def save_meetings(rows: list[dict], now, account: str, retention: timedelta) -> list[str]:
-    """Upsert listed meetings; returns the ids that were new. New meetings join the queue (unless
-    their row says otherwise), due at once, expiring `retention` after their start."""
+def save_meetings(rows: list[dict], now, account: str, provider: str, retention: timedelta) -> list[str]:
+    """Upsert listed meetings of `provider`; returns the ids that were new. New meetings join the
+    queue (unless their row says otherwise), due at once, expiring `retention` after their start."""
     if not rows:
         return []
     ids = [row["id"] for row in rows]
@@ -141,6 +141,7 @@ def save_meetings(rows: list[dict], now, account: str, retention: timedelta) -> 
             last_listed_at=stamp,
             quality_due_at=stamp,
             account=account,
+            provider=provider,
             expires_at=iso(start + retention) if start else None,
         )
     write_meetings(rows, LISTED_AGAIN)
@@ -148,7 +149,14 @@ def save_meetings(rows: list[dict], now, account: str, retention: timedelta) -> 
 
 
 def enqueue_meeting(
-    meeting_id: str, account: str, due, retention: timedelta, start=None, end=None, title: str | None = None
+    meeting_id: str,
+    account: str,
+    provider: str,
+    due,
+    retention: timedelta,
+    start=None,
+    end=None,
+    title: str | None = None,
 ) -> bool:
     """A meeting known before any listing shows it (a webhook said it ended): queued, due at
     `due`. A meeting already known is left as it is. Returns whether it was new."""
@@ -158,6 +166,7 @@ def enqueue_meeting(
                 {
                     "id": meeting_id,
                     "account": account,
+                    "provider": provider,
                     "title": title,
                     "meeting_type": "meeting",
                     "state": "ended",
@@ -199,7 +208,7 @@ def save_conferences(rows: list[dict], account: str, provider: str) -> None:
     )
 
 
-def ensure_meeting(meeting_id: str, account: str = DEFAULT_ACCOUNT, provider: str = DEFAULT_PROVIDER) -> None:
+def ensure_meeting(meeting_id: str, account: str, provider: str) -> None:
     """A stub row, for sessions of a meeting that was never listed (e.g. `meetq load`)."""
     write_meetings([{"id": meeting_id, "account": account, "provider": provider, "quality_state": "done"}], KEEP_STORED)
 
@@ -271,8 +280,8 @@ def save_raw(
 def write_sessions(
     meeting_id: str,
     prepared: list[PreparedSession | None],
-    account: str = DEFAULT_ACCOUNT,
-    provider: str = DEFAULT_PROVIDER,
+    account: str,
+    provider: str,
 ) -> tuple[int, int]:
     """Write prepared sessions. One whose content is unchanged is left alone; a changed one is
     replaced whole. Returns (sessions written, samples written)."""

@@ -175,13 +175,6 @@ class Verdict:
     def tripped(self) -> bool:
         return self.level in (FAIR, POOR)
 
-    def worse_than(self, other: "Verdict") -> bool:
-        return (VERDICT_RANK[self.level], -self.priority, self.excess) > (
-            VERDICT_RANK[other.level],
-            -other.priority,
-            other.excess,
-        )
-
 
 def with_defaults(thresholds: dict | None) -> dict:
     return {**DEFAULT_THRESHOLDS, **(thresholds or {})}

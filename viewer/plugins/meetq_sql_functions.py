@@ -111,7 +111,7 @@ def prepare_connection(conn, datasette):
     conn.create_function("palette", 1, palette, deterministic=True)
     conn.create_function("local", 1, local, deterministic=True)
     conn.create_function("wall", 1, wall, deterministic=True)
-    conn.create_function("tz_shift", 0, tz_shift, deterministic=True)
+    conn.create_function("tz_shift", 0, tz_shift)  # reads the clock: an offset changes at DST
     conn.create_function("tz_name", 0, lambda: name, deterministic=True)
     conn.create_function("local_today", 0, lambda: datetime.now(zone).date().isoformat())
     conn.create_function("day_start", 1, lambda day: _day_start(day, name), deterministic=True)

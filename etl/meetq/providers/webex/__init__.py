@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...clock import parse_iso, utcnow
+from ...errors import NotAuthorised
 from ..base import Provider
 from . import auth, bot, load, sign_in, webhooks
 from .collect import collect
@@ -37,7 +38,7 @@ def authorisation(settings, state) -> dict:
         return {"mode": "personal access token", "expires_at": state("auth.access_expires_at")}
     try:
         view = TokenStore(settings.secrets).load().public_view()
-    except Exception as error:  # NotAuthorised: no file yet, or unreadable
+    except (NotAuthorised, OSError) as error:  # no file yet, unreadable, or not ours to read
         return {"mode": "integration", "problem": str(error)}
     return {
         "mode": "integration",

@@ -215,7 +215,7 @@ def receive_code(
 def finish_login(settings, code: str) -> Tokens:
     """Exchange the code, record who authorised, and store the tokens."""
     holder = _Holder()
-    client = ApiClient(settings, holder)
+    client = webex.api_client(settings, holder)
     tokens = exchange_code(client, settings, code)
     holder.token = tokens.access_token
     tokens.identity = webex.people_me(client, settings)
@@ -259,7 +259,7 @@ class TokenManager:
         self.settings = settings
         self.store = store or TokenStore(settings.secrets)
         self.clock = clock
-        self.client = ApiClient(settings, None)
+        self.client = webex.api_client(settings, None)
         self._lock = threading.Lock()
         self.store.check_private()
         self.tokens = self.store.load()
@@ -395,7 +395,7 @@ class StaticToken:
     def validate(self) -> dict:
         """GET /people/me with the token: who it belongs to, or a clear error now."""
         try:
-            return webex.people_me(ApiClient(self.settings, self), self.settings, report=False)
+            return webex.people_me(webex.api_client(self.settings, self), self.settings, report=False)
         except Unauthorised:
             raise AccessTokenExpired(f"Webex refused the personal access token: {PERSONAL_TOKEN_HELP}") from None
 

@@ -16,13 +16,13 @@ from urllib.parse import quote
 
 from ... import assistant, store
 from ...clock import iso, utcnow
-from ...errors import ConfigError, MeetqError, NotAuthorised, NotFound, Unauthorised
+from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFound, Unauthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
 from ...private_files import write_private_json
 from ...raw import RawRecord
-from .client import base
+from .client import api_client, base
 from .tokens import TokenStore
 from .transform import private_body
 from .webhooks import SIGNATURE_HEADER, delivery_event, signature_matches
@@ -55,7 +55,7 @@ class Bot:
         if not settings.bot_token:
             raise ConfigError("notify.bot_token is not set: set MEETQ_NOTIFY_BOT_TOKEN to the bot's access token")
         self.settings = settings
-        self.client = client or ApiClient(settings, BotToken(settings.bot_token))
+        self.client = client or api_client(settings, BotToken(settings.bot_token))
         self.api = base(settings.webex.api_base)
 
     def me(self) -> dict:
@@ -81,7 +81,7 @@ class Bot:
                 answer = self.client.request("POST", f"{self.api}/messages", json_body=body)
             except Unauthorised as error:
                 raise refused_token(error) from None
-            except NotFound as error:
+            except (NotFound, BadRequest) as error:
                 raise NotFound(
                     f"the bot cannot post into {target.get('roomId') or 'that thread'} ({error}): add "
                     "the bot to the space, or pick one from `meetq notify rooms`",

@@ -9,6 +9,13 @@ from urllib.parse import quote
 from ...clock import iso
 from ...http import ApiClient, Page, parse_items, record_of, with_params
 
+TRACKING_HEADER = "Trackingid"  # where Webex's answers carry the id its support asks for
+
+
+def api_client(settings, credentials, **options) -> ApiClient:
+    """The core's client, reading Webex's tracking ids."""
+    return ApiClient(settings, credentials, tracking_header=TRACKING_HEADER, **options)
+
 
 def base(url: str) -> str:
     return url.rstrip("/")
@@ -40,9 +47,11 @@ def fetch_quality_page(client: ApiClient, settings, meeting_id: str, offset: int
             params={**params, "offset": offset},
             max_retry_after=0,
         )
-    items = parse_items(response)
+    items = parse_items(response, tracking_header=client.tracking_header)
     link = response.links.get("next", {}).get("url")
-    return Page(record_of(response), items, with_params(link, params) if link else None)
+    return Page(
+        record_of(response, tracking_header=client.tracking_header), items, with_params(link, params) if link else None
+    )
 
 
 def people_me(client: ApiClient, settings, report: bool = True) -> dict:
@@ -60,7 +69,8 @@ def people_me(client: ApiClient, settings, report: bool = True) -> dict:
 # Webhook registrations carry their secret, in both directions: never logged, never stored.
 def list_webhooks(client: ApiClient, settings) -> list[dict]:
     return parse_items(
-        client.request("GET", f"{base(settings.webex.api_base)}/webhooks", params={"max": 100}, report=False)
+        client.request("GET", f"{base(settings.webex.api_base)}/webhooks", params={"max": 100}, report=False),
+        tracking_header=client.tracking_header,
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from ... import logs, shared_cause, store
 from ...clock import iso, parse_iso
 from ...cycle import Cycle, RunReport
-from ...errors import MalformedResponse, NotFound, RateLimited, TransientError
+from ...errors import BadRequest, MalformedResponse, NotFound, RateLimited, TransientError
 from ...http import Page, record_of_error
 from ...models import DEFAULT_ACCOUNT, database
 from ...verdicts import with_defaults
@@ -26,13 +26,14 @@ from .transform import meeting_row, meetings_body_without_secrets, prepare_sessi
 
 log = logs.get_logger("meetq.webex")
 
+VENDOR = "webex"  # what this package's rows say they came from (an account's `provider`)
 RETENTION = timedelta(days=7)  # Webex keeps meeting quality 7 days after the start
 
 
 def collect(cycle: Cycle) -> None:
     """List what ended since the watermark (unless a webhook only made the queue due), then
     fetch the due qualities within the API's per-meeting limit."""
-    client = cycle.client()
+    client = cycle.client(tracking_header=webex.TRACKING_HEADER)
     if cycle.listing:
         list_meetings(client, cycle)
     fetch_due_qualities(client, cycle)
@@ -68,8 +69,8 @@ def list_meetings(client, cycle: Cycle) -> None:
                     new = save_listed_meetings(page.items, cycle.clock(), cycle.account)
                 report.meetings_listed += len(page.items)
                 report.meetings_new += len(new)
-        except NotFound as error:
-            if error.status == 400 and end - start > timedelta(minutes=30):
+        except BadRequest as error:
+            if end - start > timedelta(minutes=30):
                 middle = start + (end - start) / 2  # the window may be too wide for the API: halve it
                 windows[:0] = [(start, middle), (middle, end)]
                 log.warning("meetings_window_halved", start=iso(start), end=iso(end), tracking_id=error.tracking_id)
@@ -83,7 +84,7 @@ def list_meetings(client, cycle: Cycle) -> None:
 
 def save_listed_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT) -> list[str]:
     """List Meetings items into `meetings`; returns the ids that were new."""
-    return store.save_meetings([row for row in map(meeting_row, items) if row], now, account, RETENTION)
+    return store.save_meetings([row for row in map(meeting_row, items) if row], now, account, VENDOR, RETENTION)
 
 
 # -- qualities --------------------------------------------------------------------------------
@@ -102,7 +103,7 @@ def save_quality_items(
     where each session was, placed by the addresses of `full_items` (the page before masking).
     Returns (sessions written, samples written)."""
     prepared = [prepare_session(item, meeting_id, fetched_at, thresholds) for item in items]
-    written = store.write_sessions(meeting_id, prepared, account)
+    written = store.write_sessions(meeting_id, prepared, account, VENDOR)
     if cycle:
         cycle.save_places(prepared, [addresses_of(item) for item in full_items or items])
     return written
@@ -178,7 +179,7 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
                 )
             log.info("quality_deferred", meeting_id=meeting.id, offset=offset, retry_after=error.retry_after)
             return
-        except NotFound as error:
+        except (NotFound, BadRequest) as error:
             # 404, or 400 for an id the API will not serve: nothing to fetch. An empty result.
             _complete_pass(meeting, settings, report, now, note=str(error))
             return

@@ -26,7 +26,7 @@ from ...private_files import write_private_json
 from ...raw import RawRecord
 from . import client as webex
 from .auth import credentials_for
-from .collect import RETENTION
+from .collect import RETENTION, VENDOR
 from .transform import private_body
 
 log = get_logger("meetq.webhooks")
@@ -125,7 +125,7 @@ def _is_ours(webhook: dict, known: Registration | None) -> bool:
 
 
 def _client(settings) -> ApiClient:
-    return ApiClient(settings, credentials_for(settings))
+    return webex.api_client(settings, credentials_for(settings))
 
 
 # -- receiving ---------------------------------------------------------------------------------
@@ -187,6 +187,7 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[
         queued = store.enqueue_meeting(
             meeting_id,
             account,
+            VENDOR,
             due,
             RETENTION,
             start=parse_iso(text_of(data.get("start"))),

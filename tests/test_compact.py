@@ -168,7 +168,7 @@ def dies_in_third_batch(db):
     return moved
 
 compact._pack_streams = dies_in_third_batch
-models.open_database(sys.argv[1])
+compact.compact_legacy(models.open_database(sys.argv[1]))
 """
 
 

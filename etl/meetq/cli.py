@@ -75,11 +75,15 @@ account_option = click.option("--account", help="One account by name (see [[acco
 
 
 def open_db(settings):
-    """The collector's database, created or upgraded; a clear error when it cannot be written."""
+    """The collector's database, created or upgraded, samples of older releases packed; a clear
+    error when it cannot be written."""
+    from .compact import compact_legacy
     from .models import open_database, writable
 
     writable(settings.database)
-    return open_database(settings.database)
+    database = open_database(settings.database)
+    compact_legacy(database)
+    return database
 
 
 # -- auth -------------------------------------------------------------------------------------

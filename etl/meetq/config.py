@@ -515,6 +515,12 @@ class Settings(_Settings):
         extra = [replace(self, **overrides) for overrides in self.extra_accounts]
         return [self] + extra if self.is_configured() or not extra else extra
 
+    @property
+    def source(self):
+        """This account's vendor, as its provider package describes it (providers/base.Provider):
+        what code below the registry uses, so it need not import the registry."""
+        return PROVIDERS[self.provider]
+
     def is_configured(self) -> bool:
         """Whether this account has credentials of some kind (a token file counts)."""
         return PROVIDERS[self.provider].is_configured(self)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from . import markdown
 from .clock import last_days, parse_iso
 from .models import database
+from .ops import health
 
 RATED = "verdict IN ('good', 'fair', 'poor')"
 
@@ -105,7 +106,5 @@ def week_digest(settings, now: datetime) -> str:
 
 def collector_line(settings) -> str:
     """What `meetq health` says, so the digest, the assistant and the probe never disagree."""
-    from .ops import health  # ops imports the providers, whose bot imports this module
-
     healthy, message = health(settings)
     return message if healthy else f"UNHEALTHY: {message}"

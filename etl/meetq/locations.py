@@ -454,7 +454,7 @@ def _import(ranges: list[Range], data: bytes, source: str, now, dry_run: bool) -
     if dry_run:
         return {**summary, "dry_run": True}
     with database.atomic():
-        file_id = store.save_location_file(ranges, source, digest, now)
+        file_id = store.save_location_file(ranges, RANGE_FIELDS, source, digest, now)
     placed = place_stored_sessions(Locator(ranges, file_id))
     return {**summary, "file_id": file_id, "sessions": placed}
 

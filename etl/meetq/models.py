@@ -41,7 +41,7 @@ from peewee import (
 from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
 from .logs import get_logger
-from .rows import CPU_METRICS, SAMPLE_METRICS
+from .rows import CPU_METRICS, SAMPLE_METRICS, stable_id
 
 log = get_logger("meetq.models")
 
@@ -515,13 +515,17 @@ def _migration_5(db: SqliteDatabase) -> None:
 
 
 def _migration_6(db: SqliteDatabase) -> None:
-    """Session ids a provider now derives differently (Google: from the activity's whole identity,
-    not its qualifier alone) are rewritten, so the next re-read finds them instead of doubling them."""
-    from .providers import PROVIDERS  # the registry imports code that imports this module
-
-    for provider in PROVIDERS.values():
-        if provider.session_id_of_row:
-            rekey_sessions(db, provider.name, provider.session_id_of_row)
+    """Google Meet session ids, once derived from the activity's qualifier alone, derived from its
+    whole identity, so the next re-read finds them instead of doubling them. Frozen: the rule as it
+    was when this migration was written (providers/google/transform.session_id_of then), never the
+    provider's live code, which may change after."""
+    rekey_sessions(
+        db,
+        "google",
+        lambda row: stable_id(
+            "google", row["leave_time"], row["participant_session_id"], row["participant_id"], row["meeting_id"]
+        ),
+    )
 
 
 def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
@@ -691,9 +695,6 @@ def open_database(path: Path | str) -> SqliteDatabase:
     database.connect(reuse_if_open=True)
     migrate(database)
     ensure_db_shape(database)
-    from .compact import compact_legacy  # it writes through store, which imports this module
-
-    compact_legacy(database)
     return database
 
 

@@ -27,7 +27,6 @@ from .models import (
     make_private,
     schema_version_of,
 )
-from .providers import provider_of
 
 PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
 
@@ -188,7 +187,7 @@ def _authorisation(settings, db) -> dict:
         ).fetchone()
         return found[0] if found else None
 
-    return provider_of(settings).authorisation(settings, state)
+    return settings.source.authorisation(settings, state)
 
 
 def health(settings, now=None) -> tuple[bool, str]:

@@ -343,10 +343,9 @@ def replace_verdicts(session_id: int, summaries: list[tuple], verdict: dict) -> 
 # -- the qualities queue --------------------------------------------------------------------
 
 
-def save_location_file(ranges: list, source: str, sha256: str, now) -> int:
-    """A building file becomes the one active mapping; the ones before it are kept, inactive."""
-    from .locations import RANGE_FIELDS
-
+def save_location_file(ranges: list, fields: tuple[str, ...], source: str, sha256: str, now) -> int:
+    """A building file becomes the one active mapping; the ones before it are kept, inactive.
+    `fields` are the location_ranges columns each range has as an attribute."""
     cursor = database.cursor()
     cursor.execute("UPDATE location_files SET active = 0 WHERE active = 1")
     cursor.execute(
@@ -354,9 +353,9 @@ def save_location_file(ranges: list, source: str, sha256: str, now) -> int:
         (iso(now), source, sha256, len(ranges)),
     )
     file_id = cursor.lastrowid
-    columns = ("file_id",) + RANGE_FIELDS
     cursor.executemany(
-        _insert("location_ranges", columns), [(file_id, *(getattr(r, name) for name in RANGE_FIELDS)) for r in ranges]
+        _insert("location_ranges", ("file_id",) + fields),
+        [(file_id, *(getattr(r, name) for name in fields)) for r in ranges],
     )
     return file_id
 

@@ -42,6 +42,3 @@ class Provider:
     #                                             notifier posts alerts with it (providers/webex/bot.py)
     sign_in: object | None = None  # a module with authorize_url and identity: people sign in to
     #                                             the viewer with this vendor (see providers/webex/sign_in.py)
-    session_id_of_row: Callable[[dict], int] | None = None
-    # ^ a stored media_sessions row -> the id this provider derives for it now; a migration re-keys
-    #   rows stored under an older scheme with it

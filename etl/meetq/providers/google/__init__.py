@@ -11,7 +11,7 @@ from ..base import Provider
 from .auth import ServiceAccount
 from .collect import collect, private_body
 from .settings import ACCOUNT_KEYS, SETTINGS
-from .transform import rejudge_session, session_id_of_row
+from .transform import rejudge_session
 
 
 def required(table: dict) -> str | None:
@@ -66,5 +66,4 @@ PROVIDER = Provider(
     auth_status=auth_status,
     private_body=private_body,
     rejudge_session=rejudge_session,
-    session_id_of_row=session_id_of_row,
 )

@@ -241,12 +241,6 @@ def session_id_of(time: str | None, unique: str, endpoint: str | None, meeting: 
     return stable_id(PROVIDER, time, unique, endpoint, meeting)
 
 
-def session_id_of_row(row: dict) -> int:
-    """The same id from a stored row: leave_time is id.time, participant_session_id the qualifier,
-    participant_id the endpoint (see prepare_activity)."""
-    return session_id_of(row["leave_time"], row["participant_session_id"], row["participant_id"], row["meeting_id"])
-
-
 def _location(params: dict) -> str | None:
     parts = [text(params.get("location_region")), text(params.get("location_country"))]
     return ", ".join(p for p in parts if p) or None

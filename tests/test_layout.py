@@ -1,0 +1,106 @@
+"""The package's layout: imports run one way. No cycle among etl/meetq's modules, no import
+deferred into a function to dodge one, and every module imports on its own in a fresh
+interpreter (an order-dependent import is a cycle in disguise)."""
+
+import ast
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ETL = Path(__file__).resolve().parents[1] / "etl"
+PACKAGE = ETL / "meetq"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ETL).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def imports_of(name: str, path: Path) -> tuple[set, set]:
+    """(what the module imports when it loads, what its functions import later), as module names
+    of this package. A module reading its own package (`from . import x` in a child) is Python's
+    order, not a dependency."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    at_load = {id(n) for n in tree.body} | {
+        id(c) for n in tree.body if isinstance(n, (ast.If, ast.Try)) for c in ast.walk(n)
+    }
+    now, later = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(max(node.level - 1, 0)):
+                base = base.rsplit(".", 1)[0]
+            module = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            named = [f"{module}.{alias.name}" for alias in node.names if f"{module}.{alias.name}" in MODULES]
+            targets = named or [module]
+        else:
+            continue
+        for target in targets:
+            if target in MODULES and target != name and not name.startswith(target + "."):
+                (now if id(node) in at_load else later).add(target)
+    return now, later
+
+
+GRAPH, DEFERRED = {}, {}
+for _name, _path in MODULES.items():
+    GRAPH[_name], DEFERRED[_name] = imports_of(_name, _path)
+
+
+def reaches(start: str, goal: str) -> list[str] | None:
+    """The import path from `start` to `goal`, if loading one loads the other."""
+    paths, seen = [[start]], set()
+    while paths:
+        path = paths.pop()
+        if path[-1] == goal:
+            return path
+        if path[-1] not in seen:
+            seen.add(path[-1])
+            paths += [path + [n] for n in sorted(GRAPH[path[-1]])]
+    return None
+
+
+def test_no_import_cycle():
+    cycles = [reaches(target, name) + [target] for name in GRAPH for target in GRAPH[name] if reaches(target, name)]
+    assert cycles == [], "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_import_deferred_to_dodge_a_cycle():
+    """A deferred import is fine for speed (the CLI loads a command's modules when it runs); one
+    that would close a cycle if it moved to the top is a cycle kept out of sight."""
+    dodges = [
+        f"{name} -> {target}: {' -> '.join(reaches(target, name))}"
+        for name, later in DEFERRED.items()
+        for target in later
+        if reaches(target, name)
+    ]
+    assert dodges == []
+
+
+def test_the_check_sees_a_cycle():
+    """The checks above can fail: a module pair importing each other is found."""
+    GRAPH["meetq.clock"].add("meetq.store")
+    try:
+        assert reaches("meetq.store", "meetq.clock") and reaches("meetq.clock", "meetq.store")
+    finally:
+        GRAPH["meetq.clock"].discard("meetq.store")
+    assert reaches("meetq.store", "meetq.clock") and not reaches("meetq.clock", "meetq.store")
+
+
+@pytest.mark.slow  # a fresh interpreter per module: 20 s
+def test_every_module_imports_on_its_own():
+    def alone(name: str) -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", f"import {name}"], capture_output=True, text=True, timeout=120)
+        return name, done.stderr.strip().splitlines()[-1] if done.returncode else ""
+
+    with ThreadPoolExecutor(4) as pool:
+        failed = [f"{name}: {error}" for name, error in pool.map(alone, sorted(MODULES)) if error]
+    assert failed == []

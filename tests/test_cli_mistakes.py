@@ -116,11 +116,6 @@ def test_health_on_a_fresh_install_says_what_is_missing_not_a_reauthorisation(me
     assert "no token file" in result.stdout and "meetq auth login" in result.stdout
 
 
-def test_inverted_thresholds_are_refused_with_their_names(meetq):
-    (meetq.workdir / "meetq.toml").write_text("[quality]\nloss_fair_pct = 10\nloss_poor_pct = 5\n")
-    one_line(meetq("status", check=False), 2, "quality.loss_fair_pct = 10", "below quality.loss_poor_pct = 5")
-
-
 def test_debug_shows_the_traceback_a_bug_report_needs(meetq):
     other = meetq.workdir / "junk.db"
     other.write_bytes(b"junk" * 1000)

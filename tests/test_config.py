@@ -192,3 +192,18 @@ def test_an_account_with_a_key_of_another_vendor_is_refused_in_one_line(tmp_path
         tmp_path, '[[accounts]]\nname = "x"\nclient_id = "a"\nclient_secret = "b"\ncolour = "red"\n'
     )
     assert "unknown key 'colour'; a webex account's keys: name, provider, secrets, client_id" in unknown["error"]
+
+
+def test_inverted_thresholds_are_refused_with_their_names(tmp_path):
+    """A settings mistake is one line and exit 2, before anything is opened (no simulator, no
+    process: click's runner is enough for the CLI's output)."""
+    from click.testing import CliRunner
+    from meetq.cli import cli
+
+    (tmp_path / "meetq.toml").write_text("[quality]\nloss_fair_pct = 10\nloss_poor_pct = 5\n")
+    result = CliRunner().invoke(cli, ["status"], env={"MEETQ_CONFIG": str(tmp_path / "meetq.toml")})
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and result.stdout == ""
+    assert lines[0].startswith(
+        "meetq: configuration error: quality.loss_fair_pct = 10 must be below quality.loss_poor_pct = 5"
+    )

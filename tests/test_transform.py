@@ -372,3 +372,19 @@ def test_content_fingerprint_ignores_key_order_and_sees_every_change():
     ]
     prints = {content_fingerprint(c) for c in changes}
     assert len(prints) == len(changes) and content_fingerprint(item) not in prints
+
+
+def test_ids_are_pinned_so_a_change_that_rekeys_stored_rows_fails():
+    """Ids are derived from the API's own identifiers and stored: a change to how they are derived
+    would file every re-read session beside its stored self. These are the literal ids of the
+    recorded payloads (and of a Google activity), not recomputed with stable_id."""
+    from meetq.providers.google.transform import session_id_of
+
+    rows = session_rows(load("qualities_spec_example.json")["items"][0])
+    assert rows.session["id"] == 569014462131737801
+    assert [(s["kind"], s["direction"], s["id"]) for s in rows.streams[:2]] == [
+        ("audio", "in", 923741985083488300),
+        ("audio", "out", 105636840065267762),
+    ]
+    assert session_id_of("2026-11-20T10:00:00.000Z", "-1234", "endpoint-1", "meet:abc") == 120884132456047265
+    assert stable_id("meet:abc") == 827348070220355202

@@ -261,3 +261,11 @@ def test_a_cpu_alone_is_no_shared_cause():
         }
     )
     assert found == {}
+
+
+def test_rated_is_written_once_for_the_collector_and_once_for_the_viewer_and_says_the_same():
+    from meetq.verdicts import RATED
+
+    fragment = Path(__file__).resolve().parents[1] / "viewer" / "sql" / "fragments" / "rated.sql"
+    sql = " ".join(line for line in fragment.read_text().splitlines() if not line.startswith("--"))
+    assert sql.strip().lower() == RATED.lower() == "verdict in ('good', 'fair', 'poor')"

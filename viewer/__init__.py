@@ -40,10 +40,14 @@ def read_sql(file: str, values: dict | None = None) -> str:
         fragment = SQL_DIR / "fragments" / f"{name}.sql"
         if not fragment.exists():
             raise ValueError(f"{file}: no value or fragment for {{{{ {name} }}}}")
-        return _PLACEHOLDER.sub(fill, fragment.read_text().strip())
+        return _PLACEHOLDER.sub(fill, _without_comments(fragment))
 
-    text = "\n".join(line for line in (SQL_DIR / file).read_text().splitlines() if not line.lstrip().startswith("--"))
-    return _PLACEHOLDER.sub(fill, text.strip())
+    return _PLACEHOLDER.sub(fill, _without_comments(SQL_DIR / file))
+
+
+def _without_comments(path: Path) -> str:
+    """A file's SQL without its comment lines: a fragment can then sit inside an expression."""
+    return "\n".join(line for line in path.read_text().splitlines() if not line.lstrip().startswith("--")).strip()
 
 
 class _Loader(yaml.SafeLoader):

@@ -29,10 +29,11 @@ from .clock import iso, parse_iso
 from .digest import week_digest, when
 from .logs import get_logger
 from .models import database
+from .verdicts import RATED as RATED_SESSION
 
 log = get_logger("meetq.alerts")
 
-RATED = "s.verdict IN ('good', 'fair', 'poor')"
+RATED = f"s.{RATED_SESSION}"
 # Quality is watched per group: where the sessions came from, and what they ran on.
 QUALITY_GROUPS = {
     "account": "s.account",

@@ -22,6 +22,7 @@ from . import digest, markdown
 from .clock import utcnow
 from .digest import link, when
 from .models import database
+from .verdicts import RATED
 
 # Questions a minute: per person, and per space (everyone in it together).
 PER_PERSON, PER_SPACE, PACE_WINDOW = 6, 20, 60.0
@@ -108,7 +109,7 @@ def meeting(argument: str, _: str, settings) -> str:
         )
     meeting_id, title, start = found
     rated, poor, causes = database.execute_sql(
-        "SELECT sum(verdict IN ('good', 'fair', 'poor')), sum(verdict = 'poor'), group_concat(DISTINCT verdict_metric) "
+        f"SELECT sum({RATED}), sum(verdict = 'poor'), group_concat(DISTINCT verdict_metric) "
         "FROM media_sessions WHERE meeting_id = ?",
         (meeting_id,),
     ).fetchone()

@@ -11,8 +11,7 @@ from . import markdown
 from .clock import last_days, parse_iso
 from .models import database
 from .ops import health
-
-RATED = "verdict IN ('good', 'fair', 'poor')"
+from .verdicts import RATED
 
 
 def link(settings, path: str, text: str) -> str:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 GOOD, FAIR, POOR, UNRATED = "good", "fair", "poor", "unrated"
 VERDICT_RANK = {UNRATED: -1, GOOD: 0, FAIR: 1, POOR: 2}
+# A rated session, in SQL: one with a verdict (an unrated one had too little data). Every poor %
+# is poor ÷ this; the viewer's is sql/fragments/rated.sql, the same words.
+RATED = f"verdict IN ('{GOOD}', '{FAIR}', '{POOR}')"
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-sum(s.verdict in ('good', 'fair', 'poor')) >= cast(coalesce(nullif(:min_sessions, ''), 10) as integer)
+sum(s.{{ rated }}) >= cast(coalesce(nullif(:min_sessions, ''), 10) as integer)

@@ -19,7 +19,7 @@ select case when shown.rank = 0 then h(coalesce(m.title, '(untitled)'))
   local(m.start) || ' – ' || coalesce(substr(local(m."end"), 12), '?') || ' (' || tz_name() || ')' as "when",
   m.provider as vendor, h(m.account) as account, h(m.host_email) as host,
   (select count(*) from media_sessions s where s.meeting_id = m.id) as sessions,
-  (select sum(verdict = 'poor') || ' poor of ' || sum(verdict in ('good', 'fair', 'poor')) || ' rated'
+  (select sum(verdict = 'poor') || ' poor of ' || sum({{ rated }}) || ' rated'
    from media_sessions s where s.meeting_id = m.id) as verdicts,
   h(m.id) as id
 from shown join meetings m on m.id = shown.id

@@ -1,8 +1,8 @@
 -- Poor share of rated sessions by {{ dimension }}, with the sample size; groups under
 -- :min_sessions rated sessions (default 10) are left out: their share says little.
 with {{ period }}
-select coalesce({{ dimension }}, 'unknown') || ' (' || sum(s.verdict in ('good', 'fair', 'poor')) || ')' as value,
-  {{ poor_share }} as poor_pct, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor,
+select coalesce({{ dimension }}, 'unknown') || ' (' || sum(s.{{ rated }}) || ')' as value,
+  {{ poor_share }} as poor_pct, sum(s.{{ rated }}) as rated, sum(s.verdict = 'poor') as poor,
   -- a bar leads to its poor sessions in the sessions view (the group's exact value)
   '/meetq/sessions?verdict=poor&{{ column }}=' || q(max({{ dimension }})) || {{ in_period_and_scope }} as href
 from media_sessions s where 1 {{ session_filters }} {{ where }}

@@ -1,6 +1,6 @@
 with {{ period }},
 ranked as (
-  select s.meeting_id, sum(s.verdict = 'poor') as poor, sum(s.verdict in ('good', 'fair', 'poor')) as rated,
+  select s.meeting_id, sum(s.verdict = 'poor') as poor, sum(s.{{ rated }}) as rated,
     count(*) as sessions, group_concat(distinct s.verdict_metric) as causes,
     max(s.shared_cause is not null) as shared
   from media_sessions s where 1 {{ session_filters }}

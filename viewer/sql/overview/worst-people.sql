@@ -1,6 +1,6 @@
 with {{ period }},
 ranked as (
-  select s.user_email, sum(s.verdict = 'poor') as poor, sum(s.verdict in ('good', 'fair', 'poor')) as rated,
+  select s.user_email, sum(s.verdict = 'poor') as poor, sum(s.{{ rated }}) as rated,
     group_concat(distinct s.verdict_metric) as causes, group_concat(distinct s.network_type) as networks
   from media_sessions s where s.user_email is not null {{ session_filters }}
   group by s.user_email having poor > 0 order by poor desc, rated desc limit 15)

@@ -2,12 +2,12 @@
 -- than :min_sessions rated sessions (default 10) is left out: its share says little.
 with {{ period }},
 rated_now as (
-  select l.building, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor,
+  select l.building, sum(s.{{ rated }}) as rated, sum(s.verdict = 'poor') as poor,
     count(distinct s.user_email) as people, max(l.inside_corp) as inside
   from media_sessions s join session_locations l on l.session_id = s.id
   where l.building is not null {{ session_filters }} group by l.building),
 rated_before as (
-  select l.building, sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor
+  select l.building, sum(s.{{ rated }}) as rated, sum(s.verdict = 'poor') as poor
   from media_sessions s join session_locations l on l.session_id = s.id
   where l.building is not null and s.join_time >= (select start from previous)
     and s.join_time < (select stop from previous) {{ scope_filters }} group by l.building),

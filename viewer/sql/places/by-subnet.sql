@@ -1,7 +1,7 @@
 -- Within the chosen building (or every mapped range), poor % by subnet: which floor or Wi-Fi.
 with {{ period }},
 counted as (
-  select l.building, l.subnet, l.network_name, sum(s.verdict in ('good', 'fair', 'poor')) as rated,
+  select l.building, l.subnet, l.network_name, sum(s.{{ rated }}) as rated,
     sum(s.verdict = 'poor') as poor, count(distinct s.user_email) as people
   from media_sessions s join session_locations l on l.session_id = s.id
   where l.status = 'mapped' {{ session_filters }} group by l.building, l.subnet, l.network_name)

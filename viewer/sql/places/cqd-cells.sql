@@ -6,7 +6,7 @@ cells(corp_network, connection, rank) as (
          ('Inside', 'Other', 5), ('Outside', 'Other', 6)),
 counted as (
   select p.corp_network, case when p.connection in ('Wired', 'Wi-Fi') then p.connection else 'Other' end as connection,
-    sum(s.verdict in ('good', 'fair', 'poor')) as rated, sum(s.verdict = 'poor') as poor, count(*) as sessions
+    sum(s.{{ rated }}) as rated, sum(s.verdict = 'poor') as poor, count(*) as sessions
   from session_places p join media_sessions s on s.id = p.session_id where 1 {{ session_filters }}
   group by 1, 2)
 select c.corp_network || ' · ' || c.connection as cell, coalesce(k.sessions, 0) as sessions,

@@ -24,8 +24,9 @@ from typing import Callable
 import uvicorn
 from requests.structures import CaseInsensitiveDict
 
+from . import logs
 from .bounded_http import Refused, declared_length, guarded_protocol, header_bytes, read_body
-from .errors import ConfigError
+from .errors import ConfigError, MeetqError
 from .logs import get_logger
 from .providers import PROVIDERS
 
@@ -77,6 +78,9 @@ class DeliveryApp:
             status, what, due = await self.handle(scope["method"], headers, receive)
         except Refused as refused:
             status, what, due = refused.status, refused.reason, None
+        except MeetqError as error:  # a registration file gone bad, say: said, and the vendor delivers again
+            log.error("webhook_failed", error=logs.redact_text(str(error)))
+            status, what, due = 503, "try again", None
         except Exception as error:  # the database, say: the vendor will deliver again
             log.exception("webhook_failed", error=type(error).__name__)
             status, what, due = 503, "try again", None

@@ -26,7 +26,7 @@ from ...clock import iso, parse_iso, utcnow
 from ...errors import AccessTokenExpired, ApiError, LoginFailed, ReauthRequired, TokenEndpointError, Unauthorised
 from ...http import ApiClient
 from . import client as webex
-from .tokens import Tokens, TokenStore
+from .tokens import FixedToken, Tokens, TokenStore
 
 log = logs.get_logger("meetq.auth")
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -214,7 +214,7 @@ def receive_code(
 
 def finish_login(settings, code: str) -> Tokens:
     """Exchange the code, record who authorised, and store the tokens."""
-    holder = _Holder()
+    holder = FixedToken()  # the token to come, for the one call made with it before it is stored
     client = webex.api_client(settings, holder)
     tokens = exchange_code(client, settings, code)
     holder.token = tokens.access_token
@@ -227,18 +227,6 @@ def finish_login(settings, code: str) -> Tokens:
         refresh_expires_at=tokens.refresh_expires_at,
     )
     return tokens
-
-
-class _Holder:
-    """Credentials for the few calls made during login, before a token file exists."""
-
-    token = ""
-
-    def access_token(self) -> str:
-        return self.token
-
-    def refresh_after_unauthorised(self) -> bool:
-        return False
 
 
 def _has_browser() -> bool:

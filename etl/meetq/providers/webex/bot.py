@@ -8,7 +8,6 @@ refresh: a 401 means the token is wrong or was regenerated.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets as random_secrets
 from html import unescape
@@ -23,7 +22,7 @@ from ...models import database
 from ...private_files import write_private_json
 from ...raw import RawRecord
 from .client import api_client, base
-from .tokens import TokenStore
+from .tokens import FixedToken, TokenStore, read_registration
 from .transform import private_body
 from .webhooks import SIGNATURE_HEADER, delivery_event, signature_matches
 
@@ -33,29 +32,12 @@ WEBHOOK_NAME = "meetq assistant: messages"
 MAX_MARKDOWN_BYTES = 7439
 
 
-class BotToken:
-    """Credentials for the ApiClient: the bot's token, which never refreshes."""
-
-    def __init__(self, token: str):
-        register_secret(token)
-        self.token = token
-
-    def access_token(self) -> str:
-        return self.token
-
-    def refresh_after_unauthorised(self) -> bool:
-        return False
-
-    def __repr__(self) -> str:
-        return "BotToken([redacted])"
-
-
 class Bot:
     def __init__(self, settings, client: ApiClient | None = None):
         if not settings.bot_token:
             raise ConfigError("notify.bot_token is not set: set MEETQ_NOTIFY_BOT_TOKEN to the bot's access token")
         self.settings = settings
-        self.client = client or api_client(settings, BotToken(settings.bot_token))
+        self.client = client or api_client(settings, FixedToken(settings.bot_token))
         self.api = base(settings.webex.api_base)
 
     def me(self) -> dict:
@@ -133,12 +115,7 @@ def registration_path(settings):
 
 
 def registration(settings) -> dict | None:
-    try:
-        found = json.loads(registration_path(settings).read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    register_secret(found.get("secret"))
-    return found if isinstance(found, dict) and found.get("secret") else None
+    return read_registration(registration_path(settings), "meetq notify register --url …")
 
 
 def register(settings, target_url: str) -> dict:

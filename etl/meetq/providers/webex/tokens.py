@@ -103,3 +103,46 @@ class TokenStore:
 
     def check_private(self) -> None:
         check_private(self.path, "token file")
+
+
+class FixedToken:
+    """Credentials for the ApiClient from one token that never refreshes: the bot's, or the one a
+    login just received. A refusal is final; the token never shows in a log or a repr."""
+
+    def __init__(self, token: str = ""):
+        self.token = token
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        if value:
+            logs.register_secret(value)
+        self._token = value
+
+    def access_token(self) -> str:
+        return self.token
+
+    def refresh_after_unauthorised(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "FixedToken([redacted])"
+
+
+def read_registration(path: Path, again: str) -> dict | None:
+    """A webhook registration file (its id, secret and address): None when there is none, one
+    clear NotAuthorised when it cannot be used, whatever is wrong with it; `again` is the command
+    that writes a good one."""
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise NotAuthorised(f"{path} is unreadable ({type(error).__name__}): run `{again}` again") from None
+    if not isinstance(found, dict) or not isinstance(found.get("secret"), str) or not found["secret"]:
+        raise NotAuthorised(f"{path} holds no webhook secret: run `{again}` again")
+    logs.register_secret(found["secret"])
+    return found

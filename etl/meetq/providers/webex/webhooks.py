@@ -27,6 +27,7 @@ from ...raw import RawRecord
 from . import client as webex
 from .auth import credentials_for
 from .collect import RETENTION, VENDOR
+from .tokens import read_registration
 from .transform import private_body
 
 log = get_logger("meetq.webhooks")
@@ -63,17 +64,12 @@ def registration_path(settings) -> Path:
 
 
 def load_registration(settings) -> Registration | None:
-    try:
-        document = json.loads(registration_path(settings).read_text())
-        registration = Registration(document["id"], document["secret"], document["target_url"])
-    except FileNotFoundError:
+    document = read_registration(registration_path(settings), "meetq webhook register --url …")
+    if document is None:
         return None
-    except (ValueError, KeyError, TypeError):
-        raise NotAuthorised(
-            f"{registration_path(settings)} is unreadable: run `meetq webhook register` again"
-        ) from None
-    register_secret(registration.secret)
-    return registration
+    if not all(isinstance(document.get(key), str) for key in ("id", "target_url")):
+        raise NotAuthorised(f"{registration_path(settings)} is unreadable: run `meetq webhook register --url …` again")
+    return Registration(document["id"], document["secret"], document["target_url"])
 
 
 def register(settings, target_url: str, client: ApiClient | None = None) -> Registration:

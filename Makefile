@@ -46,11 +46,11 @@ soak: $(STAMP) browser
 demo: $(STAMP)
 	$(BIN)/meetq demo
 
-# The example settings file and the README's settings table, both generated from meetq/config.py.
+# The example settings file and the settings table of docs/settings.md, both generated from meetq/config.py.
 example-config: $(STAMP)
 	$(BIN)/python -c "from meetq.config import example_toml; print(example_toml(), end='')" > config/meetq.example.toml
 	$(BIN)/python -c "import re, pathlib; from meetq.config import settings_markdown as t; \
-	  p = pathlib.Path('README.md'); s = p.read_text(); \
+	  p = pathlib.Path('docs/settings.md'); s = p.read_text(); \
 	  p.write_text(re.sub(r'(<!-- settings:start[^>]*-->\n).*?(\n<!-- settings:end -->)', \
 	  lambda m: m.group(1) + t() + m.group(2), s, flags=re.S))"
 

@@ -104,3 +104,26 @@ def test_every_module_imports_on_its_own():
     with ThreadPoolExecutor(4) as pool:
         failed = [f"{name}: {error}" for name, error in pool.map(alone, sorted(MODULES)) if error]
     assert failed == []
+
+
+def test_every_provider_meets_the_protocols_the_core_calls():
+    """Each part a provider gives has every method its protocol names (providers/base.py): a part
+    the core calls and a vendor forgot fails here, not in a delivery at night."""
+    from meetq.providers import PROVIDERS
+    from meetq.providers.base import ChannelModule, SignIn, Webhooks
+
+    def members(protocol) -> set[str]:
+        return {name for name in vars(protocol) if not name.startswith("_")}
+
+    missing = []
+    for provider in PROVIDERS.values():
+        for part, protocol in (("webhooks", Webhooks), ("bot", ChannelModule), ("sign_in", SignIn)):
+            given = getattr(provider, part)
+            if given is not None:
+                missing += [
+                    f"{provider.name}.{part}.{m}" for m in members(protocol) if not callable(getattr(given, m, None))
+                ]
+        credentials = provider.credentials
+        assert callable(credentials), provider.name
+    assert missing == []
+    assert {"register", "accept_delivery", "signed_by"} <= members(Webhooks)  # the check reads the protocol

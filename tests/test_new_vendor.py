@@ -4,6 +4,7 @@ page's vendor chart, served by the real viewer, with nothing of meetq changed fo
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -123,3 +124,50 @@ def sqlite3_file(path):
     import sqlite3
 
     return contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+
+
+def test_a_vendor_that_proves_its_webhook_address_gets_its_own_answer(tmp_path):
+    """A vendor whose subscriptions start with a challenge (Microsoft Graph's validationToken,
+    echoed as plain text) answers it through its webhooks module: the daemon's receiver sends that
+    answer as it is, before any signature; anything else unsigned is still refused."""
+    api = tiny_api({"calls": []})
+    listen = free_port()
+    config = tmp_path / "meetq.toml"
+    config.write_text(
+        f'[account]\nprovider = "tiny"\n[tiny]\nbase_url = "http://127.0.0.1:{api.server_port}"\n'
+        f'[webhook]\nlisten = "127.0.0.1:{listen}"\n'
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MEETQ_CONFIG": str(config),
+        "MEETQ_DATABASE": str(tmp_path / "meetq.db"),
+        "MEETQ_SECRETS": str(tmp_path / "secrets.json"),
+        "MEETQ_LOG_FORMAT": "json",
+    }
+    daemon = subprocess.Popen(
+        [sys.executable, "-c", REGISTERED.format(tests=str(TESTS)), "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{listen}/tiny"
+        wait_for(lambda: listening(url), timeout=60)
+        proved = requests.post(url, params={"validationToken": "Validation: <token>"}, timeout=10)
+        assert proved.status_code == 200 and proved.text == "Validation: <token>"
+        assert proved.headers["content-type"] == "text/plain" and proved.headers["x-content-type-options"] == "nosniff"
+        unsigned = requests.post(url, data=b'{"event": "call.ended"}', timeout=10)
+        assert unsigned.status_code == 401 and unsigned.json() == {"status": "no registered account's secret signed it"}
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+        api.shutdown()
+    assert daemon.returncode == 0 and "Traceback" not in err
+
+
+def listening(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 405  # the receiver takes POSTs only
+    except requests.ConnectionError:
+        return False

@@ -26,6 +26,7 @@ from requests.structures import CaseInsensitiveDict
 
 from . import logs
 from .bounded_http import Refused, declared_length, guarded_protocol, header_bytes, read_body
+from .delivery import Answer
 from .errors import ConfigError, MeetqError
 from .logs import get_logger
 from .providers import PROVIDERS
@@ -44,8 +45,15 @@ def secrets_by_provider(settings) -> dict[str, dict[str, str]]:
     return found
 
 
-def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
-    """(HTTP status, what happened, the account with a meeting newly due or None)."""
+def accept(body: bytes, headers, settings, query: str = "") -> Answer:
+    """The answer to one delivery: a vendor's challenge answered in its own shape (before any
+    signature: a challenge proves the address, it carries no data), else a delivery verified by
+    the secret of the account that signed it and stored, else a refusal."""
+    for provider in sorted({account.provider for account in settings.accounts()}):
+        challenge = getattr(PROVIDERS[provider].webhooks, "challenge", None)
+        answer = challenge(body, headers, query, settings) if challenge else None
+        if answer:
+            return answer
     for provider, secrets in secrets_by_provider(settings).items():
         hooks = PROVIDERS[provider].webhooks
         account = hooks.signed_by(body, headers, secrets)
@@ -54,7 +62,7 @@ def accept(body: bytes, headers, settings) -> tuple[int, str, str | None]:
     bot = PROVIDERS[settings.via].bot  # the assistant's messages, signed with its own secret
     if bot and bot.signed(body, headers, settings):
         return bot.accept_delivery(body, settings)
-    return 401, "no registered account's secret signed it", None
+    return Answer(401, "no registered account's secret signed it")
 
 
 class DeliveryApp:
@@ -75,15 +83,18 @@ class DeliveryApp:
             if header_bytes(scope) > self.settings.max_header_bytes:
                 # h11 enforces the limit only on headers still arriving; these came in one piece.
                 raise Refused(431, "headers too large")
-            status, what, due = await self.handle(scope["method"], headers, receive)
+            reply = await self.handle(
+                scope["method"], headers, receive, scope.get("query_string", b"").decode("latin-1")
+            )
         except Refused as refused:
-            status, what, due = refused.status, refused.reason, None
+            reply = Answer(refused.status, refused.reason)
         except MeetqError as error:  # a registration file gone bad, say: said, and the vendor delivers again
             log.error("webhook_failed", error=logs.redact_text(str(error)))
-            status, what, due = 503, "try again", None
+            reply = Answer(503, "try again")
         except Exception as error:  # the database, say: the vendor will deliver again
             log.exception("webhook_failed", error=type(error).__name__)
-            status, what, due = 503, "try again", None
+            reply = Answer(503, "try again")
+        status, what, due = reply.status, reply.said, reply.due
         if status >= 400:
             log.warning(
                 "webhook_rejected",
@@ -95,11 +106,11 @@ class DeliveryApp:
             )
         else:
             log.info("webhook_received", outcome=what, account=due)
-        await answer(send, status, what, close=status >= 400)
+        await answer(send, reply, close=status >= 400)
         if due:
             self.on_due(due)
 
-    async def handle(self, method: str, headers: CaseInsensitiveDict, receive) -> tuple[int, str, str | None]:
+    async def handle(self, method: str, headers: CaseInsensitiveDict, receive, query: str = "") -> Answer:
         if method != "POST":
             raise Refused(405, "only POST is accepted")
         length = declared_length(headers)
@@ -107,15 +118,19 @@ class DeliveryApp:
             raise Refused(413, "too large")  # before reading a byte of it
         body = await read_body(receive, self.settings.max_body_bytes, self.settings.read_timeout_seconds)
         # Verifying and storing touch files and the database: off the event loop, in a pool of its own.
-        return await asyncio.get_running_loop().run_in_executor(self.pool, accept, body, headers, self.settings)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, accept, body, headers, self.settings, query)
 
 
-async def answer(send, status: int, text: str, close: bool) -> None:
-    payload = json.dumps({"status": text}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+async def answer(send, reply: Answer, close: bool) -> None:
+    payload = reply.body if reply.body is not None else json.dumps({"status": reply.said}).encode()
+    headers = [
+        (b"content-type", reply.content_type.encode("latin-1")),
+        (b"content-length", str(len(payload)).encode()),
+        (b"x-content-type-options", b"nosniff"),  # an echoed challenge is only ever text
+    ]
     if close:  # a client that sent something wrong does not keep its connection
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -5,7 +5,11 @@ name, and collects into the real schema through the same store calls as Webex an
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from urllib.parse import parse_qs
+
 from meetq import store
+from meetq.delivery import Answer
 from meetq.providers.base import Provider
 from meetq.rows import SESSION_WRITE_COLUMNS, PreparedSession, content_fingerprint, stable_id, summary_row
 from meetq.setting import Setting
@@ -89,6 +93,16 @@ def collect(cycle) -> None:
         cycle.report.sessions_written += written
 
 
+def challenge(body: bytes, headers, query: str, settings) -> Answer | None:
+    """Tiny proves its webhook address as Microsoft Graph does: a POST with ?validationToken=…,
+    answered with the token as plain text."""
+    token = parse_qs(query).get("validationToken")
+    return Answer(200, "validation answered", body=token[0].encode(), content_type="text/plain") if token else None
+
+
+WEBHOOKS = SimpleNamespace(challenge=challenge, receiver_secret=lambda settings: None)
+
+
 PROVIDER = Provider(
     name=VENDOR,
     title="Tiny",
@@ -101,4 +115,5 @@ PROVIDER = Provider(
     collect=collect,
     authorisation=lambda settings, state: {"mode": "none needed"},
     auth_status=lambda settings: (["Tiny needs no authorisation."], True),
+    webhooks=WEBHOOKS,
 )

@@ -1,18 +1,86 @@
-"""What a vendor is to meetq: one Provider record, filled in by the vendor's package.
+"""What a vendor is to meetq: one Provider record, filled in by the vendor's package, and the
+protocols its parts meet: every method the core calls is named here.
 
-The core calls only these. A provider's `collect(cycle)` lists what is new since its watermark,
-fetches the details within the vendor's limits (per meeting, per participant, per record), maps
-them to the shared tables through `store`, and raises `Stopped` (via `cycle.check_stop()`)
+A provider's `collect(cycle)` lists what is new since its watermark, fetches the details within
+the vendor's limits (per meeting, per participant, per record), maps them to the shared tables
+through `store` (always saying its provider), and raises `Stopped` (via `cycle.check_stop()`)
 between two transactions when asked to stop. Everything optional may be None: the CLI then says
-the account's vendor has no such thing.
+the account's vendor has no such thing. tests/tiny_vendor/ is the smallest whole provider.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
+from ..delivery import Answer
 from ..setting import Setting
+
+
+class Credentials(Protocol):
+    """What the core's ApiClient and pipeline ask of an account's credentials."""
+
+    def access_token(self) -> str: ...  # the bearer token to send now
+
+    def refresh_after_unauthorised(self) -> bool: ...  # after a 401: True to try once more, or raise
+
+    def ensure_fresh(self) -> list[str]: ...  # before a cycle: refresh if due; warnings for the run log
+
+
+class Webhooks(Protocol):
+    """A vendor's webhooks, as the CLI and the daemon's receiver use them (providers/webex/webhooks.py)."""
+
+    def register(self, settings, target_url: str): ...  # make ours, or bring it up to date
+
+    def list_registered(self, settings) -> list[dict]: ...
+
+    def delete(self, settings, webhook_id: str | None = None) -> str: ...
+
+    def registration_path(self, settings): ...  # the file its secret is kept in (mode 0600)
+
+    def receiver_secret(self, settings) -> str | None: ...  # what deliveries to this account are signed with
+
+    def signed_by(self, body: bytes, headers, secrets_by_account: dict[str, str]) -> str | None: ...
+
+    def accept_delivery(self, body: bytes, account: str, settings) -> Answer: ...  # store one verified delivery
+
+    # Optional: `challenge(body, headers, query, settings) -> Answer | None`, for a vendor that proves
+    # its address before it delivers (Graph's validationToken, Zoom's endpoint.url_validation): asked
+    # first, before any signature, and its Answer sent as it is.
+
+
+class Channel(Protocol):
+    """Where alerts and the digest are posted and people talk to meetq (providers/webex/bot.py's Bot)."""
+
+    def me(self) -> dict: ...  # who the bot is: id, displayName
+
+    def rooms(self) -> list[dict]: ...  # the spaces it is in
+
+    def post(self, markdown: str, room_id: str | None = None, parent_id: str | None = None) -> list[str]: ...
+
+
+class ChannelModule(Protocol):
+    """A provider's `bot`: the channel, and the webhook its people's messages come through."""
+
+    def Bot(self, settings) -> Channel: ...  # noqa: N802 (the class the module holds)
+
+    def register(self, settings, target_url: str) -> dict: ...
+
+    def receiver_secret(self, settings) -> str | None: ...
+
+    def signed(self, body: bytes, headers, settings) -> bool: ...
+
+    def accept_delivery(self, body: bytes, settings) -> Answer: ...
+
+
+class SignIn(Protocol):
+    """People signing in to the viewer with this vendor (providers/webex/sign_in.py)."""
+
+    def client_of(self, settings) -> tuple[str, str]: ...  # the integration's id and secret, or ConfigError
+
+    def authorize_url(self, settings, redirect_uri: str, state: str, code_challenge: str) -> str: ...
+
+    def identity(self, settings, code: str, code_verifier: str, redirect_uri: str): ...  # an Identity
 
 
 @dataclass(frozen=True)
@@ -23,7 +91,7 @@ class Provider:
     account_keys: tuple[str, ...]  # what an [[accounts]] table of this vendor may set
     required: Callable[[dict], str | None]  # an [[accounts]] table's settings -> what is missing, or None
     is_configured: Callable[[object], bool]  # settings -> has credentials of some kind
-    credentials: Callable[[object], object]  # settings -> credentials for the ApiClient
+    credentials: Callable[[object], Credentials]  # settings -> credentials for the ApiClient
     check: Callable[[object], None]  # settings -> raise a MeetqError when unusable (before `run`)
     collect: Callable[[object], None]  # a pipeline.Cycle -> one cycle's work
     authorisation: Callable[[object, Callable[[str], str | None]], dict]
@@ -31,14 +99,11 @@ class Provider:
     #   a "problem" or "reauth_required" entry makes the account unhealthy
     auth_status: Callable[[object], tuple[list[str], bool]]  # settings -> lines for `meetq auth status`, usable?
     login: Callable[..., str] | None = None  # interactive authorisation; returns who authorised
-    webhooks: object | None = None  # a module with register, list_registered, delete, receiver_secret,
-    #                                             accept_delivery (see providers/webex/webhooks.py)
+    webhooks: Webhooks | None = None  # its webhooks module (the protocol above)
     load_document: Callable[..., list] | None = None  # a saved response -> [(meeting id, [PreparedSession])]
     private_body: Callable[[str, str], str] | None = None  # a saved response's text as privacy allows
     rejudge_session: Callable[[object, dict], tuple[list, dict]] | None = None
     # ^ a rejudge.StoredSession and the thresholds -> its summaries and verdict columns, judged again
     #   from what is stored (meetq rejudge)
-    bot: object | None = None  # a module with Bot(settings): rooms, post, message, me; the
-    #                                             notifier posts alerts with it (providers/webex/bot.py)
-    sign_in: object | None = None  # a module with authorize_url and identity: people sign in to
-    #                                             the viewer with this vendor (see providers/webex/sign_in.py)
+    bot: ChannelModule | None = None  # where alerts and the digest go, and people ask (the protocol above)
+    sign_in: SignIn | None = None  # people sign in to the viewer with this vendor

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from ... import assistant, store
 from ...clock import iso, utcnow
+from ...delivery import Answer
 from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFound, Unauthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
@@ -158,25 +159,25 @@ def signed(body: bytes, headers, settings) -> bool:
     return bool(secret) and signature_matches(secret, body, headers.get(SIGNATURE_HEADER))
 
 
-def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
+def accept_delivery(body: bytes, settings) -> Answer:
     """Answer one verified delivery, once: its id is stored before the answer is posted. Only
     people of the organisation meetq collects for get an answer (`answerable_orgs`), and no one
     faster than `assistant.TALK` allows."""
     event = delivery_event(body)
     if event is None:
-        return 400, "signed, but not a webhook envelope", None
+        return Answer(400, "signed, but not a webhook envelope")
     data = event["data"] if isinstance(event.get("data"), dict) else {}
     if (event.get("resource"), event.get("event")) != ("messages", "created") or not all(
         isinstance(data.get(k), str) for k in ("id", "personId", "roomId")
     ):
-        return 200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}", None
+        return Answer(200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}")
     me = registration(settings)
     if data.get("personId") == me.get("bot_id"):
-        return 200, "ignored: the bot's own message", None
+        return Answer(200, "ignored: the bot's own message")
     pace = assistant.TALK.admit(data["personId"], data["roomId"])
     if pace == "ignore":
         log.warning("assistant_ignored", reason="asking too fast", person_id=data["personId"][:80])
-        return 200, "ignored: asking too fast", None
+        return Answer(200, "ignored: asking too fast")
     record = RawRecord(
         url="bot-webhook",
         body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses),
@@ -188,7 +189,7 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
         if database.execute_sql(
             "SELECT 1 FROM raw_responses WHERE endpoint = 'bot_message' AND meeting_id = ?", (data["id"],)
         ).fetchone():
-            return 200, "replay: already answered", None
+            return Answer(200, "replay: already answered")
         store.save_raw(record, "bot_message", data["id"], 0)
     try:
         bot = Bot(settings)
@@ -198,17 +199,17 @@ def accept_delivery(body: bytes, settings) -> tuple[int, str, None]:
         if org not in answerable_orgs(settings, me):
             log.warning("assistant_refused", reason="another organisation", message_id=data["id"], org=org)
             bot.post(assistant.REFUSED, **thread)
-            return 200, "refused: another organisation", None
+            return Answer(200, "refused: another organisation")
         if pace == "slow down":
             bot.post(assistant.SLOW_DOWN, **thread)
-            return 200, "asked to slow down", None
+            return Answer(200, "asked to slow down")
         asked = command_of(message, me.get("bot_id"), me.get("bot_name"))
         bot.post(assistant.reply(asked, message.get("personEmail") or "", settings), **thread)
     except MeetqError as error:  # Webex would deliver again only on a non-2xx; the answer is lost, said here
         log.warning("assistant_failed", message_id=data["id"], error=str(error))
-        return 200, "could not answer", None
+        return Answer(200, "could not answer")
     log.info("assistant_answered", message_id=data["id"], command=asked.split(" ")[0][:20])
-    return 200, "answered", None
+    return Answer(200, "answered")
 
 
 def answerable_orgs(settings, me: dict) -> set[str]:

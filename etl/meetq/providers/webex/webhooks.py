@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ... import store
 from ...clock import iso, parse_iso, utcnow
+from ...delivery import Answer
 from ...errors import ConfigError, MeetqError, NotAuthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
@@ -156,19 +157,19 @@ def text_of(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[int, str, str | None]:
-    """Store one delivery already verified as `account`'s. Returns (HTTP status, what happened,
-    the account whose meeting is newly due or None). A signed body meetq cannot use gets a 400,
+def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> Answer:
+    """Store one delivery already verified as `account`'s; the Answer names the account when a
+    meeting is newly due. A signed body meetq cannot use gets a 400,
     which Webex does not deliver again; fields of the wrong type count as absent."""
     event = delivery_event(body)
     if event is None:
-        return 400, "signed, but not a webhook envelope", None
+        return Answer(400, "signed, but not a webhook envelope")
     data = event["data"] if isinstance(event.get("data"), dict) else {}
     if (event.get("resource"), event.get("event")) != (RESOURCE, EVENT):
-        return 200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}", None
+        return Answer(200, f"ignored {str(event.get('resource'))[:40]}/{str(event.get('event'))[:40]}")
     meeting_id = text_of(data.get("id"))
     if not meeting_id or data.get("meetingType") not in (None, "meeting"):
-        return 200, "ignored: not an ended meeting instance (the listing will find it)", None
+        return Answer(200, "ignored: not an ended meeting instance (the listing will find it)")
     now = clock()
     record = RawRecord(
         url="webhook",
@@ -178,7 +179,7 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[
     )
     with database.connection_context(), database.atomic():
         if not store.save_raw(record, "webhook", meeting_id, 0, account=account):  # offset 0: NULLs never clash
-            return 200, "replay: already received", None
+            return Answer(200, "replay: already received")
         due = now + timedelta(seconds=settings.fetch_delay_seconds)
         queued = store.enqueue_meeting(
             meeting_id,
@@ -190,4 +191,4 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> tuple[
             end=parse_iso(text_of(data.get("end"))),
             title=text_of(data.get("title")),
         )
-    return 200, "queued" if queued else "already known", account if queued else None
+    return Answer(200, "queued" if queued else "already known", account if queued else None)

@@ -266,8 +266,9 @@ def test_a_recent_meeting_is_fetched_once_more_after_the_recheck_delay(meetq, si
 
 def test_a_slow_answer_times_out_and_is_retried(meetq, sim):
     meetq.login()
-    meetq.write_config(request_timeout_seconds=0.5)
-    sim_post(sim, "/_sim/faults", [{"path": "/meeting/qualities", "status": 200, "delay": 1.0, "times": 1}])
+    # 2 s: a loaded CI machine's ordinary answers come well within it; the slow one takes 4
+    meetq.write_config(request_timeout_seconds=2.0)
+    sim_post(sim, "/_sim/faults", [{"path": "/meeting/qualities", "status": 200, "delay": 4.0, "times": 1}])
     result = json.loads(meetq("collect").stdout)
     assert result["outcome"] == "ok"
     assert stored_quality(meetq) == expected_quality(sim)

@@ -79,16 +79,22 @@ class Cycle:
     def account(self) -> str:
         return self.settings.account
 
-    def client(self, credentials=None, tracking_header: str | None = None) -> ApiClient:
-        """An HTTP client whose refused and unusable answers go to raw_responses; the vendor names
-        the header its answers carry a tracking id in."""
+    def client(
+        self, credentials=None, tracking_header: str | None = None, meeting_param: str | None = None
+    ) -> ApiClient:
+        """An HTTP client whose refused and unusable answers go to raw_responses. The vendor names
+        the header its answers carry a tracking id in, and the query parameter that names the
+        meeting a request is about (its refusal is filed under that meeting)."""
         return ApiClient(
-            self.settings, credentials or self.credentials, on_error=self.keep_refused, tracking_header=tracking_header
+            self.settings,
+            credentials or self.credentials,
+            on_error=lambda record: self.keep_refused(record, meeting_param),
+            tracking_header=tracking_header,
         )
 
-    def keep_refused(self, record: RawRecord) -> None:
+    def keep_refused(self, record: RawRecord, meeting_param: str | None = None) -> None:
         """Every refused request's body, and every unusable one, in its own small transaction."""
-        keep_refused(replace(record, body=self.private_body(record.body)), self.account)
+        keep_refused(replace(record, body=self.private_body(record.body)), self.account, meeting_param)
 
     def check_stop(self) -> None:
         if self.stop.is_set():
@@ -102,8 +108,9 @@ class Cycle:
             store.set_state(self.clock(), self.account, **values)
 
 
-def keep_refused(record: RawRecord, account: str) -> None:
-    """Filed under the URL's last path segment, with the meeting and offset its query names."""
+def keep_refused(record: RawRecord, account: str, meeting_param: str | None = None) -> None:
+    """Filed under the URL's last path segment, with the meeting (its query's `meeting_param`) and
+    the offset its query names."""
     parts = urlsplit(record.url)
     query = parse_qs(parts.query)
     endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
@@ -112,7 +119,7 @@ def keep_refused(record: RawRecord, account: str) -> None:
         store.save_raw(
             record,
             endpoint,
-            query.get("meetingId", [None])[0],
+            query.get(meeting_param, [None])[0] if meeting_param else None,
             int(offset) if offset and offset.isdigit() else None,
             account=account,
         )

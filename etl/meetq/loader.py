@@ -220,7 +220,7 @@ def _write_file(prepared_file: PreparedFile, report: LoadReport, settings) -> No
     for owner, sessions in prepared_file.meetings:
         store.save_raw(
             record,
-            "qualities",
+            settings.source.load_endpoint,
             owner,
             0,
             account=settings.account,

@@ -101,6 +101,8 @@ class Provider:
     login: Callable[..., str] | None = None  # interactive authorisation; returns who authorised
     webhooks: Webhooks | None = None  # its webhooks module (the protocol above)
     load_document: Callable[..., list] | None = None  # a saved response -> [(meeting id, [PreparedSession])]
+    load_endpoint: str = "loaded"  # what a loaded body is filed as in raw_responses: the endpoint its
+    #                                collector files the same bodies under
     private_body: Callable[[str, str], str] | None = None  # a saved response's text as privacy allows
     rejudge_session: Callable[[object, dict], tuple[list, dict]] | None = None
     # ^ a rejudge.StoredSession and the thresholds -> its summaries and verdict columns, judged again

@@ -100,6 +100,7 @@ PROVIDER = Provider(
     auth_status=auth_status,
     login=login,
     webhooks=webhooks,
+    load_endpoint="qualities",
     load_document=load.load_document,
     private_body=private_body,
     rejudge_session=rejudge_session,

@@ -33,7 +33,7 @@ RETENTION = timedelta(days=7)  # Webex keeps meeting quality 7 days after the st
 def collect(cycle: Cycle) -> None:
     """List what ended since the watermark (unless a webhook only made the queue due), then
     fetch the due qualities within the API's per-meeting limit."""
-    client = cycle.client(tracking_header=webex.TRACKING_HEADER)
+    client = cycle.client(tracking_header=webex.TRACKING_HEADER, meeting_param="meetingId")
     if cycle.listing:
         list_meetings(client, cycle)
     fetch_due_qualities(client, cycle)

@@ -27,6 +27,17 @@ REGISTERED = (
 )
 
 
+def environment(tmp_path: Path, config: Path) -> dict:
+    """A meetq of its own: these settings, a database and token file in the test's folder."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "MEETQ_CONFIG": str(config),
+        "MEETQ_DATABASE": str(tmp_path / "meetq.db"),
+        "MEETQ_SECRETS": str(tmp_path / "secrets.json"),
+        "MEETQ_LOG_FORMAT": "json",
+    }
+
+
 def tiny_api(calls: dict):
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
@@ -70,13 +81,7 @@ def test_a_throwaway_vendor_collects_and_shows_on_the_front_page(tmp_path):
         f'[account]\nprovider = "tiny"\n[tiny]\nbase_url = "http://127.0.0.1:{api.server_port}"\n'
         'client_id = "tiny-client"\n[webex]\nclient_id = "webex-client"\n'
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "MEETQ_CONFIG": str(config),
-        "MEETQ_DATABASE": str(tmp_path / "meetq.db"),
-        "MEETQ_SECRETS": str(tmp_path / "secrets.json"),
-        "MEETQ_LOG_FORMAT": "json",
-    }
+    env = environment(tmp_path, config)
     meetq = [sys.executable, "-c", REGISTERED.format(tests=str(TESTS))]
     try:
         collected = subprocess.run([*meetq, "collect"], env=env, capture_output=True, text=True, timeout=120)
@@ -137,13 +142,7 @@ def test_a_vendor_that_proves_its_webhook_address_gets_its_own_answer(tmp_path):
         f'[account]\nprovider = "tiny"\n[tiny]\nbase_url = "http://127.0.0.1:{api.server_port}"\n'
         f'[webhook]\nlisten = "127.0.0.1:{listen}"\n'
     )
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "MEETQ_CONFIG": str(config),
-        "MEETQ_DATABASE": str(tmp_path / "meetq.db"),
-        "MEETQ_SECRETS": str(tmp_path / "secrets.json"),
-        "MEETQ_LOG_FORMAT": "json",
-    }
+    env = environment(tmp_path, config)
     daemon = subprocess.Popen(
         [sys.executable, "-c", REGISTERED.format(tests=str(TESTS)), "run"],
         env=env,

@@ -5,7 +5,7 @@ A provider's `collect(cycle)` lists what is new since its watermark, fetches the
 the vendor's limits (per meeting, per participant, per record), maps them to the shared tables
 through `store` (always saying its provider), and raises `Stopped` (via `cycle.check_stop()`)
 between two transactions when asked to stop. Everything optional may be None: the CLI then says
-the account's vendor has no such thing. tests/tiny_vendor/ is the smallest whole provider.
+the account's vendor has no such thing. The tests hold the smallest whole provider, a throwaway one.
 """
 
 from __future__ import annotations

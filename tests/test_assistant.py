@@ -190,19 +190,12 @@ def test_a_meet_code_as_people_paste_it_finds_its_meeting(tmp_path):
 
     models.open_database(tmp_path / "meetq.db")
     try:
-        models.Meeting.insert(
-            id="meet:conference-1",
-            title="Meet eeddjmbane",
-            start="2026-12-01T10:00:00.000Z",
-            account="gmeet",
-            provider="google",
-        ).execute()
-        models.Meeting.insert(
-            id="meet:conference-2",
-            title="Meet abcdefghij",
-            start="2026-12-02T10:00:00.000Z",
-            account="gmeet",
-            provider="google",
+        models.Meeting.insert_many(
+            [
+                {"id": f"meet:conference-{n}", "title": title, "start": f"2026-12-0{n}T10:00:00.000Z"}
+                | {"account": "gmeet", "provider": "google"}
+                for n, title in ((1, "Meet eeddjmbane"), (2, "Meet abcdefghij"))
+            ]
         ).execute()
         (tmp_path / "none.toml").write_text("")
         settings = load_settings(

@@ -118,6 +118,11 @@ def test_two_evaluators_at_once_post_each_alert_once(meetq, sim):
     alerts = meetq.scalar("select count(*) from alerts")
     assert alerts >= 2 and len(posted(sim)) == alerts
     assert sum(json.loads(out)["posted"] for out, _ in results) == alerts
+    # A group's alert leads to the poor sessions it counted: the group's, joined since its window began.
+    links = [
+        link for (link,) in meetq.sql("select link from alerts where rule = 'quality' and subject like 'network:%'")
+    ]
+    assert links and all("verdict=poor&network=" in link and "&joined__gte=20" in link for link in links), links
 
 
 def test_a_429_is_waited_out_or_left_for_the_next_round(meetq, sim):

@@ -81,7 +81,7 @@ def quality_conditions(settings, now: datetime) -> list[Condition]:
                     f"{kind.replace('_', ' ')}: {subject}",
                     f"{share:.0f} % of {rated} rated sessions poor in the last {span(settings.window_minutes)} "
                     f"(alert above {settings.poor_pct:g} %, with at least {settings.min_sessions} sessions)",
-                    _quality_link(kind, subject),
+                    _quality_link(kind, subject, start),
                     {"poor_pct": round(share, 1), "rated": rated, "poor": poor},
                     state=state,
                 )
@@ -132,13 +132,15 @@ def _jumps(settings, now: datetime) -> list[Condition]:
     return found
 
 
-def _quality_link(kind: str, subject: str) -> str:
+def _quality_link(kind: str, subject: str, since: str) -> str:
+    """The page behind a quality alert: the building's, or the poor sessions it counted (the group's,
+    joined since the window began, newest first)."""
     if kind == "building":
         return f"/-/dashboards/places?building={quote(subject)}"
     column = {"account": "account", "network": "network", "media_region": "region_or_location", "client": "client"}[
         kind
     ]
-    return f"/meetq/sessions?verdict=poor&{column}={quote(subject)}"
+    return f"/meetq/sessions?verdict=poor&{column}={quote(subject)}&joined__gte={quote(since)}&_sort_desc=joined"
 
 
 def collector_conditions(settings, now: datetime) -> list[Condition]:

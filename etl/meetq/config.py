@@ -523,7 +523,7 @@ class Settings(_Settings):
 
     def is_configured(self) -> bool:
         """Whether this account has credentials of some kind (a token file counts)."""
-        return PROVIDERS[self.provider].is_configured(self)
+        return self.source.is_configured(self)
 
     def account_named(self, name: str | None) -> "Settings":
         if name is None:

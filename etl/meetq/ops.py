@@ -27,6 +27,7 @@ from .models import (
     make_private,
     schema_version_of,
 )
+from .store import OPEN_STATES
 
 PRUNE_BATCH = 200  # meetings per transaction: the collector never waits long on a prune
 
@@ -77,9 +78,6 @@ def status(settings) -> dict:
     }
 
 
-WAITING_STATES = ("pending", "partial", "recheck")  # as Health's "Meetings waiting" counts them
-
-
 def status_text(report: dict) -> str:
     """`status` for a person: each account's authorisation and last success, what waits, the
     alerts, the last runs with their messages. Times as stored, in UTC; --json gives it all."""
@@ -88,7 +86,7 @@ def status_text(report: dict) -> str:
         return f"{ts[:10]} {ts[11:19]} UTC" if ts else "never"
 
     def queue(counts):
-        waiting = sum(counts.get(state, 0) for state in WAITING_STATES)
+        waiting = sum(counts.get(state, 0) for state in OPEN_STATES)  # as Health counts them
         return (
             ", ".join(f"{state} {n}" for state, n in sorted(counts.items())) + f" (waiting: {waiting})"
             if counts

@@ -24,14 +24,24 @@ from pathlib import Path
 from bench import storage
 from bench.common import save, spread, timer, verdict
 
-TABLE_ORDER = ("media_sessions", "media_streams", "stream_series", "cpu_series", "media_summaries", "raw_responses")
+TABLE_ORDER = (
+    "media_sessions",
+    "webex_sessions",
+    "media_streams",
+    "stream_series",
+    "cpu_series",
+    "media_summaries",
+    "raw_responses",
+)
 RUNS = 5  # meetq load, the ceiling and sqlite-utils, in turn: each ratio compares runs made one after the other
 
 
 def _tuple_columns() -> dict:
+    from meetq.providers.webex.schema import SESSION_COLUMNS
     from meetq.rows import CPU_SERIES_COLUMNS, SERIES_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS
 
     return {
+        "webex_sessions": SESSION_COLUMNS,
         "media_streams": STREAM_COLUMNS,
         "stream_series": SERIES_COLUMNS,
         "cpu_series": CPU_SERIES_COLUMNS,
@@ -67,7 +77,7 @@ def normalised_rows(batch) -> dict[str, list]:
     compressed bodies, IP addresses masked as by default)."""
     from meetq.packing import pack_text
     from meetq.providers.webex.transform import prepare_session, private_body
-    from meetq.raw import body_digest
+    from meetq.responses import body_digest
     from meetq.rows import SESSION_WRITE_COLUMNS
 
     tables = {name: [] for name in TABLE_ORDER}
@@ -88,7 +98,8 @@ def normalised_rows(batch) -> dict[str, list]:
         )
         for item in items:
             prepared = prepare_session(item, meeting_id, "2026-11-23T00:00:00.000Z")
-            tables["media_sessions"].append(dict(zip(SESSION_WRITE_COLUMNS, prepared.session)))
+            tables["media_sessions"].append({**dict(zip(SESSION_WRITE_COLUMNS, prepared.session)), "provider": "webex"})
+            tables["webex_sessions"].append(prepared.vendor[2])
             tables["media_streams"].extend(prepared.streams)
             tables["stream_series"].extend(prepared.series)
             tables["cpu_series"].extend(prepared.cpu_series)
@@ -112,20 +123,23 @@ def worker_only(batch) -> float:
     """What `meetq load`'s workers do for every file (parse, transform, shared cause, compress,
     marshal for the trip back), in one process, no database: with the ceiling's inserts, the
     floor of any load on this machine."""
-    from meetq.loader import prepare_file
+    from meetq.loader import prepare_file, reader_of
+    from meetq.providers import PROVIDERS
+
+    reader = reader_of(PROVIDERS["webex"], "default")
 
     texts = [json.dumps({"items": items}) for _, items in batch]
     with timer() as t:
         for text in texts:
-            prepare_file("bench", text, None, "masked", {}, "2026-11-23T00:00:00.000Z", "webex").to_bytes()
+            prepare_file("bench", text, None, "masked", {}, "2026-11-23T00:00:00.000Z", reader).to_bytes()
     return t["seconds"]
 
 
 def fresh_database(path: Path):
-    from meetq import models
+    from meetq import models, providers
 
     models.close_database()
-    return models.open_database(path)
+    return providers.open_database(path)
 
 
 def run_meetq_load(batch, path: Path, folder: Path) -> float:
@@ -148,7 +162,7 @@ def run_meetq_collector_path(batch, path: Path) -> float:
     from meetq import store
     from meetq.models import database
     from meetq.providers.webex.collect import save_quality_items
-    from meetq.raw import RawRecord
+    from meetq.responses import RawRecord
 
     fresh_database(path)
     bodies = [json.dumps({"items": items}) for _, items in batch]  # a real fetch has its body already
@@ -176,8 +190,8 @@ def run_ceiling(tables, meeting_ids, path: Path) -> float:
     with timer() as t:
         connection.execute("begin")
         connection.executemany(
-            "insert into meetings (id, quality_state, quality_offset, quality_passes, "
-            "quality_failures) values (?, 'done', 0, 1, 0)",
+            "insert into meetings (id, provider, quality_state, quality_passes, "
+            "quality_failures) values (?, 'webex', 'done', 1, 0)",
             [(m,) for m in meeting_ids],
         )
         for name in TABLE_ORDER:
@@ -212,7 +226,7 @@ def run_sqlite_utils(tables, meeting_ids, path: Path) -> float:
         with db.conn:
             db["meetings"].insert_all(
                 (
-                    {"id": m, "quality_state": "done", "quality_offset": 0, "quality_passes": 1, "quality_failures": 0}
+                    {"id": m, "provider": "webex", "quality_state": "done", "quality_passes": 1, "quality_failures": 0}
                     for m in meeting_ids
                 ),
                 batch_size=500,

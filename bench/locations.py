@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from meetq.locations import Locator, import_building_file, parse_building_file
-from meetq.models import close_database, open_database
+from meetq.models import close_database
+from meetq.providers import open_database
 
 from bench.common import save, spread, timer, verdict
 

@@ -18,13 +18,13 @@ REPEATS = 7
 
 
 def build(path: Path, days: int, meetings_per_day: int, people: int) -> dict:
-    from meetq import models, store
+    from meetq import models, providers, store
     from meetq.models import database
     from meetq.providers.webex.collect import save_listed_meetings, save_quality_items
     from meetq.simulator.org import Organisation
 
     models.close_database()
-    models.open_database(path)
+    providers.open_database(path)
     # The year ends today: the pages open on "the last 7 days", which must hold that week's calls
     # (a year ending on a fixed date leaves them empty, and their timings say nothing).
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -87,7 +87,7 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
     email = email[0] if email else db.execute("select user_email from media_sessions limit 1").fetchone()[0]
     last = db.execute("select substr(max(join_time), 1, 10) from media_sessions").fetchone()[0]
     month_ago = db.execute("select date(?, '-30 days')", (last,)).fetchone()[0]
-    site = db.execute("select site_url from meetings where site_url is not null limit 1").fetchone()[0]
+    site = db.execute("select site_url from webex_meetings where site_url is not null limit 1").fetchone()[0]
     title = db.execute(
         "select title || ' · ' || substr(start, 1, 16) || ' · ' || id from meetings where id = ?", (meeting_id,)
     ).fetchone()[0]

@@ -184,18 +184,19 @@ def test_the_mention_is_taken_off_whatever_the_client_sent(message, command):
 
 
 def test_a_meet_code_as_people_paste_it_finds_its_meeting(tmp_path):
-    """Meet codes are pasted with dashes (eed-djmb-ane); meetq keeps them as letters only."""
-    from meetq import assistant, models
+    """Join codes are pasted with separators (eed-djmb-ane, 123 456 789); meetq keeps them without."""
+    from meetq import assistant, models, providers
     from meetq.config import load_settings
 
-    models.open_database(tmp_path / "meetq.db")
+    providers.open_database(tmp_path / "meetq.db")
     try:
         models.Meeting.insert_many(
             [
-                {"id": f"meet:conference-{n}", "title": title, "start": f"2026-12-0{n}T10:00:00.000Z"}
-                | {"account": "gmeet", "provider": "google"}
-                for n, title in ((1, "Meet eeddjmbane"), (2, "Meet abcdefghij"))
+                {"id": f"meet:conference-{n}", "title": f"Meet {code}", "start": f"2026-12-0{n}T10:00:00.000Z"}
+                | {"account": "gmeet", "provider": "google", "join_code": code}
+                for n, code in ((1, "eeddjmbane"), (2, "abcdefghij"))
             ]
+            + [{"id": "m_I_1", "title": "Weekly sync", "join_code": "123456789", "provider": "webex"}]
         ).execute()
         (tmp_path / "none.toml").write_text("")
         settings = load_settings(
@@ -208,5 +209,6 @@ def test_a_meet_code_as_people_paste_it_finds_its_meeting(tmp_path):
             answer = assistant.reply(asked, "someone@example.com", settings)
             assert answer.startswith("**Meet eeddjmbane**") and "meeting=meet%3Aconference-1" in answer, (asked, answer)
         assert assistant.reply("meeting xyz-wxyz-xyz", "someone@example.com", settings).startswith("I found no meeting")
+        assert assistant.reply("meeting 123 456 789", "someone@example.com", settings).startswith("**Weekly sync**")
     finally:
         models.close_database()

@@ -281,7 +281,7 @@ def test_legacy_field_names_from_the_api_are_stored_the_same_way(meetq, sim):
     meetq("collect")
     assert stored_quality(meetq) == expected_quality(sim)
     assert meetq.scalar("select count(*) from media_sessions where user_email is null or join_time is null") == 0
-    assert meetq.scalar("select count(distinct legacy_fields) from media_sessions") == 1
+    assert meetq.scalar("select count(distinct legacy_fields) from webex_sessions") == 1
 
 
 def test_personal_access_token_mode_collects_then_says_clearly_when_it_dies(meetq, sim):

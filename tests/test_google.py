@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from conftest import SMALL_ORG, sim_post, sim_stats
-from meetq import models, store
+from meetq import models, providers, store
 from meetq.clock import iso, parse_iso
 from meetq.config import load_settings
-from meetq.models import database, open_database
-from meetq.pipeline import run_cycle
+from meetq.models import database
+from meetq.providers import open_database
 from meetq.providers.google.transform import meeting_code, parameters, prepare_activity
 from meetq.rows import FIGURE_COLUMNS, SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS, stable_id
+from meetq.runs import run_cycle
 from meetq.simulator import SimConfig
 from meetq.simulator.google import GoogleSimulator
 
@@ -35,6 +36,7 @@ def test_a_call_ended_activity_becomes_one_session_with_summaries_and_a_verdict(
     meeting, session = prepare_activity(full, "2024-03-03T07:00:00.000Z")
     assert meeting == {
         "id": "meet:sS2tOoK7x6hJ2lRLDaQ8DxIWOAQMCEMKCGIQ",
+        "join_code": "wktimxivuk",
         "title": "Meet wktimxivuk",
         "host_email": "lee@example.com",
         "start": "2024-03-03T05:50:41.830Z",
@@ -299,8 +301,9 @@ def test_the_migration_rekeys_sessions_stored_under_the_qualifier_alone(tmp_path
         )
         with db.atomic():
             store.write_sessions(meeting["id"], [old], "gmeet", "google")
-        db.execute_sql("PRAGMA user_version = 5")
-        models.migrate(db)
+        db.execute_sql("PRAGMA user_version = 5")  # and Google's own migrations not yet run
+        db.execute_sql("DELETE FROM collector_state WHERE key = 'schema.google'")
+        models.migrate(db, schemas=providers.SCHEMAS)
         assert [r[0] for r in db.execute_sql("select id from media_sessions")] == [session.id]
         assert (
             db.execute_sql("select count(*) from media_summaries where session_id = ?", (session.id,)).fetchone()[0]

@@ -109,15 +109,16 @@ def test_every_module_imports_on_its_own():
 def test_every_provider_meets_the_protocols_the_core_calls():
     """Each part a provider gives has every method its protocol names (providers/base.py): a part
     the core calls and a vendor forgot fails here, not in a delivery at night."""
-    from meetq.providers import PROVIDERS
-    from meetq.providers.base import ChannelModule, SignIn, Webhooks
+    from meetq import assistant
+    from meetq.providers import CHANNELS, PROVIDERS
+    from meetq.providers.base import ChannelModule, Conversation, SignIn, Webhooks
 
     def members(protocol) -> set[str]:
-        return {name for name in vars(protocol) if not name.startswith("_")}
+        return {name for name in (*vars(protocol), *vars(protocol).get("__annotations__", {})) if name[0] != "_"}
 
     missing = []
     for provider in PROVIDERS.values():
-        for part, protocol in (("webhooks", Webhooks), ("bot", ChannelModule), ("sign_in", SignIn)):
+        for part, protocol in (("webhooks", Webhooks), ("sign_in", SignIn)):
             given = getattr(provider, part)
             if given is not None:
                 missing += [
@@ -125,5 +126,81 @@ def test_every_provider_meets_the_protocols_the_core_calls():
                 ]
         credentials = provider.credentials
         assert callable(credentials), provider.name
+    for name, channel in CHANNELS.items():
+        missing += [f"channel {name}.{m}" for m in members(ChannelModule) if not callable(getattr(channel, m, None))]
+    # What a channel is handed to talk with: the assistant, whole.
+    missing += [f"assistant.{m}" for m in members(Conversation) if not hasattr(assistant, m)]
     assert missing == []
     assert {"register", "accept_delivery", "signed_by"} <= members(Webhooks)  # the check reads the protocol
+
+
+# Where a vendor may be named: its own package, the registry, the simulators and the demo.
+VENDOR_PLACES = ("meetq.providers", "meetq.simulator", "meetq.demo")
+
+
+def test_the_core_names_no_vendor():
+    """Outside the providers, a vendor's name is a defect: in code it couples the core to it, in a
+    comment it says something the provider should."""
+    from meetq.providers import PROVIDERS
+
+    vendors = [name for name in PROVIDERS] + [p.title.split()[0].lower() for p in PROVIDERS.values()]
+    named = {
+        module: sorted({v for v in vendors if v in path.read_text().lower()})
+        for module, path in MODULES.items()
+        if not module.startswith(VENDOR_PLACES)
+    }
+    assert {module: found for module, found in named.items() if found} == {}
+
+
+def test_a_chart_names_a_vendor_only_when_its_title_does():
+    """A chart that keeps one vendor's sessions (`provider = '…'`) says which in its title."""
+    import re
+
+    import meetq_viewer
+    from meetq.providers import PROVIDERS
+
+    charts = [
+        chart
+        for dashboard in meetq_viewer.metadata()["plugins"]["datasette-dashboards"].values()
+        for chart in dashboard["charts"].values()
+    ]
+    vendor_charts = [(c["title"], re.findall(r"provider = '(\w+)'", c["query"])) for c in charts]
+    assert [title for title, _ in vendor_charts if _], "no chart keeps one vendor: the check checks nothing"
+    assert [
+        (title, vendor)
+        for title, vendors in vendor_charts
+        for vendor in vendors
+        if PROVIDERS[vendor].title.split()[0] not in title
+    ] == []
+    sql_files = (Path(meetq_viewer.__file__).parent / "sql").rglob("*.sql")
+    assert [p.name for p in sql_files if re.search(r"provider = '\w+'", p.read_text())] == []
+
+
+def test_the_development_guide_lists_the_layers_in_import_order():
+    """docs/development.md draws etl/meetq/ a line a layer: every module is on it, and each imports
+    (when it loads) only what stands on its own line or above."""
+    import re
+
+    guide = (ETL.parent / "docs" / "development.md").read_text().split("```")[1]
+    position = {}
+    for number, line in enumerate(guide.splitlines()):
+        names = line[:27] if line.startswith("  ") else ""  # the name column; the meaning starts at 27
+        for entry in re.findall(r"[\w/]+\.py|[\w/]+/", names):
+            position[entry] = number
+
+    def place(module: str) -> int | None:
+        path = str(MODULES[module].relative_to(PACKAGE))
+        for entry in (path, path.rsplit("/", 1)[0] + "/" if "/" in path else None):
+            if entry in position:
+                return position[entry]
+        return None
+
+    unlisted = sorted(m for m in MODULES if place(m) is None and not m.endswith("__init__") and m != "meetq")
+    assert unlisted == []
+    upward = [
+        f"{module} imports {target}"
+        for module in MODULES
+        for target in GRAPH[module]
+        if place(module) is not None and place(target) is not None and place(target) > place(module)
+    ]
+    assert upward == []

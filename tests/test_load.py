@@ -82,7 +82,7 @@ def test_load_reads_stdin_and_masks_addresses_by_default(meetq, sim):
 
 
 def test_groups_commit_every_few_files_and_lose_none(sim, tmp_path, monkeypatch):
-    from meetq import loader, models
+    from meetq import loader, models, providers
     from meetq.config import load_settings
 
     saved = save_responses(sim, tmp_path / "saved")
@@ -90,7 +90,7 @@ def test_groups_commit_every_few_files_and_lose_none(sim, tmp_path, monkeypatch)
     monkeypatch.setattr(loader, "GROUP_FILES", 4)
     monkeypatch.setattr(loader, "_write_group", lambda *a, w=loader._write_group: commits.append(1) or w(*a))
     settings = load_settings(overrides={"database": str(tmp_path / "grouped.db")}, environ={})
-    models.open_database(settings.database)
+    providers.open_database(settings.database)
     try:
         report = loader.load_files([str(saved)], settings, workers=0)
     finally:

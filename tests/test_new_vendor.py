@@ -39,10 +39,13 @@ def environment(tmp_path: Path, config: Path) -> dict:
 
 
 def tiny_api(calls: dict):
+    asked = []
+
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
+            asked.append(self.path)
             body = json.dumps(calls).encode()
-            self.send_response(200 if self.path == "/calls" else 404)
+            self.send_response(200 if self.path in ("/calls", "/subscriptions/renew") else 404)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -52,6 +55,7 @@ def tiny_api(calls: dict):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Answer)
+    server.asked = asked
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -134,7 +138,8 @@ def sqlite3_file(path):
 def test_a_vendor_that_proves_its_webhook_address_gets_its_own_answer(tmp_path):
     """A vendor whose subscriptions start with a challenge (Microsoft Graph's validationToken,
     echoed as plain text) answers it through its webhooks module: the daemon's receiver sends that
-    answer as it is, before any signature; anything else unsigned is still refused."""
+    answer as it is, before any signature; anything else unsigned is still refused. Its subscriptions
+    expire, as Graph's do: the daemon renews them soon after it starts."""
     api = tiny_api({"calls": []})
     listen = free_port()
     config = tmp_path / "meetq.toml"
@@ -158,11 +163,13 @@ def test_a_vendor_that_proves_its_webhook_address_gets_its_own_answer(tmp_path):
         assert proved.headers["content-type"] == "text/plain" and proved.headers["x-content-type-options"] == "nosniff"
         unsigned = requests.post(url, data=b'{"event": "call.ended"}', timeout=10)
         assert unsigned.status_code == 401 and unsigned.json() == {"status": "no registered account's secret signed it"}
+        wait_for(lambda: "/subscriptions/renew" in api.asked, timeout=30)
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, err = daemon.communicate(timeout=30)
         api.shutdown()
     assert daemon.returncode == 0 and "Traceback" not in err
+    assert '"event": "webhooks_renewed"' in err and '"result": "1 subscription renewed"' in err
 
 
 def listening(url: str) -> bool:

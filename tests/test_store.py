@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from meetq import models, packing, store
-from meetq.models import database, open_database
+from meetq.models import database
+from meetq.providers import open_database
 from meetq.providers.webex.collect import save_listed_meetings, save_quality_items
 
 DATA = Path(__file__).parent / "data"
@@ -67,8 +68,8 @@ def test_a_single_account_database_gains_the_account_column(tmp_path):
         for table in ("meetings", "media_sessions", "raw_responses", "collector_runs"):
             old.execute(f"ALTER TABLE {table} DROP COLUMN account")
         old.execute(
-            "INSERT INTO meetings (id, quality_state, quality_offset, quality_passes, quality_failures) "
-            "VALUES ('m1', 'done', 0, 1, 0)"
+            "INSERT INTO meetings (id, provider, quality_state, quality_passes, quality_failures) "
+            "VALUES ('m1', 'webex', 'done', 1, 0)"
         )
         old.execute("PRAGMA user_version = 1")
     open_database(path)

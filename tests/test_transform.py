@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from meetq.packing import unpack_rows
-from meetq.providers.webex.transform import meeting_row, session_rows
+from meetq.providers.webex.transform import meeting_row, session_rows, split_meeting_row
 from meetq.rows import SUMMARY_COLUMNS, stable_id
 
 DATA = Path(__file__).parent / "data"
@@ -201,6 +201,14 @@ def test_meeting_row_drops_passwords_and_normalises_times():
     assert "password" not in raw and "hostKey" not in raw and "phoneAndVideoSystemPassword" not in raw
     assert raw["title"] == items[1]["title"]
     assert meeting_row({"title": "no id"}) is None
+    core, own = split_meeting_row(meeting_row(items[0]))
+    assert core["join_code"] == "123456789" and "site_url" not in core and "scheduled_meeting_id" not in core
+    assert own == {
+        "meeting_id": items[0]["id"],
+        "site_url": "site4-example.webex.com",
+        "scheduled_meeting_id": None,  # a series item: it is the scheduled meeting
+    }
+    assert split_meeting_row(row)[1]["scheduled_meeting_id"] == "870f51ff287b41be84648412901e0402_20191101T120000Z"
 
 
 def test_verdicts_name_the_metric_that_decided_in_words():

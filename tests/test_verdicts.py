@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from meetq import models, shared_cause
 from meetq.config import load_settings
-from meetq.loader import load_files, prepare_file
-from meetq.models import database, open_database
+from meetq.loader import load_files, prepare_file, reader_of
+from meetq.models import database
+from meetq.providers import PROVIDERS, open_database
 from meetq.providers.google.transform import prepare_activity
 from meetq.providers.webex.transform import session_rows, summarise_session
 from meetq.rejudge import rejudge
@@ -144,7 +145,8 @@ def test_the_shared_cause_found_in_load_workers_is_the_one_the_store_gives(tmp_p
     for n, part in enumerate([meeting] if files == "one file" else [[item] for item in meeting]):
         (folder / f"{n}.json").write_text(json.dumps({"items": part}))
     if files == "one file":  # what the worker hands the writer: the four sessions named
-        prepared = prepare_file(str(folder / "0.json"), None, None, "masked", {}, "t", "webex")
+        reader = reader_of(PROVIDERS["webex"], "default")
+        prepared = prepare_file(str(folder / "0.json"), None, None, "masked", {}, "t", reader)
         assert [len(found) for found in prepared.findings.values()] == [4]
     settings = load_settings(overrides={"database": str(tmp_path / "meetq.db")}, environ={})
     open_database(settings.database)

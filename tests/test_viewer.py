@@ -184,13 +184,14 @@ def test_every_chart_query_runs_with_its_filters_set(served):
         "direction": "out",
         "min_sessions": "1",
         "session": served.scalar("select id from media_sessions where provider = 'google' limit 1"),
-        "site": served.scalar("select site_url from meetings where site_url is not null limit 1"),
+        "site": served.scalar("select site_url from webex_meetings where site_url is not null limit 1"),
         "account": "default",
         "provider": "webex",
         "meeting": served.scalar("select id from meetings where quality_passes > 0 limit 1"),
     }
     values["building"] = served.scalar(
-        "select p.building from session_places p join meetings m on m.id = p.meeting_id where m.site_url = ? "
+        "select p.building from session_places p join webex_meetings w on w.meeting_id = p.meeting_id "
+        "where w.site_url = ? "
         "and p.account = 'default' and p.provider = 'webex' and p.building is not null "
         "group by 1 order by count(*) desc limit 1",
         values["site"],
@@ -205,16 +206,16 @@ def test_every_chart_query_runs_with_its_filters_set(served):
 
 def test_dashboard_filters_narrow_the_charts(served):
     day, site = served.sql(
-        "select substr(s.join_time, 1, 10), m.site_url from media_sessions s "
-        "join meetings m on m.id = s.meeting_id where s.account = 'default' "
+        "select substr(s.join_time, 1, 10), w.site_url from media_sessions s "
+        "join webex_meetings w on w.meeting_id = s.meeting_id where s.account = 'default' "
         "group by 1, 2 order by 1 limit 1"
     )[0]
     by_vendor = DASHBOARDS["overview"]["charts"]["by-provider"]["query"]
     filters = {"date_start": day, "date_end": day, "site": site, "account": "default", "provider": "webex"}
     narrowed = get_json(served, "/meetq.json", sql=keep_optional(by_vendor, filters), _shape="array", **filters)
     expected = served.scalar(
-        "select count(*) from media_sessions s join meetings m on m.id = s.meeting_id "
-        "where s.join_time >= ? and s.join_time < date(?, '+1 day') and m.site_url = ? "
+        "select count(*) from media_sessions s join webex_meetings w on w.meeting_id = s.meeting_id "
+        "where s.join_time >= ? and s.join_time < date(?, '+1 day') and w.site_url = ? "
         "and s.account = 'default' and s.provider = 'webex' and s.verdict != 'unrated'",
         day,
         day,
@@ -399,7 +400,8 @@ def test_this_week_is_the_same_on_the_front_page_in_the_digest_and_from_the_bot(
 
     from meetq import assistant, digest
     from meetq.config import load_settings
-    from meetq.models import close_database, open_database
+    from meetq.models import close_database
+    from meetq.providers import open_database
     from test_sign_in import viewer
 
     zone = "Pacific/Kiritimati"  # UTC+14
@@ -464,6 +466,19 @@ def test_a_meeting_search_that_matches_nothing_or_several_says_so(served):
         assert [row["id"] for row in get_json(served, "/meetq.json", sql=facts, meeting=asked, _shape="array")] == [
             unique_id
         ]
+    # A join code as people type it: a Meet code with dashes, a Webex meeting number with spaces.
+    for provider, spaced in (
+        ("google", lambda c: f"{c[:3]}-{c[3:7]}-{c[7:]}"),
+        ("webex", lambda c: f"{c[:4]} {c[4:]}"),
+    ):
+        meeting_id, code = served.sql(
+            "select id, join_code from meetings m where provider = ? and quality_passes > 0 and join_code is not null "
+            "and (select count(*) from meetings o where o.join_code = m.join_code) = 1 "
+            "and (select count(*) from meetings o where o.title like '%' || m.join_code || '%') <= 1 limit 1",
+            provider,
+        )[0]
+        found = get_json(served, "/meetq.json", sql=facts, meeting=spaced(code), _shape="array")
+        assert [row["id"] for row in found] == [meeting_id], (provider, code)
 
 
 def test_one_persons_sessions_are_found_by_part_of_an_address_or_a_name(served):

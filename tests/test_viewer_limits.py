@@ -106,8 +106,8 @@ def test_meetq_text_is_bounded_on_every_connection_that_has_it(tmp_path):
 
 def test_a_body_larger_than_meetq_reads_back_is_not_kept(tmp_path, monkeypatch):
     from meetq import store
-    from meetq.models import open_database
-    from meetq.raw import RawRecord
+    from meetq.providers import open_database
+    from meetq.responses import RawRecord
 
     monkeypatch.setattr(store, "MAX_TEXT_BYTES", 1000)
     database = open_database(tmp_path / "meetq.db")

@@ -1,3 +1,3 @@
-"""meetq: collect per-participant meeting quality (Webex, Google Meet) into SQLite before the vendors forget it."""
+"""meetq: collect per-participant meeting quality from the vendors' APIs into SQLite before the vendors forget it."""
 
 __version__ = "0.1.0"

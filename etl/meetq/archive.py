@@ -23,7 +23,7 @@ def export_raw(
     until: str | None = None,
     endpoints: tuple[str, ...] = (),
 ) -> dict:
-    """Write every successful raw body that matches, read through `db` (ops.read_only: exporting
+    """Write every successful raw body that matches, read through `db` (operations.read_only: exporting
     never writes the database). Returns {endpoint: files written}."""
     conditions, params = ["status BETWEEN 200 AND 299"], []
     for column, value, operator in (

@@ -5,9 +5,8 @@ Markdown to answer with. Every text that came from a vendor or from the asker is
 (markdown.py). `TALK.admit(person, space)` says whether to answer at all: a person or a space
 asking faster than a person types gets one "slow down", then silence until the pace drops. The
 vendor's part (hearing a message, fetching its text, checking the asker's organisation,
-replying in its thread) is the provider's bot module. Finding a meeting still reads two vendors'
-fields here (a Webex meeting number in the listing, a Meet code in the attendance): they belong to
-the providers, behind a vendor-neutral way to name a meeting.
+replying in its thread) is the provider's bot module. A meeting is found by its id, its join code
+(what people type to join it, as each provider stores it) or a word of its title.
 """
 
 from __future__ import annotations
@@ -40,9 +39,6 @@ HELP = (
     "- `status`: whether the collector is keeping up\n"
     "- `help`: this"
 )
-
-
-MEET_CODE = re.compile(r"[a-z]{3}-[a-z]{4}-[a-z]{3}", re.I)
 
 
 def reply(text: str, asker: str, settings) -> str:
@@ -94,13 +90,12 @@ def meeting(argument: str, _: str, settings) -> str:
     key = chosen.group(1) if chosen else argument
     # The title is searched for as written: the asker's % and _ are letters, not wildcards.
     words = like_pattern(key) if len(key) >= MIN_SEARCH else None
-    # A Meet code as people paste it (abc-defg-hij) is stored as letters only.
-    code = key.replace("-", "").lower() if MEET_CODE.fullmatch(key.strip()) else None
+    # A join code as people paste it (123 456 789, abc-defg-hij) is stored without its separators.
+    code = re.sub(r"[\s-]", "", key).lower()
     found = database.execute_sql(
         "SELECT id, coalesce(title, '(untitled)'), start FROM meetings WHERE id = ?1 "
-        "OR json_extract(raw, '$.meetingNumber') = ?1 OR title LIKE '%' || ?2 || '%' ESCAPE '\\' "
-        "OR id IN (SELECT meeting_id FROM meet_attendance WHERE meeting_code = ?3) OR title LIKE '% ' || ?3 "
-        "ORDER BY id = ?1 DESC, start DESC LIMIT 1",
+        "OR join_code = ?3 OR title LIKE '%' || ?2 || '%' ESCAPE '\\' "
+        "ORDER BY id = ?1 DESC, join_code = ?3 DESC, start DESC LIMIT 1",
         (key, words, code),
     ).fetchone()
     if not found:

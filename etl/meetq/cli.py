@@ -11,7 +11,7 @@ import click
 import peewee
 
 from . import logs
-from .config import load_settings
+from .config import PERSONAL_TOKEN, load_settings
 from .errors import ConfigError, InsecureTokenFile, MeetqError, NotAuthorised
 from .providers import feature_of, provider_of
 
@@ -52,15 +52,15 @@ class Meetq(click.Group):
 @click.option(
     "--token",
     "access_token",
-    help="Webex: a personal access token instead of an integration (lasts 12 "
-    "hours; MEETQ_WEBEX_ACCESS_TOKEN keeps it out of your shell history).",
+    help="A personal access token of the first account's vendor, instead of an integration "
+    "(its MEETQ_<VENDOR>_ACCESS_TOKEN keeps it out of your shell history).",
 )
 @click.option("--debug", is_flag=True, help="Show a traceback instead of one line when something fails.")
 @click.pass_context
 def cli(ctx, database, secrets, access_token, debug):
-    """Collect per-participant meeting quality (Webex, Google Meet) into SQLite before the vendors
+    """Collect per-participant meeting quality from the vendors' APIs into SQLite before the vendors
     forget it, and browse it."""
-    ctx.obj = {"database": database, "secrets": secrets, "webex.access_token": access_token, "debug": debug}
+    ctx.obj = {"database": database, "secrets": secrets, PERSONAL_TOKEN: access_token, "debug": debug}
 
 
 def settings_from(ctx, account: str | None = None, **overrides):
@@ -78,7 +78,8 @@ def open_db(settings):
     """The collector's database, created or upgraded, samples of older releases packed; a clear
     error when it cannot be written."""
     from .compact import compact_legacy
-    from .models import open_database, writable
+    from .models import writable
+    from .providers import open_database
 
     writable(settings.database)
     database = open_database(settings.database)
@@ -188,8 +189,8 @@ def webhook_delete(ctx, webhook_id, account):
 def collect(ctx, backfill_days, account):
     """Run one collection cycle per account and print its summary. Exit 1 unless every one succeeded."""
     from .daemon import collector_lock, usable_credentials
-    from .pipeline import run_accounts, run_cycle
     from .rejudge import rejudge_if_rules_changed
+    from .runs import run_accounts, run_cycle
 
     settings = settings_from(ctx, account, backfill_days=backfill_days)
     usable_credentials([settings] if account else settings.accounts())  # before any file is created
@@ -224,7 +225,7 @@ def run(ctx, interval_seconds):
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--meeting-id", help="Meeting the payloads belong to (default: each item's meetingInstanceId).")
+@click.option("--meeting-id", help="Meeting the payloads belong to (default: the meeting each item names).")
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
@@ -233,8 +234,8 @@ def run(ctx, interval_seconds):
 @account_option
 @click.pass_context
 def load(ctx, sources, meeting_id, workers, account):
-    """Ingest saved API responses (for Webex: Meeting Qualities; JSON files, folders of them, or
-    - for stdin) instead of calling the API."""
+    """Ingest saved API responses of the account's vendor (the bodies its collector stores: JSON
+    files, folders of them, or - for stdin) instead of calling the API."""
     from .loader import load_files
 
     settings = settings_from(ctx, account)
@@ -271,8 +272,8 @@ def rejudge(ctx):
 @click.option("--json", "as_json", is_flag=True, help="Everything, as JSON (for scripts).")
 def status(ctx, as_json):
     """The queue by state, the last runs, token expiry and database size."""
-    from .ops import status as collector_status
-    from .ops import status_text
+    from .operations import status as collector_status
+    from .operations import status_text
 
     report = collector_status(settings_from(ctx))
     click.echo(json.dumps(report, indent=2) if as_json else status_text(report))
@@ -282,7 +283,7 @@ def status(ctx, as_json):
 @click.pass_context
 def health(ctx):
     """For probes: exit 0 when a cycle succeeded within two intervals and no login is needed."""
-    from .ops import health as collector_health
+    from .operations import health as collector_health
 
     healthy, reason = collector_health(settings_from(ctx))
     click.echo(("healthy: " if healthy else "unhealthy: ") + reason)
@@ -295,7 +296,7 @@ def health(ctx):
 @click.pass_context
 def prune(ctx, samples_days, raw_days):
     """Drop old samples and raw bodies (meetings, sessions and summaries stay); give space back."""
-    from .ops import prune as prune_database
+    from .operations import prune as prune_database
 
     settings = settings_from(ctx, samples_days=samples_days, raw_days=raw_days)
     open_db(settings)
@@ -309,7 +310,7 @@ def migrate(ctx, vacuum):
     """Bring the database to this release's schema, with progress (every command does it on
     opening; a kill loses nothing and the next start carries on)."""
     from .compact import pending
-    from .ops import vacuum as vacuum_database
+    from .operations import vacuum as vacuum_database
 
     settings = settings_from(ctx)
     open_db(settings)
@@ -324,7 +325,7 @@ def migrate(ctx, vacuum):
 @click.pass_context
 def backup(ctx, path):
     """A consistent copy of the database, safe while the collector runs."""
-    from .ops import backup as backup_database
+    from .operations import backup as backup_database
 
     settings = settings_from(ctx)
     click.echo(f"Backed up {settings.database} to {path} ({backup_database(settings, path)} bytes).")
@@ -345,7 +346,8 @@ def backup(ctx, path):
     help="Any SimConfig field, e.g. --set access_lifetime=60 --set rate_limit_seconds=5.",
 )
 def simulator(host, port, seed, overrides):
-    """Run the built-in Webex simulator until interrupted (`meetq demo` runs both vendors')."""
+    """Run the built-in simulator of the first vendor's API until interrupted (`meetq demo` runs
+    every vendor's)."""
     from .simulator.run import run_simulator
 
     run_simulator(host, port, seed, overrides)
@@ -467,7 +469,7 @@ def raw_group():
 def raw_export(ctx, folder, account, meeting_id, since, until, endpoints):
     """Write the kept bodies as files, the ones `meetq load` reads: FOLDER/<account>/<endpoint>/…"""
     from .archive import export_raw
-    from .ops import read_only
+    from .operations import read_only
 
     with read_only(settings_from(ctx).database) as db:  # never writes; a clear line for a missing file
         written = export_raw(db, folder, account, meeting_id, since, until, endpoints)

@@ -15,7 +15,7 @@ from itertools import groupby
 
 from .clock import parse_iso
 from .logs import get_logger
-from .models import COMPACTING, database, drop_views, ensure_db_shape, table_names
+from .models import COMPACTING, database, sample_views, table_names
 from .packing import pack_text
 from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES
@@ -151,15 +151,18 @@ def _compress_bodies(db) -> int:
 
 
 def _drop_empty_legacy(db) -> None:
-    """Legacy tables go once empty; the views are made again without them."""
+    """Legacy tables go once empty; the sample views are made again without them (the other views,
+    the providers' among them, never read these tables)."""
     empty = [
         name
         for name in ("legacy_media_samples", "legacy_cpu_samples")
         if name in table_names(db) and db.execute_sql(f"SELECT 1 FROM {name} LIMIT 1").fetchone() is None
     ]
     if empty:
-        drop_views(db)
         with db.atomic():
+            for view in ("media_samples", "cpu_samples"):
+                db.execute_sql(f"DROP VIEW IF EXISTS {view}")
             for name in empty:
                 db.execute_sql(f"DROP TABLE {name}")
-        ensure_db_shape(db)
+            for statement in sample_views(db):
+                db.execute_sql(statement)

@@ -6,8 +6,8 @@ The example file `config/meetq.example.toml` is generated from the same table (`
 example-config`), so documentation cannot drift.
 
 The core's settings are attributes by name (`settings.interval_seconds`); a vendor's live in its
-own namespace, named as its section (`settings.webex.client_id`, `settings.google.key_file`), so
-every vendor may have a `client_id` of its own. An [[accounts]] table takes the core's account
+own namespace, named as its section (`settings.<vendor>.client_id`), so every vendor may have a
+`client_id` of its own. An [[accounts]] table takes the core's account
 keys and those of its own vendor only.
 """
 
@@ -24,11 +24,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .privacy import IP_MODES
-from .providers import PROVIDERS
+from .providers import CHANNELS, PROVIDERS
 from .setting import Setting
 from .verdicts import THRESHOLDS
 
 DEFAULT_CONFIG_PATH = "config/meetq.toml"
+# The registry's first vendor is the first account's unless the settings say otherwise, and the
+# section older files named the account in (`[<vendor>] account`, MEETQ_<VENDOR>_ACCOUNT).
+FIRST_VENDOR = next(iter(PROVIDERS))
+PERSONAL_TOKEN = "access_token"  # --token: the first account's vendor's personal access token
 
 
 def _threshold_settings() -> list[Setting]:
@@ -45,17 +49,19 @@ ACCOUNT_SETTINGS = [
         "default",
         "Name of the first account (the one not in an [[accounts]] table); further ones go in [[accounts]].",
         env="MEETQ_ACCOUNT",
-        aliases=("webex.account",),
-        env_aliases=("MEETQ_WEBEX_ACCOUNT",),
+        aliases=(f"{FIRST_VENDOR}.account",),
+        env_aliases=(f"MEETQ_{FIRST_VENDOR.upper()}_ACCOUNT",),
     ),
     Setting(
         "account",
         "provider",
         str,
-        "webex",
-        "Vendor of the first account; its settings are that vendor's section ([webex], [google]).",
+        FIRST_VENDOR,
+        "Vendor of the first account; its settings are that vendor's section ("
+        + ", ".join(f"[{name}]" for name in PROVIDERS)
+        + ").",
         choices=tuple(PROVIDERS),
-        aliases=("webex.provider",),
+        aliases=(f"{FIRST_VENDOR}.provider",),
     ),
 ]
 
@@ -283,9 +289,9 @@ CORE_SETTINGS: list[Setting] = [
         "notify",
         "via",
         str,
-        "webex",
+        next(iter(CHANNELS), None),
         "Which vendor's bot posts alerts and the digest.",
-        choices=tuple(p.name for p in PROVIDERS.values() if p.bot),
+        choices=tuple(CHANNELS),
     ),
     Setting(
         "notify",
@@ -392,7 +398,7 @@ CORE_SETTINGS: list[Setting] = [
         "none",
         "Who may see the viewer: `none` (anyone who reaches it; loopback only unless `meetq serve --public`), "
         "`password` (users made with `meetq users add`), `proxy` (an identity header from trusted_proxies) or "
-        "a vendor's sign-in (`webex`).",
+        "a vendor's sign-in (" + ", ".join(f"`{p.name}`" for p in PROVIDERS.values() if p.sign_in) + ").",
         env="MEETQ_VIEWER_AUTH",
         choices=("none", "password", "proxy", *(p.name for p in PROVIDERS.values() if p.sign_in)),
     ),
@@ -437,7 +443,7 @@ CORE_SETTINGS: list[Setting] = [
         "sign_in_client_id",
         str,
         None,
-        "Client id of the integration people sign in through (default: the collector's, e.g. webex.client_id).",
+        "Client id of the integration people sign in through (default: the collector's, its vendor's client_id).",
         env="MEETQ_VIEWER_SIGN_IN_CLIENT_ID",
     ),
     Setting(
@@ -521,6 +527,17 @@ class Settings(_Settings):
         what code below the registry uses, so it need not import the registry."""
         return PROVIDERS[self.provider]
 
+    @property
+    def vendors(self) -> dict:
+        """Every registered vendor by name (providers/base.Provider), for code that handles the
+        stored rows of all of them (re-judging)."""
+        return PROVIDERS
+
+    @property
+    def channel(self):
+        """The messaging channel alerts, the digest and the assistant use (`notify.via`)."""
+        return CHANNELS[self.via]
+
     def is_configured(self) -> bool:
         """Whether this account has credentials of some kind (a token file counts)."""
         return self.source.is_configured(self)
@@ -551,7 +568,7 @@ class Settings(_Settings):
                 )
 
     def value(self, name: str):
-        """A setting by where it is read: `interval_seconds`, `webex.client_id`."""
+        """A setting by where it is read: `interval_seconds`, `<vendor>.client_id`."""
         vendor, _, own = name.rpartition(".")
         return getattr(getattr(self, vendor), own) if vendor else getattr(self, name)
 
@@ -593,16 +610,21 @@ def where_to_set(setting: Setting) -> str:
 
 def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Build the settings from every layer. Raises ConfigError naming the key and its source.
-    `overrides` are named as settings are read (`interval_seconds`, `webex.access_token`)."""
+    `overrides` are named as settings are read (`interval_seconds`, `<vendor>.client_id`), and
+    PERSONAL_TOKEN is the first account's vendor's access token."""
     environ = os.environ if environ is None else environ
     raw: dict[str, tuple[Any, str]] = dict(_read_toml(environ))
     for setting in SETTINGS:
         for name in (*setting.env_aliases, setting.env_name):  # the current name wins over an old one
             if environ.get(name):
                 raw[attribute(setting)] = (environ[name], f"environment variable {name}")
-    for name, value in (overrides or {}).items():
+    overrides = dict(overrides or {})
+    token = overrides.pop(PERSONAL_TOKEN, None)
+    for name, value in overrides.items():
         if value is not None:
             raw[name] = (value, f"command-line option --{name.rpartition('.')[2].replace('_', '-')}")
+    if token is not None:
+        raw[_token_setting(raw)] = (token, "command-line option --token")
     accounts = raw.pop(ACCOUNTS_KEY, ([], ""))
     core, vendors, sources = {}, {vendor: {} for vendor in VENDOR_SETTINGS}, {}
     for name, (value, source) in raw.items():
@@ -616,6 +638,14 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     _check_timezone(settings)
     _check_digest_time(settings)
     return replace(settings, extra_accounts=tuple(_account_overrides(settings, *accounts)))
+
+
+def _token_setting(raw: dict) -> str:
+    """Where --token goes: the access token of the first account's vendor, if it takes one."""
+    vendor = str(raw.get("provider", (FIRST_VENDOR, ""))[0])
+    if f"{vendor}.{PERSONAL_TOKEN}" not in SETTINGS_BY_ATTRIBUTE:
+        raise ConfigError(f"--token: a {vendor} account takes no personal access token")
+    return f"{vendor}.{PERSONAL_TOKEN}"
 
 
 ACCOUNTS_KEY = "accounts"  # [[accounts]] tables in the TOML file
@@ -764,20 +794,10 @@ def example_toml() -> str:
         + ", and those of the account's vendor: "
         + "; ".join(f"{vendor}: {', '.join(PROVIDERS[vendor].account_keys)}" for vendor in VENDOR_SETTINGS)
         + ".",
-        "# A webex account needs access_token, or client_id and client_secret; a google one key_file and",
-        "# admin_email. Each account's token file defaults to the main one's name plus the account's.",
-        "# [[accounts]]",
-        '# name = "emea"',
-        '# client_id = "..."',
-        '# client_secret = "..."',
-        '# site_url = "emea.webex.com"',
-        "#",
-        "# [[accounts]]",
-        '# name = "workspace"',
-        '# provider = "google"',
-        '# key_file = "/etc/meetq/google-key.json"',
-        '# admin_email = "admin@example.com"',
+        "# Each account's token file defaults to the main one's name plus the account's.",
     ]
+    for provider in PROVIDERS.values():
+        lines += ["#"] + [f"# {line}".rstrip() for line in provider.account_example]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import store
 from .http import ApiClient
 from .models import database
-from .raw import RawRecord
+from .responses import RawRecord
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`meetq run`: the scheduler around the pipeline.
+"""`meetq run`: the scheduler around the collection runs.
 
 APScheduler 3.11 with the settings its defaults get wrong for an ETL job
 (docs/libraries.md, "APScheduler"): the first cycle at once, no misfire grace limit
@@ -26,10 +26,10 @@ from . import logs, notify
 from .clock import UTC, utcnow
 from .errors import CollectorLocked, DatabaseUnusable, MeetqError
 from .models import writable
-from .ops import prune
-from .pipeline import run_accounts, run_cycle
+from .operations import prune
 from .providers import provider_of
 from .receiver import WebhookReceiver
+from .runs import run_accounts, run_cycle
 
 log = logs.get_logger("meetq.daemon")
 
@@ -127,6 +127,31 @@ class FastPath:
                     run_cycle(self.settings.account_named(name), trigger="webhook", stop=self.stop, listing=False)
 
 
+RENEW_EVERY = timedelta(hours=1)  # well inside the shortest subscription a vendor grants (Graph: ~70 h)
+
+
+def renewing(settings) -> list:
+    """The accounts whose vendor's webhook subscriptions expire, each with its `renew`."""
+    found = []
+    for account in settings.accounts():
+        renew = getattr(provider_of(account).webhooks, "renew", None)
+        if renew:
+            found.append((account, renew))
+    return found
+
+
+def renew_quietly(accounts: list) -> None:
+    """Each account's subscriptions renewed; a refusal is one line, and the next round tries again."""
+    for account, renew in accounts:
+        try:
+            done = renew(account)
+        except MeetqError as error:
+            log.warning("webhooks_not_renewed", account=account.account, error=logs.redact(error))
+            continue
+        if done:
+            log.info("webhooks_renewed", account=account.account, result=done)
+
+
 def notify_quietly(settings) -> None:
     """Alerts after the round. Whatever goes wrong in posting them, collection goes on."""
     try:
@@ -180,6 +205,14 @@ def run_forever(settings) -> None:
         next_run_time=utcnow() + timedelta(milliseconds=10),
     )
     receiver = None
+    if settings.listen and renewing(settings):
+        scheduler.add_job(
+            renew_quietly,
+            IntervalTrigger(seconds=RENEW_EVERY.total_seconds(), timezone=UTC),
+            args=(renewing(settings),),
+            id="renew_webhooks",
+            next_run_time=utcnow() + timedelta(seconds=5),  # they may have run out while the daemon was down
+        )
     if settings.listen:
         fast_path = FastPath(settings, stop, cycle_lock)
         receiver = WebhookReceiver(settings, on_due=fast_path.due).start()

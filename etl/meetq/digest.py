@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from . import markdown
 from .clock import last_days, parse_iso
 from .models import database
-from .ops import health
+from .operations import health
 from .verdicts import RATED
 
 

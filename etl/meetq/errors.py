@@ -110,4 +110,4 @@ class InsecureTokenFile(MeetqError):
 
 
 class NotSupported(MeetqError):
-    """The account's vendor has no such thing (a login for a service account, webhooks for Google)."""
+    """The account's vendor has no such thing (a login for a service account, webhooks it does not offer)."""

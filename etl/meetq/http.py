@@ -32,7 +32,7 @@ from .errors import (
     TransientError,
     Unauthorised,
 )
-from .raw import RawRecord
+from .responses import RawRecord
 
 log = logs.get_logger("meetq.client")
 USER_AGENT = "meetq/0.1 (+https://github.com/meetq)"
@@ -66,8 +66,8 @@ def tracking_id_of(response: requests.Response, header: str | None = None) -> st
 
 
 def error_message_of(response: requests.Response) -> str:
-    """The API's own words, from the common error shapes (`message`, RFC 6749 `error`, Google's
-    `error.message`)."""
+    """The API's own words, from the common error shapes (`message`, RFC 6749 `error`, the
+    JSON API style's `error.message`)."""
     try:
         body = response.json()
     except ValueError:

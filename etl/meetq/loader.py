@@ -1,6 +1,6 @@
 """`meetq load`: saved API responses into the database, as if just fetched.
 
-The account's provider reads each document (for Webex: Meeting Qualities responses). Loading
+The account's provider reads each document (the bodies its collector stores). Loading
 thousands of saved files (a backup of raw responses, an export from another tool) is where
 ingest speed matters: the collector itself waits on the API far longer than it writes.
 Parsing and transforming are pure and CPU-bound, so with several files they run in worker
@@ -19,6 +19,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 from . import shared_cause, store
 from .clock import iso, utcnow
@@ -26,8 +27,7 @@ from .locations import active_locator, places_of
 from .logs import get_logger
 from .models import database
 from .packing import pack_text
-from .providers import PROVIDERS, feature_of
-from .raw import RawRecord, body_digest
+from .responses import RawRecord, body_digest
 from .rows import PreparedSession
 from .verdicts import with_defaults
 
@@ -82,6 +82,18 @@ class LoadReport:
     locator: object = field(default=None, repr=False)  # the active building file (locations.Locator)
 
 
+class Reader(NamedTuple):
+    """What a worker process needs of the account's vendor (a Provider does not pickle)."""
+
+    load_document: Callable
+    private_body: Callable
+
+
+def reader_of(provider, account: str) -> Reader:
+    """The vendor's reader of saved responses, or a clear NotSupported naming the account."""
+    return Reader(provider.part("load_document", "saved responses to load", account), provider.private_body)
+
+
 def prepare_file(
     source: str,
     text: str | None,
@@ -89,7 +101,7 @@ def prepare_file(
     ip_mode: str,
     thresholds: dict,
     fetched_at: str,
-    provider: str,
+    reader: "Reader",
 ) -> PreparedFile:
     """Read, parse and transform one saved response. Pure but for reading `source` when `text`
     is None; runs in a worker process, so it returns errors instead of raising them."""
@@ -101,7 +113,6 @@ def prepare_file(
         return PreparedFile(source, error=f"cannot be read: {error}")
     except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python parses
         return PreparedFile(source, error=f"is not JSON: {type(error).__name__}: {error}")
-    reader = PROVIDERS[provider]
     try:
         meetings = reader.load_document(document, meeting_id, ip_mode, thresholds, fetched_at)
     except ValueError as error:
@@ -139,7 +150,7 @@ def load_files(
     clock=utcnow,
 ) -> LoadReport:
     """Store every saved response in `sources` ("-" is `stdin_text`)."""
-    feature_of(settings, "load_document", "saved responses to load")
+    reader = reader_of(settings.source, settings.account)
     sources = expand_sources(sources)
     fetched_at = iso(clock())
     jobs = [
@@ -150,7 +161,7 @@ def load_files(
             settings.ip_addresses,
             settings.thresholds(),
             fetched_at,
-            settings.provider,
+            reader,
         )
         for s in sources
     ]

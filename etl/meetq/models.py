@@ -4,17 +4,22 @@ Tables (names fixed, the viewer and outside SQL rely on them); every vendor writ
   meetings         one row per ended meeting instance (or conference), plus its place in the queue
   media_sessions   one row per participant's session on one device, with its verdict
   media_streams    one row per media stream of a session (kind, direction), where the vendor
-                   reports intervals (Webex: each element of audioIn/…/shareOut)
+                   reports intervals (each array of intervals the vendor sent)
   stream_series    a stream's sampling intervals, packed in one row (packing.py); the view
                    media_samples shows one row per interval, as people query them
   cpu_series       a session's CPU intervals, packed; the view cpu_samples, one row per interval
   media_summaries  per session, kind and direction: averages, extremes, verdict and reason
   raw_responses    every API body as received (secrets removed, IPs as the privacy setting says),
                    compressed; the view raw_bodies shows them as text
-  meet_attendance  Google Meet REST attendance (who was in a conference when)
   collector_runs   the collector's own run log
   collector_state  small key/value facts: watermarks, token expiry (never the tokens); read it
                    through the `account_state` view, which splits the account out of the key
+
+A vendor's own fields live in its provider's tables (`<vendor>_meetings`, `<vendor>_sessions`, …),
+keyed by the core row they belong to. A provider declares them as a `Schema`: its frozen
+migrations and the indexes and views on top. `open_database` runs the core's migrations, then each
+schema's in the order given, each step once (its version is kept in collector_state as
+`schema.<name>`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from peewee import (
@@ -41,7 +48,7 @@ from peewee import (
 from . import packing
 from .errors import DatabaseMissing, DatabaseUnusable
 from .logs import get_logger
-from .rows import CPU_METRICS, SAMPLE_METRICS, stable_id
+from .rows import CPU_METRICS, SAMPLE_METRICS
 
 log = get_logger("meetq.models")
 
@@ -52,7 +59,6 @@ database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 database.register_function(packing.unpack_text, "meetq_text", 1, deterministic=True)
 
 DEFAULT_ACCOUNT = "default"
-DEFAULT_PROVIDER = "webex"  # what rows of databases older than the provider column came from
 
 PRAGMAS = {
     "auto_vacuum": "incremental",  # set before the first table exists: prune can give space back
@@ -77,7 +83,7 @@ def _fk(target: str) -> list:
 class Meeting(BaseModel):
     id = TextField(primary_key=True)
     series_id = TextField(null=True)
-    scheduled_meeting_id = TextField(null=True)
+    join_code = TextField(null=True)  # what people type to join it, digits or letters only (None: unknown)
     title = TextField(null=True)
     meeting_type = TextField(null=True)
     scheduled_type = TextField(null=True)
@@ -88,15 +94,13 @@ class Meeting(BaseModel):
     host_user_id = TextField(null=True)
     host_display_name = TextField(null=True)
     host_email = TextField(null=True)
-    site_url = TextField(null=True)
     raw = TextField(null=True)
     first_listed_at = TextField(null=True)
     last_listed_at = TextField(null=True)
     # The qualities queue. States: pending -> (partial) -> recheck -> done; or expired.
     quality_state = TextField(default="pending")
     quality_due_at = TextField(null=True)
-    quality_offset = IntegerField(default=0)
-    quality_next_url = TextField(null=True)
+    quality_cursor = TextField(null=True)  # where the next read resumes, in the provider's terms (JSON)
     quality_called_at = TextField(null=True)
     quality_passes = IntegerField(default=0)
     quality_failures = IntegerField(default=0)
@@ -106,7 +110,7 @@ class Meeting(BaseModel):
     account = TextField(
         default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
     )  # which organisation
-    provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
+    provider = TextField()  # the vendor it came from: a name in the provider registry
 
     class Meta:
         table_name = "meetings"
@@ -136,9 +140,6 @@ class MediaSession(BaseModel):
     public_ip = TextField(null=True)
     masked_local_ip = TextField(null=True)
     masked_public_ip = TextField(null=True)
-    video_mesh_cluster = TextField(null=True)
-    video_mesh_server = TextField(null=True)
-    legacy_fields = TextField(null=True)
     avg_system_cpu = FloatField(null=True)
     max_system_cpu = FloatField(null=True)
     verdict = TextField(null=True)  # good | fair | poor | unrated (too little data to judge)
@@ -148,8 +149,8 @@ class MediaSession(BaseModel):
     account = TextField(
         default=DEFAULT_ACCOUNT, constraints=[SQL(f"DEFAULT '{DEFAULT_ACCOUNT}'")]
     )  # which organisation
-    provider = TextField(default=DEFAULT_PROVIDER, constraints=[SQL(f"DEFAULT '{DEFAULT_PROVIDER}'")])  # webex | google
-    location = TextField(null=True)  # where the participant was (Google Meet reports it)
+    provider = TextField()
+    location = TextField(null=True)  # where the participant was, as the vendor names it
     verdict_metric = TextField(null=True)  # loss | latency | jitter | frame_rate | cpu: the root cause (NULL: good)
     shared_cause = TextField(null=True)  # another participant's uplink or CPU that hurt this session too
     shared_cause_session = BigIntegerField(null=True)  # that participant's session
@@ -256,28 +257,6 @@ class RawResponse(BaseModel):
     class Meta:
         table_name = "raw_responses"
         indexes = ((("endpoint", "meeting_id", "offset", "status", "body_sha256"), True),)
-
-
-class MeetAttendance(BaseModel):
-    """Google Meet REST API: who was in a conference when, one row per participant session.
-    Only conferences of the configured organisers (the API lists what its user organised)."""
-
-    id = TextField(primary_key=True)  # conferenceRecords/…/participants/…/participantSessions/…
-    account = TextField()
-    meeting_id = TextField()  # meet:<conference record id>, as the quality rows file it
-    conference_record = TextField()
-    meeting_code = TextField(null=True)  # normalised: letters only, lower case
-    organizer_email = TextField(null=True)
-    participant = TextField()
-    user = TextField(null=True)  # users/… for a signed-in user (Directory API id)
-    display_name = TextField(null=True)
-    kind = TextField()  # signed_in | anonymous | phone
-    start_time = TextField(null=True)
-    end_time = TextField(null=True)
-    fetched_at = TextField()
-
-    class Meta:
-        table_name = "meet_attendance"
 
 
 class CollectorRun(BaseModel):
@@ -414,15 +393,6 @@ INDEXES = [
               (SELECT count(*) FROM media_sessions s WHERE s.meeting_id = m.id AND s.verdict = 'poor') AS poor,
               '/-/dashboards/meeting?meeting=' || m.id AS meeting_page, m.quality_state, m.id
        FROM meetings m WHERE m.quality_state != 'not_applicable'""",
-    "CREATE INDEX IF NOT EXISTS meet_attendance_meeting ON meet_attendance(meeting_id, start_time)",
-    # Attendance beside the quality of the same person's endpoint session, where the data allows:
-    # the same conference, the same display name, overlapping times.
-    """CREATE VIEW IF NOT EXISTS meet_attendance_quality AS
-       SELECT a.meeting_id, a.meeting_code, a.display_name, a.kind, a.start_time, a.end_time,
-              s.id AS session_id, s.client_type, s.location, s.verdict, s.verdict_reason
-       FROM meet_attendance a
-       LEFT JOIN media_sessions s ON s.meeting_id = a.meeting_id
-            AND s.user_name = a.display_name AND s.join_time < a.end_time AND s.leave_time > a.start_time""",
     "CREATE INDEX IF NOT EXISTS media_sessions_provider ON media_sessions(provider, join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS meetings_account ON meetings(account, quality_state)",
     "CREATE INDEX IF NOT EXISTS meetings_queue ON meetings(quality_state, expires_at)",
@@ -432,7 +402,7 @@ INDEXES = [
     # The overview dashboard filters and groups sessions by day and verdict.
     "CREATE INDEX IF NOT EXISTS media_sessions_join_time ON media_sessions(join_time, verdict)",
     "CREATE INDEX IF NOT EXISTS media_sessions_verdict ON media_sessions(verdict, join_time)",
-    "CREATE INDEX IF NOT EXISTS meetings_site ON meetings(site_url, start)",
+    "CREATE INDEX IF NOT EXISTS meetings_join_code ON meetings(join_code)",
     "CREATE INDEX IF NOT EXISTS media_streams_session ON media_streams(session_id, kind, direction)",
     "CREATE INDEX IF NOT EXISTS raw_responses_meeting ON raw_responses(meeting_id)",
     "CREATE INDEX IF NOT EXISTS collector_runs_started ON collector_runs(started_at)",
@@ -464,11 +434,12 @@ def _migration_2(db: SqliteDatabase) -> None:
 
 
 def _migration_3(db: SqliteDatabase) -> None:
-    """Google Meet beside Webex: the provider of meetings and sessions, where a participant
-    was, and the mean frame rate (all Meet reports of it)."""
+    """A second vendor: the provider of meetings and sessions, where a participant was, and the
+    mean frame rate. Rows stored before carry '' as their provider: the first vendor's own
+    migration, which knows they were its rows, claims them."""
     columns = [
-        (Meeting, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
-        (MediaSession, f"provider TEXT NOT NULL DEFAULT '{DEFAULT_PROVIDER}'"),
+        (Meeting, "provider TEXT NOT NULL DEFAULT ''"),
+        (MediaSession, "provider TEXT NOT NULL DEFAULT ''"),
         (MediaSession, "location TEXT"),
         (MediaSummary, "avg_frame_rate REAL"),
     ]
@@ -482,13 +453,12 @@ def table_names(db: SqliteDatabase) -> set[str]:
 
 def _add_column_if_missing(db: SqliteDatabase, table: str, definition: str) -> None:
     """Migration 1 creates today's tables, so a new database has every column already."""
-    if definition.split()[0] not in {row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")}:
+    if definition.split()[0] not in column_names(db, table):
         db.execute_sql(f"ALTER TABLE {table} ADD COLUMN {definition}")
 
 
 def _migration_4(db: SqliteDatabase) -> None:
-    """Google Meet attendance from the Meet REST API."""
-    db.create_tables([MeetAttendance], safe=True)
+    """Once a vendor's attendance table; now its provider's own migration creates it."""
 
 
 # The metric a verdict reason names, for rows judged before verdict_metric existed.
@@ -515,25 +485,19 @@ def _migration_5(db: SqliteDatabase) -> None:
 
 
 def _migration_6(db: SqliteDatabase) -> None:
-    """Google Meet session ids, once derived from the activity's qualifier alone, derived from its
-    whole identity, so the next re-read finds them instead of doubling them. Frozen: the rule as it
-    was when this migration was written (providers/google/transform.session_id_of then), never the
-    provider's live code, which may change after."""
-    rekey_sessions(
-        db,
-        "google",
-        lambda row: stable_id(
-            "google", row["leave_time"], row["participant_session_id"], row["participant_id"], row["meeting_id"]
-        ),
-    )
+    """Once a vendor's re-keying of its sessions; now its provider's own migration does it."""
 
 
 def rekey_sessions(db: SqliteDatabase, provider: str, session_id_of_row) -> int:
     """Give each of `provider`'s sessions the id `session_id_of_row(row)` says, moving its
     children along. Two rows that now share an id were one session stored twice: one stays."""
-    columns = [row[1] for row in db.execute_sql("PRAGMA table_info(media_sessions)")]
+    columns = column_names(db, "media_sessions")
     tables = table_names(db)
-    children = [t for t in ("media_summaries", "media_streams", "cpu_samples", "cpu_series") if t in tables]
+    children = [
+        t
+        for t in ("media_summaries", "media_streams", "cpu_samples", "legacy_cpu_samples", "cpu_series")
+        if t in tables
+    ]
     cursor = db.execute_sql(f"SELECT {', '.join(columns)} FROM media_sessions WHERE provider = ?", (provider,))
     moved = 0
     for row in [dict(zip(columns, values)) for values in cursor.fetchall()]:
@@ -598,6 +562,35 @@ def _migration_10(db: SqliteDatabase) -> None:
         db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (COMPACTING,))
 
 
+def _migration_11(db: SqliteDatabase) -> None:
+    """No vendor in the core tables: a meeting's join code (what people type) and the cursor its
+    next read resumes at, as the provider words it. The columns only one vendor had move to its
+    provider's tables (its own migration moves them, after this one)."""
+    _add_column_if_missing(db, "meetings", "join_code TEXT")
+    _add_column_if_missing(db, "meetings", "quality_cursor TEXT")
+    if "quality_offset" in column_names(db, "meetings"):
+        db.execute_sql(
+            "UPDATE meetings SET quality_cursor = json_object('offset', quality_offset, 'next_url', quality_next_url) "
+            "WHERE coalesce(quality_offset, 0) != 0 OR quality_next_url IS NOT NULL"
+        )
+    drop_columns(db, "meetings", ("quality_offset", "quality_next_url"))
+
+
+def column_names(db: SqliteDatabase, table: str) -> list[str]:
+    return [row[1] for row in db.execute_sql(f"PRAGMA table_info({table})")]
+
+
+def drop_columns(db: SqliteDatabase, table: str, columns: tuple[str, ...], indexes: tuple[str, ...] = ()) -> None:
+    """Drop the columns a table still has (and the indexes on them first: SQLite refuses to drop
+    an indexed column)."""
+    for index in indexes:
+        db.execute_sql(f"DROP INDEX IF EXISTS {index}")
+    present = column_names(db, table)
+    for column in columns:
+        if column in present:
+            db.execute_sql(f'ALTER TABLE {table} DROP COLUMN "{column}"')
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
 MIGRATIONS = [
     _migration_1,
@@ -610,6 +603,7 @@ MIGRATIONS = [
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 ]
 
 # The packed samples as rows (packing.py): a sample's time is its stream's clock, its values the
@@ -642,7 +636,7 @@ LEGACY_COLUMNS = {
 }
 
 
-def _sample_views(db: SqliteDatabase) -> list[str]:
+def sample_views(db: SqliteDatabase) -> list[str]:
     """The views on packed samples and bodies; while legacy tables remain, their rows too."""
     tables = table_names(db)
     views = []
@@ -657,44 +651,84 @@ def schema_version(db: SqliteDatabase = database) -> int:
     return db.execute_sql("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: SqliteDatabase = database, migrations=None) -> int:
-    """Bring the database to the newest schema, each step in its own transaction."""
+@dataclass(frozen=True)
+class Schema:
+    """A provider's own tables. `migrations` are frozen like the core's (append, never edit; each
+    takes the database and uses SQL alone, never the provider's live code); `shape` holds the
+    indexes and views on top, recreated on every open like the core's INDEXES."""
+
+    name: str
+    migrations: tuple[Callable[[SqliteDatabase], None], ...] = ()
+    shape: tuple[str, ...] = ()
+
+
+def migrate(db: SqliteDatabase = database, migrations=None, schemas: Sequence[Schema] = ()) -> int:
+    """Bring the database to the newest schema: the core's migrations, then each provider
+    schema's in the order given, each step in its own transaction."""
     migrations = MIGRATIONS if migrations is None else migrations
-    version = schema_version(db)
-    if version < len(migrations):
+    steps = [(number, migrations[number], None) for number in range(schema_version(db), len(migrations))]
+    if steps:
         drop_views(db)  # derived, recreated by ensure_db_shape: a migration never trips on one
-    for number in range(version, len(migrations)):
-        with db.atomic():
-            migrations[number](db)
-            db.execute_sql(f"PRAGMA user_version = {number + 1}")
+    _run(db, steps)
+    # The providers' after the core's: collector_state exists, and the core columns they move out.
+    steps = [
+        (number, schema.migrations[number], schema)
+        for schema in schemas
+        for number in range(schema_version_of_provider(db, schema), len(schema.migrations))
+    ]
+    if steps:
+        drop_views(db)
+    _run(db, steps)
     return schema_version(db)
+
+
+def _run(db: SqliteDatabase, steps: list) -> None:
+    """Each (number, migration, schema or None for the core's) in its own transaction, with the
+    version it reaches."""
+    for number, migration, schema in steps:
+        with db.atomic():
+            migration(db)
+            if schema is None:
+                db.execute_sql(f"PRAGMA user_version = {number + 1}")
+            else:
+                db.execute_sql(
+                    "INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, ?)",
+                    (f"schema.{schema.name}", str(number + 1)),
+                )
+
+
+def schema_version_of_provider(db: SqliteDatabase, schema: Schema) -> int:
+    found = db.execute_sql("SELECT value FROM collector_state WHERE key = ?", (f"schema.{schema.name}",)).fetchone()
+    return int(found[0]) if found else 0
 
 
 def drop_views(db: SqliteDatabase) -> None:
     """Views are derived: dropped before migrations, created again by ensure_db_shape. To change a
-    view's definition, change it in INDEXES and append a migration (even an empty one)."""
+    view's definition, change it in INDEXES (or a schema's shape) and append a migration (even an
+    empty one)."""
     with db.atomic():
         for (view,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
             db.execute_sql(f'DROP VIEW "{view}"')
 
 
-def ensure_db_shape(db: SqliteDatabase = database) -> None:
-    """Indexes and views on top of the tables; idempotent."""
+def ensure_db_shape(db: SqliteDatabase = database, schemas: Sequence[Schema] = ()) -> None:
+    """Indexes and views on top of the tables, the core's and then each schema's; idempotent."""
     with db.atomic():
-        for statement in INDEXES + _sample_views(db):
+        for statement in INDEXES + sample_views(db) + [s for schema in schemas for s in schema.shape]:
             db.execute_sql(statement)
 
 
-def open_database(path: Path | str) -> SqliteDatabase:
-    """Open (creating if needed) the collector's database and bring its schema up to date."""
+def open_database(path: Path | str, schemas: Sequence[Schema] = ()) -> SqliteDatabase:
+    """Open (creating if needed) the collector's database and bring its schema, and those of the
+    providers' `schemas`, up to date."""
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
         make_private(path)
     database.init(str(path), pragmas=PRAGMAS, check_same_thread=False)
     database.connect(reuse_if_open=True)
-    migrate(database)
-    ensure_db_shape(database)
+    migrate(database, schemas=schemas)
+    ensure_db_shape(database, schemas)
     return database
 
 

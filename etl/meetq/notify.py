@@ -12,7 +12,6 @@ from .digest import link, when
 from .errors import MeetqError
 from .logs import get_logger
 from .models import DEFAULT_ACCOUNT, database
-from .providers import PROVIDERS
 
 log = get_logger("meetq.notify")
 
@@ -38,7 +37,7 @@ def configured(settings) -> bool:
 
 
 def bot_module(settings):
-    return PROVIDERS[settings.via].bot
+    return settings.channel
 
 
 def bot(settings):

@@ -24,12 +24,12 @@ from typing import Callable
 import uvicorn
 from requests.structures import CaseInsensitiveDict
 
-from . import logs
+from . import assistant, logs
 from .bounded_http import Refused, declared_length, guarded_protocol, header_bytes, read_body
 from .delivery import Answer
 from .errors import ConfigError, MeetqError
 from .logs import get_logger
-from .providers import PROVIDERS
+from .providers import CHANNELS, PROVIDERS
 
 log = get_logger("meetq.receiver")
 
@@ -59,9 +59,9 @@ def accept(body: bytes, headers, settings, query: str = "") -> Answer:
         account = hooks.signed_by(body, headers, secrets)
         if account:
             return hooks.accept_delivery(body, account, settings.account_named(account))
-    bot = PROVIDERS[settings.via].bot  # the assistant's messages, signed with its own secret
-    if bot and bot.signed(body, headers, settings):
-        return bot.accept_delivery(body, settings)
+    channel = CHANNELS[settings.via]  # the assistant's messages, signed with its own secret
+    if channel.signed(body, headers, settings):
+        return channel.accept_delivery(body, settings, assistant)
     return Answer(401, "no registered account's secret signed it")
 
 
@@ -152,8 +152,7 @@ class WebhookReceiver:
 
     def start(self) -> "WebhookReceiver":
         registered = sorted(a for accounts in secrets_by_provider(self.settings).values() for a in accounts)
-        bot = PROVIDERS[self.settings.via].bot
-        if bot and bot.receiver_secret(self.settings):
+        if CHANNELS[self.settings.via].receiver_secret(self.settings):
             registered.append("the assistant")
         if not registered:
             log.warning(

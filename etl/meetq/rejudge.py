@@ -1,9 +1,10 @@
 """Judge stored sessions again when the verdict rules or thresholds change; nothing is fetched.
 
-Each provider judges its own sessions from what is stored (Webex from its samples, Google from
-its per-call figures); the shared causes of every meeting are found again after. The rules'
-fingerprint (their version and every threshold) is kept in collector_state, so `meetq run` and
-`meetq collect` notice a change and re-judge once, before collecting.
+Each provider judges its own sessions from what is stored (from their samples where the vendor
+sends intervals, from their per-call figures where it sends only those); the shared causes of
+every meeting are found again after. The rules' fingerprint (their version and every threshold)
+is kept in collector_state, so `meetq run` and `meetq collect` notice a change and re-judge once,
+before collecting.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from . import logs, shared_cause, store
 from .clock import utcnow
 from .models import database
-from .providers import PROVIDERS
 from .rows import CPU_COLUMNS, SAMPLE_COLUMNS, STREAM_COLUMNS, SUMMARY_COLUMNS
 from .verdicts import with_defaults
 
@@ -73,7 +73,7 @@ def rejudge(settings, progress=lambda done, total: None) -> dict:
     thresholds = with_defaults(settings.thresholds())
     counts = {"sessions": 0, "meetings": 0}
     with database.connection_context():
-        for provider in PROVIDERS.values():
+        for provider in settings.vendors.values():
             if provider.rejudge_session is None:
                 continue
             ids = [

@@ -39,9 +39,6 @@ SESSION_COLUMNS = (
     "public_ip",
     "masked_local_ip",
     "masked_public_ip",
-    "video_mesh_cluster",
-    "video_mesh_server",
-    "legacy_fields",
     "location",
     "content_sha256",
 )
@@ -145,6 +142,9 @@ class PreparedSession:
     series: list  # SERIES_COLUMNS order: each stream's samples, packed
     cpu_series: list  # CPU_SERIES_COLUMNS order: none or one
     sample_count: int = 0
+    # What only its vendor reports: (table, columns, values), a row of the provider's own table
+    # keyed by the session's id (first column), written and replaced with the session.
+    vendor: tuple | None = None
 
 
 def stable_id(*parts) -> int:

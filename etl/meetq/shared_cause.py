@@ -12,8 +12,8 @@ two or more others, the evidence explains their verdicts:
 - those minutes are not ones where the receiver's own uplink or CPU was in trouble (then its own
   side is the likelier cause), and they cover half of the sender's bad minutes.
 
-Webex does not say whose stream a received loss belongs to, so this is a coincidence in time and
-size, said as "likely". Vendors that report only per-call means (Google Meet) give one bucket,
+No vendor says whose stream a received loss belongs to, so this is a coincidence in time and
+size, said as "likely". Vendors that report only per-call means give one bucket,
 the call: the finding then says it is a coincidence over the call, not minute by minute.
 """
 

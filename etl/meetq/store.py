@@ -1,7 +1,7 @@
 """save_* functions: rows into SQLite, upserts keyed on the API's ids, plus the queue and run log.
 
 Each function writes; none decides. Decisions (what is due, when to retry) are the
-pipeline's and the providers'. Callers wrap related writes in one `database.atomic()`.
+collection runs' and the providers'. Callers wrap related writes in one `database.atomic()`.
 Nothing here knows a vendor: rows arrive already transformed.
 """
 
@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from .clock import iso, parse_iso
 from .logs import get_logger
-from .models import DEFAULT_ACCOUNT, CollectorRun, CollectorState, MeetAttendance, Meeting, database
+from .models import DEFAULT_ACCOUNT, CollectorRun, CollectorState, Meeting, database
 from .packing import MAX_TEXT_BYTES, pack_text, unpacked_size
-from .raw import RawRecord, body_digest
+from .responses import RawRecord, body_digest
 from .rows import (
     CPU_SERIES_COLUMNS,
     SERIES_COLUMNS,
@@ -28,7 +28,7 @@ OPEN_STATES = ("pending", "partial", "recheck")
 # Descriptive columns a later listing may update; the queue columns are never overwritten.
 MEETING_LISTED_COLUMNS = [
     "series_id",
-    "scheduled_meeting_id",
+    "join_code",
     "title",
     "meeting_type",
     "scheduled_type",
@@ -39,13 +39,11 @@ MEETING_LISTED_COLUMNS = [
     "host_user_id",
     "host_display_name",
     "host_email",
-    "site_url",
     "raw",
     "last_listed_at",
 ]
 # Queue columns without an SQL default (Peewee fills them only for its own inserts).
-QUEUE_DEFAULTS = {"quality_state": "pending", "quality_offset": 0, "quality_passes": 0, "quality_failures": 0}
-BATCH = 500
+QUEUE_DEFAULTS = {"quality_state": "pending", "quality_passes": 0, "quality_failures": 0}
 
 
 def _insert(table: str, columns: tuple, suffix: str = "") -> str:
@@ -103,7 +101,8 @@ LISTED_AGAIN = "DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in M
 WIDENED = (
     "DO UPDATE SET start = min(coalesce(start, excluded.start), coalesce(excluded.start, start)), "
     '"end" = max(coalesce("end", excluded."end"), coalesce(excluded."end", "end")), '
-    "host_email = coalesce(excluded.host_email, host_email), provider = excluded.provider, "
+    "host_email = coalesce(excluded.host_email, host_email), join_code = coalesce(excluded.join_code, join_code), "
+    "provider = excluded.provider, "
     "quality_fetched_at = excluded.quality_fetched_at"
 )
 
@@ -198,6 +197,7 @@ def save_conferences(rows: list[dict], account: str, provider: str) -> None:
                 "start": row["start"],
                 "end": row["end"],
                 "host_email": row["host_email"],
+                "join_code": row.get("join_code"),
                 "quality_state": "done",
                 "quality_passes": 1,
                 "quality_fetched_at": row["fetched_at"],
@@ -213,20 +213,16 @@ def ensure_meeting(meeting_id: str, account: str, provider: str) -> None:
     write_meetings([{"id": meeting_id, "account": account, "provider": provider, "quality_state": "done"}], KEEP_STORED)
 
 
-def save_attendance(rows: list[dict]) -> int:
-    """Attendance rows, upserted on their resource name (a session still running when first
-    read gets its end later). Returns the rows written."""
+def upsert_rows(table: str, key: str, rows: list[dict]) -> int:
+    """Rows of a provider's own table (all with the same keys), keyed on `key`: a row already
+    stored takes the given columns and keeps the others. Returns the rows written."""
     if not rows:
         return 0
-    for start in range(0, len(rows), BATCH):
-        (
-            MeetAttendance.insert_many(rows[start : start + BATCH])
-            .on_conflict(
-                conflict_target=[MeetAttendance.id],
-                preserve=[MeetAttendance.end_time, MeetAttendance.display_name, MeetAttendance.fetched_at],
-            )
-            .execute()
-        )
+    columns = tuple(rows[0])
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c != key)
+    conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    sql = _insert(table, columns, f' ON CONFLICT ("{key}") {conflict}')
+    database.cursor().executemany(sql, [tuple(row[c] for c in columns) for row in rows])
     return len(rows)
 
 
@@ -305,7 +301,17 @@ def write_sessions(
         (INSERT_CPU_SERIES, "cpu_series"),
     ):
         cursor.executemany(sql, [row for s in changed for row in getattr(s, part)])
+    _write_vendor_rows(cursor, [s.vendor for s in changed if s.vendor])
     return len(changed), sum(s.sample_count for s in changed)
+
+
+def _write_vendor_rows(cursor, rows: list[tuple]) -> None:
+    """Each session's row in its provider's own table, replaced whole, a statement per table."""
+    by_table: dict[tuple, list] = {}
+    for table, columns, values in rows:
+        by_table.setdefault((table, tuple(columns)), []).append(tuple(values))
+    for (table, columns), values in by_table.items():
+        cursor.executemany(_insert(table, columns).replace("INSERT", "INSERT OR REPLACE", 1), values)
 
 
 def _fingerprints(cursor, ids: list[int], chunk: int = 500) -> dict[int, str]:

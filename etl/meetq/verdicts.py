@@ -7,7 +7,7 @@ its streams and CPU with every metric that tripped, root cause first: network me
 causes, a low frame rate is a symptom.
 
 Comparisons are strict, as the wording says ("poor above 10 %"): a figure a vendor rounds to a
-whole number (Google's "1 %" loss) is not called worse than it may have been.
+whole number (a "1 %" loss) is not called worse than it may have been.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ THRESHOLDS = [
         "cpu_fair_pct",
         80.0,
         "System CPU (%) above which a session is fair",
-        "Google's Meet troubleshooting guidance: keep CPU under 80 %",
+        "Meet's troubleshooting guidance: keep CPU under 80 %",
     ),
     Threshold(
         "cpu_poor_pct",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
+import requests
 from meetq import store
 from meetq.delivery import Answer
 from meetq.providers.base import Provider
@@ -100,7 +101,13 @@ def challenge(body: bytes, headers, query: str, settings) -> Answer | None:
     return Answer(200, "validation answered", body=token[0].encode(), content_type="text/plain") if token else None
 
 
-WEBHOOKS = SimpleNamespace(challenge=challenge, receiver_secret=lambda settings: None)
+def renew(settings) -> str:
+    """Tiny's subscriptions expire, like Graph's: renewing them is a call to its API."""
+    requests.get(f"{settings.tiny.base_url}/subscriptions/renew", timeout=10).raise_for_status()
+    return "1 subscription renewed"
+
+
+WEBHOOKS = SimpleNamespace(challenge=challenge, renew=renew, receiver_secret=lambda settings: None)
 
 
 PROVIDER = Provider(

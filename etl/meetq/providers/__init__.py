@@ -6,12 +6,24 @@ A new vendor is a package beside these two (settings, auth, client, collect, tra
 
 from __future__ import annotations
 
-from ..errors import ConfigError, NotSupported
-from .base import Provider
+from .. import models
+from ..errors import ConfigError
+from .base import ChannelModule, Provider
 from .google import PROVIDER as GOOGLE
+from .webex import CHANNEL as WEBEX_CHANNEL
 from .webex import PROVIDER as WEBEX
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (WEBEX, GOOGLE)}
+# Where alerts and the digest are posted and people ask questions, by `notify.via`.
+CHANNELS: dict[str, ChannelModule] = {"webex": WEBEX_CHANNEL}
+# Every vendor's own tables, migrated after the core's in this order, whatever is configured: a
+# database keeps a vendor's rows after its account goes.
+SCHEMAS = tuple(p.schema for p in PROVIDERS.values() if p.schema)
+
+
+def open_database(path):
+    """The collector's database, created or upgraded with every vendor's own tables."""
+    return models.open_database(path, SCHEMAS)
 
 
 def provider_of(settings) -> Provider:
@@ -24,9 +36,5 @@ def provider_of(settings) -> Provider:
 
 
 def feature_of(settings, feature: str, what: str):
-    """A provider's optional part, or a clear NotSupported naming the account and vendor."""
-    provider = provider_of(settings)
-    found = getattr(provider, feature)
-    if found is None:
-        raise NotSupported(f"account {settings.account!r} is {provider.title}, which has no {what}")
-    return found
+    """An account's vendor's optional part, or a clear NotSupported naming the account and vendor."""
+    return provider_of(settings).part(feature, what, settings.account)

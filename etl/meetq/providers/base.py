@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from ..delivery import Answer
+from ..errors import NotSupported
+from ..models import Schema
 from ..setting import Setting
 
 
 class Credentials(Protocol):
-    """What the core's ApiClient and pipeline ask of an account's credentials."""
+    """What the core's ApiClient and collection runs ask of an account's credentials."""
 
     def access_token(self) -> str: ...  # the bearer token to send now
 
@@ -47,6 +49,9 @@ class Webhooks(Protocol):
     # Optional: `challenge(body, headers, query, settings) -> Answer | None`, for a vendor that proves
     # its address before it delivers (Graph's validationToken, Zoom's endpoint.url_validation): asked
     # first, before any signature, and its Answer sent as it is.
+    # Optional: `renew(settings) -> str | None`, for a vendor whose subscriptions expire (Graph's last
+    # at most 4,230 minutes): the daemon calls it soon after it starts and every RENEW_EVERY while its
+    # receiver runs; it renews what is due and says what it did (None: nothing was due).
 
 
 class Channel(Protocol):
@@ -59,8 +64,21 @@ class Channel(Protocol):
     def post(self, markdown: str, room_id: str | None = None, parent_id: str | None = None) -> list[str]: ...
 
 
+class Conversation(Protocol):
+    """What people in a channel talk to (assistant.py, handed to the channel by the receiver)."""
+
+    REFUSED: str  # the answer to someone of another organisation
+    SLOW_DOWN: str  # the answer to someone asking too fast
+
+    @property
+    def TALK(self): ...  # noqa: N802 (a module's constant): .admit(person, space) -> "answer" | "slow down" | "ignore"
+
+    def reply(self, text: str, asker: str, settings) -> str: ...  # the Markdown to answer with
+
+
 class ChannelModule(Protocol):
-    """A provider's `bot`: the channel, and the webhook its people's messages come through."""
+    """A messaging channel (registered in CHANNELS, not a quality provider): the bot that posts
+    alerts and the digest, and the webhook its people's messages come through."""
 
     def Bot(self, settings) -> Channel: ...  # noqa: N802 (the class the module holds)
 
@@ -70,7 +88,7 @@ class ChannelModule(Protocol):
 
     def signed(self, body: bytes, headers, settings) -> bool: ...
 
-    def accept_delivery(self, body: bytes, settings) -> Answer: ...
+    def accept_delivery(self, body: bytes, settings, conversation: Conversation) -> Answer: ...
 
 
 class SignIn(Protocol):
@@ -93,7 +111,7 @@ class Provider:
     is_configured: Callable[[object], bool]  # settings -> has credentials of some kind
     credentials: Callable[[object], Credentials]  # settings -> credentials for the ApiClient
     check: Callable[[object], None]  # settings -> raise a MeetqError when unusable (before `run`)
-    collect: Callable[[object], None]  # a pipeline.Cycle -> one cycle's work
+    collect: Callable[[object], None]  # a cycle.Cycle -> one cycle's work
     authorisation: Callable[[object, Callable[[str], str | None]], dict]
     # ^ settings, a reader of the account's collector state -> facts for `status` and health (never secrets);
     #   a "problem" or "reauth_required" entry makes the account unhealthy
@@ -107,5 +125,14 @@ class Provider:
     rejudge_session: Callable[[object, dict], tuple[list, dict]] | None = None
     # ^ a rejudge.StoredSession and the thresholds -> its summaries and verdict columns, judged again
     #   from what is stored (meetq rejudge)
-    bot: ChannelModule | None = None  # where alerts and the digest go, and people ask (the protocol above)
     sign_in: SignIn | None = None  # people sign in to the viewer with this vendor
+    schema: Schema | None = None  # its own tables (what only it reports), their migrations and views
+    account_example: tuple[str, ...] = ()  # an [[accounts]] table of this vendor, for the example file
+
+    def part(self, name: str, what: str, account: str):
+        """An optional part (`webhooks`, `login`, …), or a clear NotSupported naming the account,
+        the vendor and `what` it lacks."""
+        found = getattr(self, name)
+        if found is None:
+            raise NotSupported(f"account {account!r} is {self.title}, which has no {what}")
+        return found

@@ -281,6 +281,7 @@ class Organisation:
             "meetingSeriesId": meeting.series_id,
             "scheduledMeetingId": f"{meeting.series_id}_{meeting.start:%Y%m%dT%H%M%SZ}",
             "title": meeting.title,
+            "meetingNumber": meeting_number(meeting.series_id),  # a series' instances share it
             "password": "Sim#" + meeting.series_id[:6],
             "hostKey": "123456",
             "meetingType": "meeting",
@@ -300,7 +301,7 @@ class Organisation:
             "hasRecording": False,
             "hasTranscription": False,
             "enabledBreakoutSessions": False,
-            "telephony": {"accessCode": meeting.series_id[:9], "callInNumbers": []},
+            "telephony": {"accessCode": meeting_number(meeting.series_id), "callInNumbers": []},
         }
 
     def quality_items(self, meeting: Meeting, legacy_names: bool = False) -> list[dict]:
@@ -459,3 +460,8 @@ def _legacy(item: dict) -> dict:
         "clientType": "client",
     }
     return {renames.get(k, k): v for k, v in item.items()}
+
+
+def meeting_number(series_id: str) -> str:
+    """A series' meeting number, ten digits as Webex's are, stable for the series."""
+    return str(1_000_000_000 + int(hashlib.sha1(series_id.encode()).hexdigest()[:12], 16) % 9_000_000_000)

@@ -3,7 +3,7 @@ chosen as (select case
     when nullif(:meeting, '') is null then coalesce(
       (select meeting_id from media_sessions where verdict = 'poor' order by join_time desc limit 1),
       (select id from meetings where quality_passes > 0 order by start desc limit 1))
-    -- An id (or the filter's "title · start · id"), else a title or Meet code that names exactly one
+    -- An id (or the filter's "title · start · id"), else a title or join code that names exactly one
     -- meeting; none or several choose nothing, and the Meeting card says which.
     else coalesce(
       (select id from meetings where id = :meeting or :meeting like '% · ' || id),

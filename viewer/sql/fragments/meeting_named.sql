@@ -1,1 +1,2 @@
-(title like '%' || :meeting || '%' or title like '%' || replace(:meeting, '-', '') || '%')
+(title like '%' || :meeting || '%' or title like '%' || replace(:meeting, '-', '') || '%'
+ or join_code = replace(replace(lower(:meeting), '-', ''), ' ', ''))

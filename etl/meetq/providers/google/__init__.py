@@ -10,7 +10,8 @@ from ...private_files import check_private
 from ..base import Provider
 from .auth import ServiceAccount
 from .collect import collect, private_body
-from .settings import ACCOUNT_KEYS, SETTINGS
+from .schema import SCHEMA
+from .settings import ACCOUNT_EXAMPLE, ACCOUNT_KEYS, SETTINGS
 from .transform import rejudge_session
 
 
@@ -57,6 +58,7 @@ PROVIDER = Provider(
     title="Google Meet",
     settings=tuple(SETTINGS),
     account_keys=ACCOUNT_KEYS,
+    account_example=ACCOUNT_EXAMPLE,
     required=required,
     is_configured=is_configured,
     credentials=ServiceAccount,
@@ -66,4 +68,5 @@ PROVIDER = Provider(
     auth_status=auth_status,
     private_body=private_body,
     rejudge_session=rejudge_session,
+    schema=SCHEMA,
 )

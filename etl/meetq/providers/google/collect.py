@@ -19,9 +19,10 @@ from ...cycle import Cycle
 from ...errors import MeetqError
 from ...models import database
 from ...privacy import mask_addresses
-from ...raw import RawRecord
+from ...responses import RawRecord
 from ...verdicts import with_defaults
 from .auth import MEET_SCOPE, ServiceAccount
+from .schema import ATTENDANCE_TABLE
 from .transform import PROVIDER, attendance_rows, parameters, prepare_activity, private_activity
 
 MAX_REPORTS_DAYS = 180  # the Reports API answers at most the last 180 days
@@ -118,7 +119,7 @@ def _save_conference(client, cycle: Cycle, base: str, record: dict, organizer: s
             0,
             account=cycle.account,
         )
-        store.save_attendance(rows)
+        store.upsert_rows(ATTENDANCE_TABLE, "id", rows)
 
 
 def _all(client, url: str, key: str) -> list[dict]:

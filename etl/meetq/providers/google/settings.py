@@ -50,3 +50,12 @@ SETTINGS = [
     Setting("google", "reports_page_size", int, 1000, "`maxResults` of activities.list (at most 1000).", minimum=1),
 ]
 ACCOUNT_KEYS = ("key_file", "admin_email", "reports_base", "organizers", "meet_base")
+# An [[accounts]] table of this vendor, for the example settings file.
+ACCOUNT_EXAMPLE = (
+    "A google account needs key_file and admin_email:",
+    "[[accounts]]",
+    'name = "workspace"',
+    'provider = "google"',
+    'key_file = "/etc/meetq/google-key.json"',
+    'admin_email = "admin@example.com"',
+)

@@ -162,9 +162,6 @@ def prepare_activity(
         "public_ip": text(params.get("ip_address")),
         "masked_local_ip": None,
         "masked_public_ip": None,
-        "video_mesh_cluster": None,
-        "video_mesh_server": None,
-        "legacy_fields": None,
         "content_sha256": content_fingerprint(activity),
         "avg_system_cpu": None,
         "max_system_cpu": None,
@@ -184,6 +181,7 @@ def prepare_activity(
     code = meeting_code(params.get("meeting_code"))
     meeting_row = {
         "id": meeting,
+        "join_code": code,
         "title": f"Meet {code}" if code else "Google Meet call",
         "host_email": text(params.get("organizer_email")),
         "start": iso(joined),

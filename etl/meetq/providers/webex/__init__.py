@@ -11,7 +11,8 @@ from ...errors import NotAuthorised
 from ..base import Provider
 from . import auth, bot, load, sign_in, webhooks
 from .collect import collect
-from .settings import ACCOUNT_KEYS, SETTINGS
+from .schema import SCHEMA
+from .settings import ACCOUNT_EXAMPLE, ACCOUNT_KEYS, SETTINGS
 from .tokens import TokenStore
 from .transform import private_body, rejudge_session
 
@@ -91,6 +92,7 @@ PROVIDER = Provider(
     title="Webex",
     settings=tuple(SETTINGS),
     account_keys=ACCOUNT_KEYS,
+    account_example=ACCOUNT_EXAMPLE,
     required=required,
     is_configured=is_configured,
     credentials=auth.credentials_for,
@@ -105,5 +107,8 @@ PROVIDER = Provider(
     private_body=private_body,
     rejudge_session=rejudge_session,
     sign_in=sign_in,
-    bot=bot,
+    schema=SCHEMA,
 )
+
+# Its messaging channel, registered on its own (providers.CHANNELS): alerts, the digest, the assistant.
+CHANNEL = bot

@@ -13,7 +13,7 @@ import secrets as random_secrets
 from html import unescape
 from urllib.parse import quote
 
-from ... import assistant, store
+from ... import store
 from ...clock import iso, utcnow
 from ...delivery import Answer
 from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFound, Unauthorised
@@ -21,7 +21,7 @@ from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
 from ...private_files import write_private_json
-from ...raw import RawRecord
+from ...responses import RawRecord
 from .client import api_client, base
 from .tokens import FixedToken, TokenStore, read_registration
 from .transform import private_body
@@ -159,10 +159,10 @@ def signed(body: bytes, headers, settings) -> bool:
     return bool(secret) and signature_matches(secret, body, headers.get(SIGNATURE_HEADER))
 
 
-def accept_delivery(body: bytes, settings) -> Answer:
-    """Answer one verified delivery, once: its id is stored before the answer is posted. Only
-    people of the organisation meetq collects for get an answer (`answerable_orgs`), and no one
-    faster than `assistant.TALK` allows."""
+def accept_delivery(body: bytes, settings, conversation) -> Answer:
+    """Answer one verified delivery, once, with what `conversation` (the assistant) says: its id is
+    stored before the answer is posted. Only people of the organisation meetq collects for get an
+    answer (`answerable_orgs`), and no one faster than `conversation.TALK` allows."""
     event = delivery_event(body)
     if event is None:
         return Answer(400, "signed, but not a webhook envelope")
@@ -174,7 +174,7 @@ def accept_delivery(body: bytes, settings) -> Answer:
     me = registration(settings)
     if data.get("personId") == me.get("bot_id"):
         return Answer(200, "ignored: the bot's own message")
-    pace = assistant.TALK.admit(data["personId"], data["roomId"])
+    pace = conversation.TALK.admit(data["personId"], data["roomId"])
     if pace == "ignore":
         log.warning("assistant_ignored", reason="asking too fast", person_id=data["personId"][:80])
         return Answer(200, "ignored: asking too fast")
@@ -198,13 +198,13 @@ def accept_delivery(body: bytes, settings) -> Answer:
         org = bot.organisation_of(data["personId"], data["roomId"])
         if org not in answerable_orgs(settings, me):
             log.warning("assistant_refused", reason="another organisation", message_id=data["id"], org=org)
-            bot.post(assistant.REFUSED, **thread)
+            bot.post(conversation.REFUSED, **thread)
             return Answer(200, "refused: another organisation")
         if pace == "slow down":
-            bot.post(assistant.SLOW_DOWN, **thread)
+            bot.post(conversation.SLOW_DOWN, **thread)
             return Answer(200, "asked to slow down")
         asked = command_of(message, me.get("bot_id"), me.get("bot_name"))
-        bot.post(assistant.reply(asked, message.get("personEmail") or "", settings), **thread)
+        bot.post(conversation.reply(asked, message.get("personEmail") or "", settings), **thread)
     except MeetqError as error:  # Webex would deliver again only on a non-2xx; the answer is lost, said here
         log.warning("assistant_failed", message_id=data["id"], error=str(error))
         return Answer(200, "could not answer")

@@ -9,6 +9,7 @@ called, and never calls the same meeting twice within the API's 5 minutes.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -22,11 +23,18 @@ from ...http import Page, record_of_error
 from ...models import DEFAULT_ACCOUNT, database
 from ...verdicts import with_defaults
 from . import client as webex
-from .transform import meeting_row, meetings_body_without_secrets, prepare_session, private_body, private_item
+from .schema import MEETING_TABLE, VENDOR
+from .transform import (
+    meeting_row,
+    meetings_body_without_secrets,
+    prepare_session,
+    private_body,
+    private_item,
+    split_meeting_row,
+)
 
 log = logs.get_logger("meetq.webex")
 
-VENDOR = "webex"  # what this package's rows say they came from (an account's `provider`)
 RETENTION = timedelta(days=7)  # Webex keeps meeting quality 7 days after the start
 
 
@@ -83,8 +91,11 @@ def list_meetings(client, cycle: Cycle) -> None:
 
 
 def save_listed_meetings(items: list[dict], now, account: str = DEFAULT_ACCOUNT) -> list[str]:
-    """List Meetings items into `meetings`; returns the ids that were new."""
-    return store.save_meetings([row for row in map(meeting_row, items) if row], now, account, VENDOR, RETENTION)
+    """List Meetings items into `meetings` and `webex_meetings`; returns the ids that were new."""
+    rows = [split_meeting_row(row) for row in map(meeting_row, items) if row]
+    new = store.save_meetings([core for core, _ in rows], now, account, VENDOR, RETENTION)
+    store.upsert_rows(MEETING_TABLE, "meeting_id", [own for _, own in rows])
+    return new
 
 
 # -- qualities --------------------------------------------------------------------------------
@@ -159,7 +170,8 @@ def _fetch_in_worker(client, cycle: Cycle, meeting, deadline) -> RunReport:
 def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
     """Fetch every page still missing for one meeting, storing each as it arrives."""
     settings, report = cycle.settings, cycle.report
-    offset, next_url, previous_sha = meeting.quality_offset or 0, meeting.quality_next_url, None
+    offset, next_url = resume_at(meeting.quality_cursor)
+    previous_sha = None
     while True:
         now = cycle.clock()
         with database.atomic():
@@ -212,11 +224,7 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
             if more:
                 offset, next_url = offset + len(page.items), page.next_url
                 store.update_meeting(
-                    meeting.id,
-                    quality_state="partial",
-                    quality_offset=offset,
-                    quality_next_url=next_url,
-                    quality_error=None,
+                    meeting.id, quality_state="partial", quality_cursor=cursor_of(offset, next_url), quality_error=None
                 )
             else:
                 _complete_pass(meeting, settings, report, now)
@@ -224,6 +232,16 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
             return
         previous_sha = _sha(page)
         cycle.check_stop()
+
+
+def resume_at(cursor: str | None) -> tuple[int, str | None]:
+    """(offset, next link) a meeting's next read starts at: 0 and none unless a read was cut short."""
+    found = json.loads(cursor) if cursor else {}
+    return found.get("offset") or 0, found.get("next_url")
+
+
+def cursor_of(offset: int, next_url: str | None) -> str:
+    return json.dumps({"offset": offset, "next_url": next_url})
 
 
 def private_page(page: Page, mode: str) -> Page:
@@ -255,8 +273,7 @@ def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: st
             meeting.id,
             quality_state=state,
             quality_passes=passes,
-            quality_offset=0,
-            quality_next_url=None,
+            quality_cursor=None,
             quality_fetched_at=iso(now),
             quality_error=note,
             quality_due_at=iso(recheck_at) if state == "recheck" else None,

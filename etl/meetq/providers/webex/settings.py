@@ -71,3 +71,12 @@ SETTINGS = [
 ]
 # What an [[accounts]] table of this provider may set.
 ACCOUNT_KEYS = ("client_id", "client_secret", "access_token", "site_url", "api_base", "analytics_base", "redirect_uri")
+# An [[accounts]] table of this vendor, for the example settings file.
+ACCOUNT_EXAMPLE = (
+    "A webex account needs access_token, or client_id and client_secret:",
+    "[[accounts]]",
+    'name = "emea"',
+    'client_id = "..."',
+    'client_secret = "..."',
+    'site_url = "emea.webex.com"',
+)

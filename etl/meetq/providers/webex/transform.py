@@ -33,6 +33,7 @@ from ...rows import (
     text,
 )
 from ...verdicts import Check, judge, judge_cpu, mean, session_verdict, stream_verdict, with_defaults
+from .schema import MEETING_COLUMNS, SESSION_COLUMNS, SESSION_TABLE
 
 # Array key -> (media kind, direction). "in" is what the participant received.
 MEDIA_ARRAYS = {
@@ -137,10 +138,23 @@ def meeting_row(item: dict) -> dict | None:
         "host_user_id": text(item.get("hostUserId")),
         "host_display_name": text(item.get("hostDisplayName")),
         "host_email": text(item.get("hostEmail")),
+        "join_code": _digits(item.get("meetingNumber")),
         "site_url": text(item.get("siteUrl")),
         "raw": json.dumps(without_meeting_secrets(item), sort_keys=True),
         "quality_state": "pending" if is_ended_instance(item) else "not_applicable",
     }
+
+
+def _digits(value) -> str | None:
+    """A meeting number as people type it, spaces and dashes left out."""
+    found = text(value)
+    return found.replace(" ", "").replace("-", "") if found else None
+
+
+def split_meeting_row(row: dict) -> tuple[dict, dict]:
+    """A meeting_row as the core's `meetings` row and Webex's own `webex_meetings` row."""
+    own = {"meeting_id": row["id"], **{c: row[c] for c in MEETING_COLUMNS[1:]}}
+    return {k: v for k, v in row.items() if k not in MEETING_COLUMNS}, own
 
 
 def is_ended_instance(item: dict) -> bool:
@@ -225,6 +239,7 @@ def prepare_session(
         series=rows.series,
         cpu_series=rows.cpu_series,
         sample_count=sum(s[3] for s in rows.series),
+        vendor=(SESSION_TABLE, SESSION_COLUMNS, (session["id"], *(session[c] for c in SESSION_COLUMNS[1:]))),
     )
 
 

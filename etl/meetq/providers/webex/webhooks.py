@@ -24,7 +24,7 @@ from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
 from ...private_files import write_private_json
-from ...raw import RawRecord
+from ...responses import RawRecord
 from . import client as webex
 from .auth import credentials_for
 from .collect import RETENTION, VENDOR

@@ -15,9 +15,8 @@ from .cycle import Cycle, RunReport, Stopped
 from .errors import MeetqError, ReauthRequired
 from .locations import place_stale_sessions
 from .models import database
-from .providers import provider_of
 
-log = logs.get_logger("meetq.pipeline")
+log = logs.get_logger("meetq.runs")
 
 __all__ = ["RunReport", "Stopped", "run_accounts", "run_cycle"]
 
@@ -37,7 +36,7 @@ def run_cycle(
     stop = stop or threading.Event()
     began, timer = clock(), time.monotonic()
     report = RunReport()
-    provider = provider_of(settings)
+    provider = settings.source
     with database.connection_context():
         with database.atomic():
             store.close_abandoned_runs(began)

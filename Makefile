@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: install lint test quick demo browser soak bench example-config clean
+.PHONY: install lint test quick demo browser sqlite3-shell soak bench example-config clean
 
 # Benchmarks: quick by default (they run, figures to bench/results/quick/); FULL=1 for RESULTS.md.
 bench: $(STAMP)
@@ -20,7 +20,7 @@ install: $(STAMP)
 
 # Two workers: the suite mostly waits (simulators, daemons, chromium); every test has its own
 # ports and folders, the viewer's database is built once per worker.
-test: lint browser
+test: lint browser sqlite3-shell
 	$(BIN)/pytest -n 2
 
 # One style, checked before any test runs (settings in pyproject.toml, [tool.ruff]).
@@ -38,6 +38,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium to run the dashboard tests"; fi; }
+
+# The plain `sqlite3` shell reads the file as any client does (tests/test_plain_sql.py). Same rule.
+sqlite3-shell:
+	@command -v sqlite3 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; \
+	  else echo "sqlite3 is missing: install Debian's sqlite3 to run the plain-client test"; fi; }
 
 # The long versions of the reliability tests: 10,000 chaotic answers, 200 kills, 5 minutes of readers.
 soak: $(STAMP) browser

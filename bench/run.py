@@ -110,6 +110,16 @@ def report() -> str:
             f"{storage['bytes_per_sample_media_samples_table']} for the samples themselves (`stream_series`, "
             "which the `media_samples` view shows a row per sample).",
             f"- The raw table's share: {storage['raw_table_share'] * 100:.1f} % (`retention.raw_days` reclaims it).",
+        ]
+        layouts = storage.get("sample_layouts")
+        if layouts:
+            lines.append(
+                f"- The samples' own bytes per sample in each layout tried, on the same rows: plain JSON "
+                f"{layouts['plain_json']} (stored: any SQLite client reads it), zstandard-compressed JSON "
+                f"{layouts['zstd_json']} (the release before; only meetq could read it), a row per sample "
+                f"{layouts['row_per_sample_payload']} before its B-tree (the release before that: 93.7 all told)."
+            )
+        lines += [
             "",
             "| table | bytes |",
             "|---|---|",

@@ -103,6 +103,7 @@ def queries(path: Path) -> dict[str, tuple[str, dict]]:
         "poor_sessions": {"since": month_ago, "vendor": ""},
         "backlog": {},
         "missing_subnets": {"date_start": "", "date_end": ""},  # the last 7 days, as the page links it
+        "raw_bodies": {"endpoint": "qualities", "meeting_id": ""},
     }
     found = {f"canned/{key}": (query["sql"], params[key]) for key, query in canned.items()}
     # Each page as it opens (no filter: the last 7 days, the latest poor meeting or session) and as

@@ -160,16 +160,15 @@ class Meetq:
         return self.sql(query, *params)[0][0]
 
     def everything_stored(self) -> bytes:
-        """The database's files byte for byte, then every compressed value in them decompressed:
+        """The database's files byte for byte, then every compressed body in them decompressed:
         what a search for a secret or an address must read (compression hides text from a byte
-        search)."""
+        search; the samples are plain text, in the files as they are)."""
         files = b"".join(p.read_bytes() for p in self.workdir.glob("meetq.db*"))
-        packed = self.sql(
-            "select body from raw_responses union all select packed from stream_series "
-            "union all select packed from cpu_series"
-        )
-        assert all(isinstance(value, bytes) for (value,) in packed), "every body and series is compressed"
-        return files + "\n".join(packing.unpack_text(value) for (value,) in packed).encode()
+        bodies = self.sql("select body from raw_responses")
+        assert all(isinstance(value, bytes) for (value,) in bodies), "every body is compressed"
+        series = self.sql("select packed from stream_series union all select packed from cpu_series")
+        assert all(isinstance(value, str) for (value,) in series), "every series is plain JSON"
+        return files + "\n".join(packing.unpack_text(value) for (value,) in bodies).encode()
 
 
 class Child(subprocess.Popen):

@@ -1,6 +1,7 @@
 """The schema on real SQLite files: migrations, idempotent writes, the queue's order."""
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def test_a_single_account_database_gains_the_account_column(tmp_path):
     path = tmp_path / "v1.db"
     open_database(path)
     models.close_database()
-    with packing.connect(path) as old:  # the shape before several accounts: no account column, no view on it
+    with sqlite3.connect(path) as old:  # the shape before several accounts: no account column, no view on it
         for (view,) in old.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
             old.execute(f"DROP VIEW {view}")
         old.execute("DROP INDEX meetings_account")

@@ -50,6 +50,10 @@ def canned_parameters(served):
         "poor_sessions": {"since": "2000-01-01"},
         "backlog": {},
         "missing_subnets": {"date_start": "2000-01-01"},
+        "raw_bodies": {
+            "endpoint": "qualities",
+            "meeting_id": served.scalar("select meeting_id from raw_responses where endpoint = 'qualities' limit 1"),
+        },
     }
 
 
@@ -62,6 +66,19 @@ def test_every_canned_query_answers_json_and_csv(served):
         text = requests.get(f"{served.viewer_url}/meetq/{name}.csv", params=params, timeout=10).text
         parsed = list(csv.DictReader(io.StringIO(text)))
         assert len(parsed) == len(rows) and set(parsed[0]) == set(rows[0]), name
+
+
+def test_raw_bodies_read_as_the_text_received_though_the_file_keeps_them_compressed(served):
+    """The file's bodies are zstandard blobs; the viewer's raw_bodies query (over the TEMP view of
+    its own connections) gives each back as the JSON text it was."""
+    meeting_id = canned_parameters(served)["raw_bodies"]["meeting_id"]
+    rows = get_json(served, "/meetq/raw_bodies.json", _shape="array", endpoint="qualities", meeting_id=meeting_id)
+    expected = served.sql(
+        "select id, body from raw_bodies where endpoint = 'qualities' and meeting_id = ? order by id desc", meeting_id
+    )
+    assert [(r["id"], r["body"]) for r in rows] == expected[:50] and expected
+    assert all(meeting_id in json.dumps(json.loads(r["body"])) for r in rows)
+    assert served.scalar("select typeof(body) from raw_responses where id = ?", rows[0]["id"]) == "blob"
 
 
 def test_meeting_report_lists_exactly_the_meetings_sessions(served):

@@ -1,12 +1,13 @@
-"""A database made before compact storage, moved onto it in place (schema migration 10).
+"""A database of an older release, moved onto today's storage in place (schema migrations 10, 12).
 
 Migration 10 renames the row-per-sample tables legacy_media_samples and legacy_cpu_samples;
-this moves their rows into packed series a batch at a time, and compresses the raw bodies still
-stored as text. Each batch is one transaction that writes the new rows and deletes (or
-rewrites) the old ones, so a kill at any moment loses nothing and the next start carries on
-where the last committed batch ended. Meanwhile the views show old and new rows together. When
-both legacy tables are empty they are dropped; `meetq migrate --vacuum` then gives the freed
-pages back to the file system.
+this moves their rows into series a batch at a time, and compresses the raw bodies still stored
+as text. Migration 12 finds samples stored compressed (as the release before kept them); this
+rewrites them as plain JSON, a batch at a time. Each batch is one transaction that writes the new
+rows and deletes (or rewrites) the old ones, so a kill at any moment loses nothing and the next
+start carries on where the last committed batch ended. Meanwhile the views show old and new rows
+together (through meetq_text). When nothing is left the legacy tables are dropped and the views
+made plain; `meetq migrate --vacuum` then gives the freed pages back to the file system.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from itertools import groupby
 
 from .clock import parse_iso
 from .logs import get_logger
-from .models import COMPACTING, database, sample_views, table_names
-from .packing import pack_text
+from .models import COMPACTING, UNPACKING, database, sample_views, table_names
+from .packing import pack_text, unpack_text
 from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES
 
 log = get_logger("meetq.compact")
 STREAMS_PER_BATCH = 2_000  # about 60,000 samples: a batch holds a few MB in memory
 BODIES_PER_BATCH = 200
+# The series a release before this one stored compressed, by their key.
+COMPRESSED_SERIES = {"stream_series": "stream_id", "cpu_series": "session_id"}
 
 
 def pending(db=database) -> dict:
@@ -34,12 +37,17 @@ def pending(db=database) -> dict:
         if f"legacy_{name}" in tables
     }
     left["raw_bodies"] = db.execute_sql("SELECT count(*) FROM raw_responses WHERE typeof(body) = 'text'").fetchone()[0]
+    for table in COMPRESSED_SERIES:
+        left[table] = db.execute_sql(f"SELECT count(*) FROM {table} WHERE typeof(packed) = 'blob'").fetchone()[0]
     return left
 
 
 def needed(db=database) -> bool:
-    """Whether migration 10 left work (a flag: counting would read every raw body at each start)."""
-    return db.execute_sql("SELECT 1 FROM collector_state WHERE key = ?", (COMPACTING,)).fetchone() is not None
+    """Whether migration 10 or 12 left work (a flag: counting would read every raw body at each start)."""
+    return (
+        db.execute_sql("SELECT 1 FROM collector_state WHERE key IN (?, ?)", (COMPACTING, UNPACKING)).fetchone()
+        is not None
+    )
 
 
 def compact_legacy(db=database, progress=None) -> dict:
@@ -50,7 +58,9 @@ def compact_legacy(db=database, progress=None) -> dict:
         return {}
     left = pending(db)
     moved = {what: 0 for what in left}
-    for what, step in (("media_samples", _pack_streams), ("cpu_samples", _pack_cpu), ("raw_bodies", _compress_bodies)):
+    steps = [("media_samples", _pack_streams), ("cpu_samples", _pack_cpu), ("raw_bodies", _compress_bodies)]
+    steps += [(table, lambda db, table=table: _plain_series(db, table)) for table in COMPRESSED_SERIES]
+    for what, step in steps:
         while left.get(what):
             with db.atomic():
                 done = step(db)
@@ -61,8 +71,21 @@ def compact_legacy(db=database, progress=None) -> dict:
     _drop_empty_legacy(db)
     if not any(pending(db).values()):
         with db.atomic():
-            db.execute_sql("DELETE FROM collector_state WHERE key = ?", (COMPACTING,))
+            db.execute_sql("DELETE FROM collector_state WHERE key IN (?, ?)", (COMPACTING, UNPACKING))
+            _make_sample_views(db)  # plain now: any SQLite client reads them
     return moved
+
+
+def _plain_series(db, table: str) -> int:
+    """One batch of compressed series rewritten as JSON text. Returns how many."""
+    key = COMPRESSED_SERIES[table]
+    rows = db.execute_sql(
+        f"SELECT {key}, packed FROM {table} WHERE typeof(packed) = 'blob' LIMIT {STREAMS_PER_BATCH}"
+    ).fetchall()
+    db.cursor().executemany(
+        f"UPDATE {table} SET packed = ? WHERE {key} = ?", [(unpack_text(packed), owner) for owner, packed in rows]
+    )
+    return len(rows)
 
 
 def _pack_streams(db) -> int:
@@ -160,9 +183,16 @@ def _drop_empty_legacy(db) -> None:
     ]
     if empty:
         with db.atomic():
-            for view in ("media_samples", "cpu_samples"):
-                db.execute_sql(f"DROP VIEW IF EXISTS {view}")
             for name in empty:
+                db.execute_sql(f"DROP VIEW IF EXISTS main.{name.removeprefix('legacy_')}")
                 db.execute_sql(f"DROP TABLE {name}")
-            for statement in sample_views(db):
-                db.execute_sql(statement)
+            _make_sample_views(db)
+
+
+def _make_sample_views(db) -> None:
+    """The sample views made again, as the tables and flags now are (the other views, the
+    providers' among them, never read samples)."""
+    for view in ("media_samples", "cpu_samples"):
+        db.execute_sql(f"DROP VIEW IF EXISTS main.{view}")
+    for statement in sample_views(db):
+        db.execute_sql(statement)

@@ -52,11 +52,18 @@ from .rows import CPU_METRICS, SAMPLE_METRICS
 
 log = get_logger("meetq.models")
 
+
 # IMMEDIATE: a write transaction takes the write lock at BEGIN, so it never fails half-way
 # on "database is locked" when it upgrades from read to write.
-database = SqliteDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
-# Every connection reads packed samples and compressed bodies (the views use it).
-database.register_function(packing.unpack_text, "meetq_text", 1, deterministic=True)
+class MeetqDatabase(SqliteDatabase):
+    """Every connection reads compressed bodies (meetq_text) and has the TEMP view raw_bodies."""
+
+    def _add_conn_hooks(self, conn):
+        super()._add_conn_hooks(conn)
+        packing.register(conn)
+
+
+database = MeetqDatabase(None, lock_type="IMMEDIATE", autoconnect=False)
 
 DEFAULT_ACCOUNT = "default"
 
@@ -544,6 +551,7 @@ def _migration_9(db: SqliteDatabase) -> None:
 
 
 COMPACTING = "storage.compacting"  # in collector_state while compact.compact_legacy has work left
+UNPACKING = "storage.unpacking"  # … while samples a release before compressed are still compressed
 
 
 def _migration_10(db: SqliteDatabase) -> None:
@@ -591,6 +599,18 @@ def drop_columns(db: SqliteDatabase, table: str, columns: tuple[str, ...], index
             db.execute_sql(f'ALTER TABLE {table} DROP COLUMN "{column}"')
 
 
+def _migration_12(db: SqliteDatabase) -> None:
+    """Samples any SQLite client reads: stored as plain JSON, the views need nothing of meetq's.
+    `compact.compact_legacy` turns the compressed ones into text in batches after this; the view of
+    raw bodies (compressed, they need meetq_text) is a TEMP view of meetq's connections now."""
+    compressed = db.execute_sql(
+        "SELECT 1 FROM stream_series WHERE typeof(packed) = 'blob' "
+        "UNION ALL SELECT 1 FROM cpu_series WHERE typeof(packed) = 'blob' LIMIT 1"
+    ).fetchone()
+    if compressed:
+        db.execute_sql("INSERT OR REPLACE INTO collector_state (key, value) VALUES (?, 'pending')", (UNPACKING,))
+
+
 # Migration N+1 upgrades a database at schema version N. Append, never edit.
 MIGRATIONS = [
     _migration_1,
@@ -604,6 +624,7 @@ MIGRATIONS = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 ]
 
 # The packed samples as rows (packing.py): a sample's time is its stream's clock, its values the
@@ -614,19 +635,21 @@ SAMPLE_VIEW = (
     + TIME_OF.format("s", "r")
     + " AS ts, "
     + ", ".join(f"json_extract(r.value, '$[{i}]') AS {name}" for i, name in enumerate(SAMPLE_METRICS))
-    + " FROM stream_series s, json_each(meetq_text(s.packed)) r"
+    + " FROM stream_series s, json_each(s.packed) r"
 )
 CPU_VIEW = (
     "CREATE VIEW IF NOT EXISTS cpu_samples AS SELECT c.session_id, r.key AS seq, x.key AS idx, "
     + TIME_OF.format("c", "x")
     + " AS ts, "
     + ", ".join(f"json_extract(x.value, '$[{i}]') AS {name}" for i, name in enumerate(CPU_METRICS))
-    + " FROM cpu_series c, json_each(meetq_text(c.packed)) r, json_each(r.value) x"
+    + " FROM cpu_series c, json_each(c.packed) r, json_each(r.value) x"
 )
-RAW_VIEW = """CREATE VIEW IF NOT EXISTS raw_bodies AS
-    SELECT id, account, endpoint, meeting_id, offset, url, status, tracking_id, content_type, fetched_at,
-           meetq_text(body) AS body, body_sha256, error
-    FROM raw_responses"""
+# While a migration still moves samples (compact.py), some are compressed: the views read them
+# through meetq_text then, and only meetq's connections can (for a minute a 5,000-person year).
+MOVING = (
+    ("json_each(s.packed)", "json_each(meetq_text(s.packed))"),
+    ("json_each(c.packed)", "json_each(meetq_text(c.packed))"),
+)
 
 
 # The columns of the row-per-sample tables a migration has not emptied yet (compact.py).
@@ -637,14 +660,20 @@ LEGACY_COLUMNS = {
 
 
 def sample_views(db: SqliteDatabase) -> list[str]:
-    """The views on packed samples and bodies; while legacy tables remain, their rows too."""
+    """The views on packed samples: plain SQL, unless a migration is still moving them (then
+    through meetq_text, with the legacy tables' rows too while they remain)."""
     tables = table_names(db)
+    moving = db.execute_sql(
+        "SELECT 1 FROM collector_state WHERE key IN (?, ?) LIMIT 1", (COMPACTING, UNPACKING)
+    ).fetchone()
     views = []
     for name, view in (("media_samples", SAMPLE_VIEW), ("cpu_samples", CPU_VIEW)):
+        for plain, packed in MOVING if moving else ():
+            view = view.replace(plain, packed)
         if f"legacy_{name}" in tables:
             view += f" UNION ALL SELECT {', '.join(LEGACY_COLUMNS[name])} FROM legacy_{name}"
         views.append(view)
-    return views + [RAW_VIEW]
+    return views
 
 
 def schema_version(db: SqliteDatabase = database) -> int:
@@ -708,7 +737,9 @@ def drop_views(db: SqliteDatabase) -> None:
     empty one)."""
     with db.atomic():
         for (view,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
-            db.execute_sql(f'DROP VIEW "{view}"')
+            db.execute_sql(f'DROP VIEW main."{view}"')  # main: a TEMP view of the same name comes first
+        # This connection's TEMP view too: SQLite refuses to drop a column a view reads.
+        db.execute_sql("DROP VIEW IF EXISTS temp.raw_bodies")
 
 
 def ensure_db_shape(db: SqliteDatabase = database, schemas: Sequence[Schema] = ()) -> None:
@@ -716,6 +747,7 @@ def ensure_db_shape(db: SqliteDatabase = database, schemas: Sequence[Schema] = (
     with db.atomic():
         for statement in INDEXES + sample_views(db) + [s for schema in schemas for s in schema.shape]:
             db.execute_sql(statement)
+        db.execute_sql(packing.RAW_VIEW)
 
 
 def open_database(path: Path | str, schemas: Sequence[Schema] = ()) -> SqliteDatabase:

@@ -1,19 +1,19 @@
-"""Compact storage: a stream's samples and every raw body kept as zstandard-compressed text.
+"""Compact storage: a stream's samples as one row of plain JSON, raw bodies zstandard-compressed.
 
 A sample is six small numbers a minute apart, and a row per sample cost 94 bytes of the file
 (most of it the key, the time as text and the B-tree around them). A stream's samples are kept
 instead as one JSON array of rows, `[[loss, latency, jitter, bit rate, height, fps], ...]`, with
 the numbers exactly as the vendor sent them (lossless: no unit conversion, no rounding), and its
 clock as two integers (epoch milliseconds of the first sample, milliseconds per sample). The
-views `media_samples` and `cpu_samples` unpack them into the rows and columns people query
-(docs/storage.md).
+JSON is plain text, so the views `media_samples` and `cpu_samples` unpack it with SQLite's own
+`json_each`: any SQLite client reads them with nothing registered (docs/storage.md).
 
-zstandard level 3, not zlib: as small (31.7 % against 30.4 % of the JSON) at ten times the speed
-(bench/RESULTS.md, section 5), and the ingest path compresses every byte it stores.
-
-`meetq_text(value)` is the one SQL function that reads them: compressed bytes back to text; text
-(a body stored before compression, or by hand) and NULL pass through unchanged. The collector
-registers it on its connections and the viewer on Datasette's.
+Raw bodies are the archive, read rarely and whole: zstandard level 3, not zlib: as small (31.7 %
+against 30.4 % of the JSON) at ten times the speed (bench/RESULTS.md, section 5).
+`meetq_text(value)` reads them: compressed bytes back to text; text and NULL pass through
+unchanged (so it also reads samples a release before this one compressed). The collector
+registers it on its connections, the viewer on Datasette's, and `connect` here on yours, with
+the TEMP view `raw_bodies` that uses it.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def pack_text(value: str) -> bytes:
     return _compressor().compress(value.encode("utf-8", "surrogatepass"))
 
 
-def pack_rows(rows) -> bytes:
-    """Rows of finite numbers (or None) as compressed JSON. orjson prints them six times as fast
-    as the standard library, each in the shortest form that reads back as the same double."""
-    return _compressor().compress(orjson.dumps(rows))
+def pack_rows(rows) -> str:
+    """Rows of finite numbers (or None) as JSON text. orjson prints them six times as fast as the
+    standard library, each in the shortest form that reads back as the same double."""
+    return orjson.dumps(rows).decode()
 
 
 def unpack_text(value):
@@ -84,13 +84,24 @@ def unpack_rows(value) -> list:
     return orjson.loads(text) if text else []
 
 
-def register(connection) -> None:
-    """Make `meetq_text` available on a sqlite3 connection."""
+# Bodies as text, on meetq's own connections only: a view in the file that needs meetq_text would
+# fail in every other client, so this one lives in each connection's TEMP schema.
+RAW_VIEW = """CREATE TEMP VIEW IF NOT EXISTS raw_bodies AS
+    SELECT id, account, endpoint, meeting_id, offset, url, status, tracking_id, content_type, fetched_at,
+           meetq_text(body) AS body, body_sha256, error
+    FROM main.raw_responses"""
+
+
+def register(connection, views: bool = True) -> None:
+    """Make `meetq_text`, and the TEMP view `raw_bodies` (unless told not to: a database that is not
+    meetq's), available on a sqlite3 connection."""
     connection.create_function("meetq_text", 1, unpack_text, deterministic=True)
+    if views:
+        connection.execute(RAW_VIEW)
 
 
 def connect(database, **options) -> sqlite3.Connection:
-    """sqlite3.connect, with `meetq_text` registered: the views of samples and bodies need it."""
+    """sqlite3.connect, with `meetq_text` and `raw_bodies` (the raw bodies as text)."""
     connection = sqlite3.connect(database, **options)
     register(connection)
     return connection

@@ -19,8 +19,8 @@ title would run as script.
   palette(i)         the i-th colour: ten chosen ones, then hues a golden angle apart, never one
                      twice (a chart's legend maps each participant to its own colour string)
   threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
-  meetq_text(value)  compressed samples or a raw body as text (the views media_samples,
-                     cpu_samples and raw_bodies read through it; meetq/packing.py)
+  meetq_text(value)  a compressed raw body as text (meetq/packing.py), with the TEMP view
+                     raw_bodies that reads every body through it, on this connection only
 
 A column named *_page (a path in the viewer) is shown as a link on Datasette's own table and
 query pages.
@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from datasette import Response, hookimpl
 from markupsafe import Markup
 from meetq import clock, packing
+from meetq_viewer import DATABASE
 
 # What one query may give a signed-in person, whatever SQL they write: a value of at most
 # MAX_VALUE_BYTES (SQLite's own length limit: `zeroblob(200000000)` fails at once), and an
@@ -84,7 +85,7 @@ def _zone(datasette):
 
 
 @hookimpl
-def prepare_connection(conn, datasette):
+def prepare_connection(conn, database, datasette):
     name, zone = _zone(datasette)
     thresholds = (datasette.plugin_config("meetq") or {}).get("thresholds") or {}
 
@@ -116,7 +117,7 @@ def prepare_connection(conn, datasette):
     conn.create_function("local_today", 0, lambda: datetime.now(zone).date().isoformat())
     conn.create_function("day_start", 1, lambda day: _day_start(day, name), deterministic=True)
     conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
-    packing.register(conn)
+    packing.register(conn, views=database == DATABASE)
     bound_answers(conn)
 
 

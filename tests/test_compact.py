@@ -193,6 +193,10 @@ COLLECTOR_QUERIES = {
     "raw_responses_meeting": "SELECT rowid FROM raw_responses WHERE rowid > ? AND meeting_id = ? ORDER BY rowid",
     "meet_attendance_meeting": "SELECT * FROM meet_attendance_quality WHERE meeting_id = ?",
     "meetings_join_code": "SELECT id FROM meetings WHERE join_code = ?",  # the assistant's `meeting 123456789`
+    # `meetq locations missing`: every unmapped subnet of all time (the pages read a period by time)
+    "session_locations_subnet": "SELECT l.subnet, count(*) FROM session_locations l JOIN media_sessions s "
+    "ON s.id = l.session_id WHERE l.status IN ('unmapped', 'outside', 'masked') GROUP BY l.subnet, l.status "
+    "LIMIT ?",
 }
 
 

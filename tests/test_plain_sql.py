@@ -136,8 +136,8 @@ compact.STREAMS_PER_BATCH = 10
 calls = []
 original = compact._plain_series
 
-def dies_in_third_batch(db, table):
-    moved = original(db, table)
+def dies_in_third_batch(db, table, position):
+    moved = original(db, table, position)
     calls.append(moved)
     if len(calls) == 3:
         os.kill(os.getpid(), signal.SIGKILL)   # inside the batch's transaction: nothing of it lands

@@ -88,14 +88,15 @@ def test_two_sessions_exact_samples_and_cpu():
         (audio_in["id"], 1, 1.3, 120.0, 31.0, 39800.0, None, None),
         (audio_in["id"], 2, 0.4, 41.0, 6.0, 40100.0, None, None),
     ]
-    # As stored: the stream's clock as integers, its rows packed exactly as sent.
+    # As stored: the stream's clock as integers, its rows packed exactly as sent (without the
+    # trailing nulls: an audio stream has no resolution or frame rate).
     series = next(s for s in first.series if s[0] == audio_in["id"])
     start_ms = 1775840404000  # 2026-04-10T17:00:04.000Z
     assert series[1:4] == (start_ms, 60_000, 3)
     assert unpack_rows(series[4]) == [
-        [0.0, 38.0, 2.0, 41200.0, None, None],
-        [1.3, 120.0, 31.0, 39800.0, None, None],
-        [0.4, 41.0, 6.0, 40100.0, None, None],
+        [0.0, 38.0, 2.0, 41200.0],
+        [1.3, 120.0, 31.0, 39800.0],
+        [0.4, 41.0, 6.0, 40100.0],
     ]
     # CPU has no clock of its own: it is aligned on the session's earliest stream.
     assert [row[:4] for row in first.cpu_series] == [(first.session["id"], start_ms, 60_000, 3)]

@@ -17,15 +17,15 @@ from itertools import groupby
 from .clock import parse_iso
 from .logs import get_logger
 from .models import COMPACTING, UNPACKING, database, sample_views, table_names
-from .packing import pack_text, unpack_text
+from .packing import pack_rows, pack_text, unpack_rows
 from .rows import CPU_METRICS, SAMPLE_METRICS, series_clock, series_row
 from .store import INSERT_CPU_SERIES, INSERT_SERIES
 
 log = get_logger("meetq.compact")
 STREAMS_PER_BATCH = 2_000  # about 60,000 samples: a batch holds a few MB in memory
 BODIES_PER_BATCH = 200
-# The series a release before this one stored compressed, by their key.
-COMPRESSED_SERIES = {"stream_series": "stream_id", "cpu_series": "session_id"}
+# The series a release before this one stored compressed.
+COMPRESSED_SERIES = ("stream_series", "cpu_series")
 
 
 def pending(db=database) -> dict:
@@ -59,7 +59,8 @@ def compact_legacy(db=database, progress=None) -> dict:
     left = pending(db)
     moved = {what: 0 for what in left}
     steps = [("media_samples", _pack_streams), ("cpu_samples", _pack_cpu), ("raw_bodies", _compress_bodies)]
-    steps += [(table, lambda db, table=table: _plain_series(db, table)) for table in COMPRESSED_SERIES]
+    position: dict[str, int] = {}  # each table's last rowid rewritten, so no batch reads the done ones again
+    steps += [(table, lambda db, table=table: _plain_series(db, table, position)) for table in COMPRESSED_SERIES]
     for what, step in steps:
         while left.get(what):
             with db.atomic():
@@ -76,15 +77,20 @@ def compact_legacy(db=database, progress=None) -> dict:
     return moved
 
 
-def _plain_series(db, table: str) -> int:
-    """One batch of compressed series rewritten as JSON text. Returns how many."""
-    key = COMPRESSED_SERIES[table]
+def _plain_series(db, table: str, position: dict) -> int:
+    """The next batch of compressed series, in rowid order after `position[table]`, rewritten as
+    JSON text. Returns how many."""
     rows = db.execute_sql(
-        f"SELECT {key}, packed FROM {table} WHERE typeof(packed) = 'blob' LIMIT {STREAMS_PER_BATCH}"
+        f"SELECT rowid, packed FROM {table} WHERE rowid > ? AND typeof(packed) = 'blob' "
+        f"ORDER BY rowid LIMIT {STREAMS_PER_BATCH}",
+        (position.get(table, -(2**63)),),
     ).fetchall()
     db.cursor().executemany(
-        f"UPDATE {table} SET packed = ? WHERE {key} = ?", [(unpack_text(packed), owner) for owner, packed in rows]
+        f"UPDATE {table} SET packed = ? WHERE rowid = ?",
+        [(pack_rows(unpack_rows(packed)), key) for key, packed in rows],
     )
+    if rows:
+        position[table] = rows[-1][0]
     return len(rows)
 
 

@@ -634,14 +634,15 @@ SAMPLE_VIEW = (
     "CREATE VIEW IF NOT EXISTS media_samples AS SELECT s.stream_id, r.key AS idx, "
     + TIME_OF.format("s", "r")
     + " AS ts, "
-    + ", ".join(f"json_extract(r.value, '$[{i}]') AS {name}" for i, name in enumerate(SAMPLE_METRICS))
+    # + 0.0: a number sent as an integer is stored as one (shorter), and reads as REAL like the rest
+    + ", ".join(f"json_extract(r.value, '$[{i}]') + 0.0 AS {name}" for i, name in enumerate(SAMPLE_METRICS))
     + " FROM stream_series s, json_each(s.packed) r"
 )
 CPU_VIEW = (
     "CREATE VIEW IF NOT EXISTS cpu_samples AS SELECT c.session_id, r.key AS seq, x.key AS idx, "
     + TIME_OF.format("c", "x")
     + " AS ts, "
-    + ", ".join(f"json_extract(x.value, '$[{i}]') AS {name}" for i, name in enumerate(CPU_METRICS))
+    + ", ".join(f"json_extract(x.value, '$[{i}]') + 0.0 AS {name}" for i, name in enumerate(CPU_METRICS))
     + " FROM cpu_series c, json_each(c.packed) r, json_each(r.value) x"
 )
 # While a migration still moves samples (compact.py), some are compressed: the views read them

@@ -188,7 +188,7 @@ class _Marker:
             return
         limit = self.limit.get(kind, self.limit["video"])
         for idx, row in enumerate(unpack_rows(packed)):
-            loss = row[LOSS_AT]
+            loss = row[LOSS_AT] if len(row) > LOSS_AT else None  # stored without trailing nulls
             if loss is not None and loss > limit:
                 _mark(participant, direction, _minute(start_ms, step_ms, idx), loss)
 
@@ -199,7 +199,7 @@ class _Marker:
             participant.cpu.update(
                 _minute(start_ms, step_ms, idx)
                 for idx, row in enumerate(resource)
-                if row[CPU_AT] is not None and row[CPU_AT] > self.cpu_limit
+                if len(row) > CPU_AT and row[CPU_AT] is not None and row[CPU_AT] > self.cpu_limit
             )
 
     def call(self, participant: Participant, kind: str, direction: str, loss) -> None:

@@ -5,7 +5,9 @@ counted as (
   select l.subnet, l.status, count(*) as sessions, sum(s.verdict = 'poor') as poor,
     count(distinct s.user_email) as people
   from media_sessions s join session_locations l on l.session_id = s.id
-  where l.status in ('unmapped', 'outside', 'masked')
+  -- +status: read the period's sessions by time, then each one's place; the status index would
+  -- read every place of the year first (13x slower for a week of a 25,000-person year)
+  where +l.status in ('unmapped', 'outside', 'masked')
     and s.join_time >= (select start from period) and s.join_time < (select stop from period)
   group by l.subnet, l.status)
 select subnet,

@@ -301,18 +301,19 @@ def _transposed(rows: list[tuple], key: int, values_from: int) -> dict:
     return {k: [list(column) for column in zip(*values)] for k, values in grouped.items()}
 
 
-def _numbers(value) -> list[float | None]:
+def _numbers(value) -> list[float | int | None]:
     if not isinstance(value, list):
         return []
-    # Nearly every array is finite numbers only: checked and converted in C rather than value by
-    # value (an int too large for a double, or a sum that overflows, takes the slow path).
+    # Nearly every array is finite numbers only: checked in C rather than value by value (an int
+    # too large for a double, or a sum that overflows, takes the slow path). Kept as sent: an
+    # integer stays one (`38`, not `38.0`: a quarter of a sample's stored JSON).
     if set(map(type, value)) <= NUMBER_TYPES:
         try:
             converted = array("d", value)
         except OverflowError:
             converted = None
         if converted is not None and math.isfinite(sum(converted)):
-            return converted.tolist()
+            return list(value)
     return [number(v) for v in value]
 
 

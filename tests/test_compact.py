@@ -118,14 +118,7 @@ def test_a_previous_release_database_moves_over_in_place_even_when_killed(meetq,
     assert before["version"] == 9 and len(before["samples"]) > 3000 and len(before["cpu"]) > 500
 
     # A collector that dies (SIGKILL) inside its third batch of streams, after writing series.
-    crash = subprocess.run(
-        [sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database)],
-        env=meetq.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crash.returncode == -9, crash.stderr
+    crash = killed_in_third_batch(meetq, "_pack_streams")
     assert crash.stderr.count('"what": "media_samples"') == 2  # two batches committed, as logged
     with packing.connect(meetq.database) as half:
         assert half.execute("pragma user_version").fetchone()[0] == len(models.MIGRATIONS)
@@ -169,22 +162,36 @@ def by_name(db, sql: str, like: list[dict] | None = None) -> list[dict]:
 
 KILLED_MID_BATCH = """
 import os, signal, sys
-from meetq import compact, logs, models, providers
+from meetq import compact, logs, providers
 logs.configure("info", "json")
 compact.STREAMS_PER_BATCH = 10
 calls = []
-original = compact._pack_streams
+original = getattr(compact, sys.argv[2])
 
-def dies_in_third_batch(db):
-    moved = original(db)
+def dies_in_third_batch(*args):
+    moved = original(*args)
     calls.append(moved)
     if len(calls) == 3:
         os.kill(os.getpid(), signal.SIGKILL)   # inside the batch's transaction: nothing of it lands
     return moved
 
-compact._pack_streams = dies_in_third_batch
+setattr(compact, sys.argv[2], dies_in_third_batch)
 compact.compact_legacy(providers.open_database(sys.argv[1]))
 """
+
+
+def killed_in_third_batch(meetq, step: str) -> subprocess.CompletedProcess:
+    """The database opened and moved in batches of 10 by a process SIGKILLed inside the third
+    batch of compact's `step`; what it logged."""
+    crash = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database), step],
+        env=meetq.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crash.returncode == -9, crash.stderr
+    return crash
 
 
 # Indexes the viewer's pages do not use, and the collector's query each one serves.

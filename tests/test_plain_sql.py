@@ -8,12 +8,11 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from meetq import models, packing
-from test_compact import CPU, CPU_KEYS, RECORDED, SAMPLE_KEYS, SAMPLES, expected_rows
+from test_compact import CPU, CPU_KEYS, RECORDED, SAMPLE_KEYS, SAMPLES, expected_rows, killed_in_third_batch
 
 DATA = Path(__file__).parent / "data"
 SHELL = shutil.which("sqlite3")
@@ -96,14 +95,7 @@ def test_a_database_of_the_release_before_is_made_plain_in_place_even_when_kille
         }
     assert before["version"] == 11 and before["compressed"] > 30 and len(before["samples"]) > 1000
 
-    crash = subprocess.run(
-        [sys.executable, "-c", KILLED_MID_BATCH, str(meetq.database)],
-        env=meetq.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert crash.returncode == -9, crash.stderr
+    crash = killed_in_third_batch(meetq, "_plain_series")
     assert crash.stderr.count('"what": "stream_series"') == 2  # two batches committed, as logged
     with packing.connect(meetq.database) as half:
         assert half.execute("PRAGMA user_version").fetchone()[0] == len(models.MIGRATIONS)
@@ -126,23 +118,3 @@ def test_a_database_of_the_release_before_is_made_plain_in_place_even_when_kille
     assert found["n"] == len(before["samples"])
     with sqlite3.connect(meetq.database) as plain:  # Python's own sqlite3, nothing registered
         assert plain.execute(SAMPLES).fetchall() == before["samples"]
-
-
-KILLED_MID_BATCH = """
-import os, signal, sys
-from meetq import compact, logs, providers
-logs.configure("info", "json")
-compact.STREAMS_PER_BATCH = 10
-calls = []
-original = compact._plain_series
-
-def dies_in_third_batch(db, table, position):
-    moved = original(db, table, position)
-    calls.append(moved)
-    if len(calls) == 3:
-        os.kill(os.getpid(), signal.SIGKILL)   # inside the batch's transaction: nothing of it lands
-    return moved
-
-compact._plain_series = dies_in_third_batch
-compact.compact_legacy(providers.open_database(sys.argv[1]))
-"""

@@ -199,8 +199,35 @@ def legacy_layout(path: Path) -> None:
     db.close()
 
 
-def migrate(path: Path) -> dict:
-    """`meetq migrate --vacuum` on the previous layout, in its own process: time, peak RSS, size."""
+def compressed_layout(path: Path) -> None:
+    """Turn a database back into the previous release's layout (schema 11: each series stored as
+    zstandard-compressed JSON, read through meetq_text), for migration 12 to make plain again.
+    tests/test_plain_sql.py migrates a file that release itself wrote; here the point is the time."""
+    from meetq.models import UNPACKING, sample_views
+    from meetq.packing import pack_text, register
+    from peewee import SqliteDatabase
+
+    db = SqliteDatabase(str(path))
+    register(db.connection())  # the compressed views read through meetq_text
+    with db.atomic():
+        for table in ("stream_series", "cpu_series"):
+            rows = db.execute_sql(f"select rowid, packed from {table}").fetchall()
+            db.cursor().executemany(
+                f"update {table} set packed = ? where rowid = ?", [(pack_text(p), key) for key, p in rows]
+            )
+        db.execute_sql("insert or replace into collector_state (key, value) values (?, 'pending')", (UNPACKING,))
+        for view in ("media_samples", "cpu_samples"):
+            db.execute_sql(f"drop view if exists main.{view}")
+        for statement in sample_views(db):  # the flag is set: through meetq_text
+            db.execute_sql(statement)
+        db.execute_sql("pragma user_version = 11")
+    db.execute_sql("vacuum")
+    db.close()
+
+
+def migrate(path: Path, make_layout) -> dict:
+    """`meetq migrate --vacuum` on an older layout (`make_layout` turns the file into it), in its own
+    process: time, peak RSS, size."""
     import os
     import subprocess
     import sys
@@ -208,7 +235,7 @@ def migrate(path: Path) -> dict:
     from bench.backlog import _peak_kb
 
     with timer() as converting:
-        legacy_layout(path)
+        make_layout(path)
     before = path.stat().st_size
     env = {**os.environ, "MEETQ_DATABASE": str(path), "MEETQ_LOG_FORMAT": "json"}
     peak = 0
@@ -246,7 +273,8 @@ def year(people: int, days: int, per_day: int, with_migration: bool) -> dict:
         built = build(path, days, per_day, people)
         timings = asyncio.run(time_all(path))
         size = path.stat().st_size
-        migration = migrate(path) if with_migration else None
+        migration = migrate(path, compressed_layout) if with_migration else None
+        legacy_migration = migrate(path, legacy_layout) if with_migration else None
     worst = max(timings.items(), key=lambda kv: kv[1]["p95_ms"])
     return {
         **built,
@@ -255,6 +283,7 @@ def year(people: int, days: int, per_day: int, with_migration: bool) -> dict:
         "queries": timings,
         "worst": {"query": worst[0], **worst[1]},
         "migration": migration,
+        "legacy_migration": legacy_migration,
     }
 
 
@@ -263,17 +292,16 @@ def main(full: bool) -> dict:
     25,000-person one: every page as it opens and filtered, p50/p95 over REPEATS runs."""
     small = year(5000, 365, 30, True) if full else year(5000, 14, 8, True)
     large = year(25000, 365, 150, False) if full else None
-    limits = {"5,000": (small, 200)} | ({"25,000": (large, 400)} if large else {})
+    limits = {"5,000": (small, 50)} | ({"25,000": (large, 200)} if large else {})
     targets = {
         f"{people} people: every p95 < {limit} ms": verdict(y["worst"]["p95_ms"], limit, higher_is_better=False)
         for people, (y, limit) in limits.items()
     }
-    migration = small["migration"]
-    targets["migration finishes, peak RSS < 300 MB, integrity ok"] = (
-        "met"
-        if migration["exit_status"] == 0 and migration["peak_rss_mb"] < 300 and migration["integrity_check"] == "ok"
-        else "missed"
-    )
+    for key, label in (("migration", "the previous release's"), ("legacy_migration", "the row-per-sample")):
+        m = small[key]
+        targets[f"migration from {label} layout finishes, peak RSS < 300 MB, integrity ok"] = (
+            "met" if m["exit_status"] == 0 and m["peak_rss_mb"] < 300 and m["integrity_check"] == "ok" else "NOT met"
+        )
     figures = {**{k: v for k, v in small.items()}, "repeats": REPEATS, "large": large, "targets": targets}
     save("viewer", full, figures)
     return figures

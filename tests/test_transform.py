@@ -169,6 +169,8 @@ def test_numbers_that_are_no_measurement_become_null_whatever_else_the_array_hol
         "[Infinity, -1e308]": [None, -1e308],
         "[1e308, 1e308]": [1e308, 1e308],
         f"[{10**400}, 3]": [None, 3.0],
+        f"[{10**400}, -{10**400}]": [None, None],
+        f"[{2**64}, 1]": [float(2**64), 1.0],
         "[25.940001, 0]": [25.940001, 0.0],
     }
     for text, expected in arrays.items():
@@ -397,3 +399,20 @@ def test_ids_are_pinned_so_a_change_that_rekeys_stored_rows_fails():
     ]
     assert session_id_of("2026-11-20T10:00:00.000Z", "-1234", "endpoint-1", "meet:abc") == 120884132456047265
     assert stable_id("meet:abc") == 827348070220355202
+
+
+def test_rows_from_columns_are_stored_as_the_row_by_row_trim_stores_them():
+    """The transform trims whole null columns at once; what it stores is byte for byte what
+    trimming every row would store: a gap in the last column kept, trailing nulls dropped."""
+    from meetq.packing import pack_rows, pack_trimmed, rows_of
+
+    cases = [
+        [[1, 2], [0.5, None], [None, None], [None, None]],  # an audio stream: no resolution, no fps
+        [[1, None], [2, 3]],  # a gap in the last column: that row keeps its length
+        [[None, None], [None, None]],  # nothing measured: empty rows
+        [[38, 40.25], [720, 1080]],  # nothing to trim
+        [[], []],
+    ]
+    expected = ["[[1,0.5],[2]]", "[[1,2],[null,3]]", "[[],[]]", "[[38,720],[40.25,1080]]", "[]"]
+    for columns, stored in zip(cases, expected):
+        assert pack_trimmed(rows_of(columns)) == pack_rows(list(zip(*columns))) == stored, columns

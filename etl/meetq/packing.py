@@ -53,6 +53,22 @@ def pack_rows(rows) -> str:
     return orjson.dumps([_trimmed(row) for row in rows]).decode()
 
 
+def rows_of(columns: list[list]) -> list:
+    """The rows of equal-length columns, each without its trailing nulls, as `pack_rows` stores
+    them. Trimmed a column at a time where whole columns are null (an audio stream's resolution
+    and frame rate), row by row only where the last column left has a gap."""
+    width = len(columns)
+    while width and columns[width - 1].count(None) == len(columns[width - 1]):
+        width -= 1
+    rows = list(zip(*columns[:width])) if width else [() for _ in columns[0]] if columns else []
+    return [_trimmed(row) for row in rows] if width and None in columns[width - 1] else rows
+
+
+def pack_trimmed(rows: list) -> str:
+    """`pack_rows` for rows already without their trailing nulls (from `rows_of`)."""
+    return orjson.dumps(rows).decode()
+
+
 def _trimmed(row):
     if row and isinstance(row[0], list):  # CPU: an array of rows per resources element
         return [_trimmed(each) for each in row]

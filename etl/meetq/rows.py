@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from .packing import pack_rows
+from .packing import pack_rows, pack_trimmed
 
 SESSION_COLUMNS = (
     "id",
@@ -121,12 +121,15 @@ def series_clock(start, step: float | None) -> tuple | None:
     return round(start.timestamp() * 1000), int(step_ms) if float(step_ms).is_integer() else step_ms
 
 
-def series_row(key: int, clock: tuple | None, rows: list, samples: int | None = None) -> tuple:
+def series_row(
+    key: int, clock: tuple | None, rows: list, samples: int | None = None, *, trimmed: bool = False
+) -> tuple:
     """A stream's (or a session's CPU) samples as stored: its clock as integers (epoch ms of the
     first sample, ms per sample; NULL when the vendor sent none), how many samples (`rows`, unless
-    they are nested), and the rows, packed."""
+    they are nested), and the rows, packed. `trimmed`: the rows come from `packing.rows_of`."""
     start_ms, step_ms = clock or (None, None)
-    return key, start_ms, step_ms, len(rows) if samples is None else samples, pack_rows(rows)
+    packed = pack_trimmed(rows) if trimmed else pack_rows(rows)
+    return key, start_ms, step_ms, len(rows) if samples is None else samples, packed
 
 
 @dataclass

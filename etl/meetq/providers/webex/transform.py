@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from array import array
 from dataclasses import dataclass, field
 from itertools import chain
 
 from ...clock import iso, normalise_iso, parse_iso
+from ...packing import rows_of
 from ...privacy import mask_addresses, mask_ip
 from ...rows import SAMPLE_METRICS as ROW_METRICS  # the column names; SAMPLE_METRICS here are Webex's
 from ...rows import (
@@ -59,6 +59,7 @@ MEETING_SECRET_KEYS = frozenset(
 )
 SAMPLE_METRICS = ("packetLoss", "latency", "jitter", "mediaBitRate", "resolutionHeight", "frameRate")
 NUMBER_TYPES = frozenset({float, int})  # not bool: True is no measurement
+INT64 = 2**63
 CPU_METRICS = ("processAverageCPU", "processMaxCPU", "systemAverageCPU", "systemMaxCPU")
 
 
@@ -264,7 +265,7 @@ def stream_rows(session_id: int, kind: str, direction: str, seq: int, interval: 
         "transport_type": _upper(text(interval.get("transportType"))),
         "sample_count": len(columns[0]),
     }
-    return stream, columns, series_row(stream_id, series_clock(start, step), list(zip(*columns)))
+    return stream, columns, series_row(stream_id, series_clock(start, step), rows_of(columns), trimmed=True)
 
 
 def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> tuple[list, list]:
@@ -272,9 +273,9 @@ def cpu_rows(session_id: int, resources: list[dict], clock: tuple | None) -> tup
     packed series). Resources carry no times of their own; their clock is the session's earliest
     media stream's (start, sampling interval), and there is none without one."""
     per_resource = [_padded([_numbers(resource.get(metric)) for metric in CPU_METRICS]) for resource in resources]
-    rows = [list(zip(*columns)) for columns in per_resource]
+    rows = [rows_of(columns) for columns in per_resource]
     samples = sum(map(len, rows))
-    return per_resource, [series_row(session_id, clock, rows, samples)] if samples else []
+    return per_resource, [series_row(session_id, clock, rows, samples, trimmed=True)] if samples else []
 
 
 def _cpu_clock(streams: list[tuple]) -> tuple | None:
@@ -304,15 +305,16 @@ def _transposed(rows: list[tuple], key: int, values_from: int) -> dict:
 def _numbers(value) -> list[float | int | None]:
     if not isinstance(value, list):
         return []
-    # Nearly every array is finite numbers only: checked in C rather than value by value (an int
-    # too large for a double, or a sum that overflows, takes the slow path). Kept as sent: an
-    # integer stays one (`38`, not `38.0`: a quarter of a sample's stored JSON).
-    if set(map(type, value)) <= NUMBER_TYPES:
+    # Nearly every array is finite numbers only: checked in C rather than value by value (NaN or
+    # an infinity makes the sum so; an int past 64 bits, which JSON cannot store as it came, fails
+    # the bounds). Kept as sent: an integer stays one (`38`, not `38.0`: a quarter of a sample's
+    # stored JSON).
+    if value and set(map(type, value)) <= NUMBER_TYPES:
         try:
-            converted = array("d", value)
+            finite = math.isfinite(sum(value)) and -INT64 <= min(value) and max(value) < INT64
         except OverflowError:
-            converted = None
-        if converted is not None and math.isfinite(sum(converted)):
+            finite = False
+        if finite:
             return list(value)
     return [number(v) for v in value]
 

@@ -51,6 +51,8 @@ def test_retry_after_in_seconds_date_or_absent():
     with freeze_time("2026-11-23 10:00:00"):
         date = response_with({"Retry-After": "Mon, 23 Nov 2026 10:00:42 GMT"})
         assert retry_after_seconds(date, 3, now=lambda: datetime.now(timezone.utc)) == 42
+        iso_date = response_with({"Retry-After": "2026-11-23T10:05:00Z"})  # a daily limit's answer
+        assert retry_after_seconds(iso_date, 3, now=lambda: datetime.now(timezone.utc)) == 300
 
 
 def test_with_params_readds_dropped_filters_and_replaces_null():

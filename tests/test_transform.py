@@ -215,7 +215,7 @@ def test_meeting_row_drops_passwords_and_normalises_times():
 
 
 def test_verdicts_name_the_metric_that_decided_in_words():
-    from meetq.providers.webex.transform import summarise_session
+    from meetq.minutes import summarise_session
 
     first, second = (session_rows(i) for i in load("qualities_two_sessions.json")["items"])
     summaries, verdict = summarise_session(second)
@@ -307,7 +307,7 @@ def test_verdicts_name_the_metric_that_decided_in_words():
 
 
 def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
-    from meetq.providers.webex.transform import summarise_session
+    from meetq.minutes import summarise_session
 
     def hour(loss):
         return session_rows(
@@ -328,7 +328,7 @@ def test_one_bad_minute_in_an_hour_does_not_condemn_a_call():
 
 
 def test_thresholds_come_from_the_caller_and_frame_rate_judges_video_only():
-    from meetq.providers.webex.transform import summarise_session
+    from meetq.minutes import summarise_session
 
     first = session_rows(load("qualities_two_sessions.json")["items"][0])
     calm = {"loss_fair_pct": 50, "loss_poor_pct": 60, "jitter_fair_ms": 100, "jitter_poor_ms": 120}

@@ -9,10 +9,11 @@ import pytest
 from meetq import models, shared_cause
 from meetq.config import load_settings
 from meetq.loader import load_files, prepare_file, reader_of
+from meetq.minutes import summarise_session
 from meetq.models import database
 from meetq.providers import PROVIDERS, open_database
 from meetq.providers.google.transform import prepare_activity
-from meetq.providers.webex.transform import session_rows, summarise_session
+from meetq.providers.webex.transform import session_rows
 from meetq.rejudge import rejudge
 from meetq.rows import SESSION_WRITE_COLUMNS, SUMMARY_COLUMNS
 from meetq.verdicts import with_defaults

@@ -5,15 +5,21 @@ the helpers every provider needs (an HTTP client whose refused answers are kept,
 from __future__ import annotations
 
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from . import store
+from . import logs, shared_cause, store
+from .clock import iso, parse_iso
 from .http import ApiClient
-from .models import database
+from .models import Meeting, database
 from .responses import RawRecord
+from .verdicts import with_defaults
+
+log = logs.get_logger("meetq.cycle")
 
 
 @dataclass
@@ -96,6 +102,28 @@ class Cycle:
         """Every refused request's body, and every unusable one, in its own small transaction."""
         keep_refused(replace(record, body=self.private_body(record.body)), self.account, meeting_param)
 
+    def calling(self, meeting_id: str) -> datetime:
+        """A quality call about to be made, recorded first (after a crash meetq still knows it
+        called) and counted; returns when."""
+        now = self.clock()
+        with database.atomic():
+            store.update_meeting(meeting_id, quality_called_at=iso(now))
+        self.report.quality_calls += 1
+        return now
+
+    def defer(self, meeting_id: str, now: datetime, error, where: str, **changes) -> None:
+        """A meeting the vendor rate-limited: due again after its Retry-After (what is stored stays
+        stored; the next read resumes `where` it stopped)."""
+        self.report.rate_limited += 1
+        with database.atomic():
+            store.update_meeting(
+                meeting_id,
+                quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
+                quality_error=f"rate limited at {where}, retry after {error.retry_after:.0f} s",
+                **changes,
+            )
+        log.info("quality_deferred", meeting_id=meeting_id, at=where, retry_after=error.retry_after)
+
     def check_stop(self) -> None:
         if self.stop.is_set():
             raise Stopped()
@@ -123,3 +151,79 @@ def keep_refused(record: RawRecord, account: str, meeting_param: str | None = No
             int(offset) if offset and offset.isdigit() else None,
             account=account,
         )
+
+
+# -- the quality queue, as every vendor that fetches per meeting works it ------------------------
+
+
+def drain_queue(
+    cycle: Cycle, fetch_meeting: Callable[[Cycle, Meeting], None], min_interval: float | None = None
+) -> None:
+    """Work the account's due meetings, nearest expiry first, `concurrency` meetings at a time
+    (the drain is bound by waiting on the vendor), each through `fetch_meeting(cycle, meeting)`
+    in a pool thread with its own connection and counts, until none is due or the cycle's budget
+    is spent. `min_interval`: the vendor's least time between two reads of one meeting
+    (`quality_min_interval_seconds` unless it says otherwise)."""
+    settings, report = cycle.settings, cycle.report
+    min_interval = settings.quality_min_interval_seconds if min_interval is None else min_interval
+    deadline = time.monotonic() + settings.cycle_budget
+    attempted: set[str] = set()
+    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="quality") as pool:
+        while True:
+            # Again every round: in a long drain, the oldest meetings pass the vendor's retention meanwhile.
+            report.meetings_expired += store.expire_overdue(cycle.clock())
+            due = [
+                m
+                for m in store.due_meetings(cycle.clock(), min_interval, account=cycle.account)
+                if m.id not in attempted
+            ]
+            if not due:
+                return
+            attempted.update(m.id for m in due)
+            futures = [pool.submit(_fetch_in_worker, fetch_meeting, cycle, meeting, deadline) for meeting in due]
+            try:
+                for future in futures:
+                    report.merge(future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            if time.monotonic() > deadline:
+                log.info("cycle_budget_spent")
+                return
+
+
+def _fetch_in_worker(fetch_meeting, cycle: Cycle, meeting, deadline) -> RunReport:
+    """One meeting in a pool thread, with its own connection and its own counts."""
+    report = RunReport()
+    if time.monotonic() > deadline:
+        return report
+    cycle.check_stop()
+    with database.connection_context():
+        fetch_meeting(replace(cycle, report=report), meeting)
+    return report
+
+
+def complete_pass(
+    meeting, settings, report: RunReport, now: datetime, note: str | None = None, recheck: bool = True
+) -> None:
+    """One full read of a meeting is stored. The first read of a recent meeting is followed by
+    one more after `recheck_after_minutes`, to catch sessions reported late (unless the vendor
+    is read only once its data is whole: `recheck=False`); then done."""
+    passes = meeting.quality_passes + 1
+    ended = parse_iso(meeting.end) or now
+    recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
+    state = "recheck" if recheck and passes == 1 and now < recheck_at else "done"
+    with database.atomic():
+        store.update_meeting(
+            meeting.id,
+            quality_state=state,
+            quality_passes=passes,
+            quality_cursor=None,
+            quality_fetched_at=iso(now),
+            quality_error=note,
+            quality_due_at=iso(recheck_at) if state == "recheck" else None,
+        )
+        shared_cause.analyse_meeting(meeting.id, with_defaults(settings.thresholds()))
+    if state == "done":
+        report.meetings_completed += 1

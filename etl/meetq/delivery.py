@@ -2,9 +2,8 @@
 
 Most answers are a status and a few words (sent as JSON `{"status": …}`, logged as they are).
 Some vendors first prove the address is theirs before they deliver anything, and want the proof
-back in their own shape: Microsoft Graph a `validationToken` echoed as plain text within 10 s,
-Zoom an `endpoint.url_validation` answered with a JSON body computed from its secret. Such an
-answer carries its own body and content type.
+back in their own shape: a validation token echoed as plain text within seconds, or a JSON
+body computed from the shared secret. Such an answer carries its own body and content type.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import requests
 
 from . import logs
-from .clock import iso, utcnow
+from .clock import iso, parse_iso, utcnow
 from .errors import (
     AccessDenied,
     ApiError,
@@ -80,7 +81,8 @@ def error_message_of(response: requests.Response) -> str:
 
 
 def retry_after_seconds(response: requests.Response, default: float, now: Callable[[], datetime] = utcnow) -> float:
-    """Retry-After as seconds (integer seconds or an HTTP date); `default` when absent or junk."""
+    """Retry-After as seconds: integer seconds, an HTTP date, or an ISO-8601 date-time (some
+    vendors' daily limits answer with one); `default` when absent or junk."""
     value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return default
@@ -91,6 +93,8 @@ def retry_after_seconds(response: requests.Response, default: float, now: Callab
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
+        when = parse_iso(value)
+    if when is None:
         return default
     return max(0.0, (when - now()).total_seconds())
 
@@ -129,6 +133,25 @@ def parse_items(response: requests.Response, key: str = "items", tracking_header
     return [item for item in body.get(key, []) if isinstance(item, dict)]
 
 
+class Pacer:
+    """At most `per_second` calls a second, across threads: each caller waits for its turn. For a
+    vendor whose limit is shared with every other app of the customer, meetq stays well under it."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic, sleep=time.sleep):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self.clock()
+            turn = max(now, self._next)
+            self._next = turn + self.interval
+        if turn > now:
+            self.sleep(turn - now)
+
+
 class ApiClient:
     """`settings` gives the timeouts and retry policy (the [collector] section); `on_error` receives
     the raw record of every refused or unusable answer, for `raw_responses`."""
@@ -162,11 +185,14 @@ class ApiClient:
         data: dict | None = None,
         json_body: dict | None = None,
         authenticated: bool = True,
+        basic_auth: tuple[str, str] | None = None,
         max_retry_after: float | None = None,
         report: bool = True,
     ) -> requests.Response:
         """One logical request. `report=False` keeps the answer out of the raw-response log
-        (the token endpoint's). Raises the named errors of `errors`."""
+        (the token endpoint's); `basic_auth` (id, secret) signs a request that is not
+        `authenticated` by a bearer token (a client-credentials grant). Raises the named errors
+        of `errors`."""
         settings = self.settings
         max_wait = settings.max_retry_after_seconds if max_retry_after is None else max_retry_after
         refreshed = False
@@ -183,6 +209,7 @@ class ApiClient:
                     data=data,
                     json=json_body,
                     headers=headers,
+                    auth=basic_auth,
                     timeout=settings.request_timeout_seconds,
                 )
             except (requests.Timeout, requests.ConnectionError) as error:
@@ -273,12 +300,20 @@ class ApiClient:
             lambda next_url: self.page(next_url, params, items_key, params_in_url=True),
         )
 
-    def token_pages(self, url: str, params: dict, items_key: str = "items") -> Iterator[Page]:
-        """Page-token paging: `pageToken` out, `nextPageToken` back, until there is none."""
+    def token_pages(
+        self,
+        url: str,
+        params: dict,
+        items_key: str = "items",
+        token_param: str = "pageToken",
+        token_field: str = "nextPageToken",
+    ) -> Iterator[Page]:
+        """Page-token paging: the body's `token_field` sent back as `token_param`, until there is
+        none (absent, null or an empty string)."""
         yield from _follow(
             self.page(url, params, items_key),
-            lambda page: next_page_token(page.raw.body),
-            lambda token: self.page(url, {**params, "pageToken": token}, items_key),
+            lambda page: next_page_token(page.raw.body, token_field),
+            lambda token: self.page(url, {**params, token_param: token}, items_key),
         )
 
     def page(self, url: str, params: dict, items_key: str = "items", params_in_url: bool = False) -> Page:
@@ -333,9 +368,9 @@ def _follow(page: Page, next_of: Callable[[Page], str | None], fetch: Callable[[
         page = fetch(following)
 
 
-def next_page_token(body: str) -> str | None:
+def next_page_token(body: str, field: str = "nextPageToken") -> str | None:
     try:
-        token = json.loads(body).get("nextPageToken")
+        token = json.loads(body).get(field)
     except (ValueError, AttributeError):
         return None
     return token if isinstance(token, str) and token else None

@@ -179,6 +179,24 @@ class Verdict:
         return self.level in (FAIR, POOR)
 
 
+def media_checks(statistic: str, said: dict[str, str]) -> list[Check]:
+    """The shared rules, on one statistic of a stream group (`p90`: what the worst tenth of its
+    intervals reach; `avg`: a call's means): audio on loss, latency and jitter; video and screen
+    share on loss (their own lines) and, when received, on frame rate, a symptom named after any
+    cause. Sent video is judged on what the sender could send (its loss), not on a frame rate its
+    receivers may have asked down. `said`: the words for loss, latency, jitter and frame_rate."""
+    loss, latency, jitter = (f"{statistic}_{name}" for name in ("packet_loss", "latency", "jitter"))
+    fps = ("judged_frame_rate", said["frame_rate"], "fps", False)
+    return [
+        Check(loss, said["loss"], "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
+        Check(loss, said["loss"], "%", True, ("video_loss_fair_pct", "video_loss_poor_pct"), ("video", "share")),
+        Check(latency, said["latency"], "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
+        Check(jitter, said["jitter"], "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
+        Check(*fps, ("frame_rate_fair_fps", "frame_rate_poor_fps"), ("video",), ("in",), cause=False),
+        Check(*fps, ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"), ("share",), ("in",), cause=False),
+    ]
+
+
 def with_defaults(thresholds: dict | None) -> dict:
     return {**DEFAULT_THRESHOLDS, **(thresholds or {})}
 

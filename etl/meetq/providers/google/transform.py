@@ -25,7 +25,7 @@ from ...rows import (
     summary_row,
     text,
 )
-from ...verdicts import Check, judge, session_verdict, stream_verdict, with_defaults
+from ...verdicts import judge, media_checks, session_verdict, stream_verdict, with_defaults
 
 PROVIDER = "google"
 # (kind, direction) -> the parameter prefix and the figures it carries. "in" is what was received.
@@ -38,41 +38,16 @@ STREAMS = {
     ("share", "out"): "screencast_send",
 }
 JITTER = {"in": "network_recv_jitter_msec", "out": "network_send_jitter_msec"}
-# The same rules as Webex, applied to the means Meet reports (it gives no intervals): audio on
-# loss, round trip and jitter; video and screen share on loss and, received, on frame rate.
-MEAN_CHECKS = [
-    Check("avg_packet_loss", "packet loss averaged", "%", True, ("loss_fair_pct", "loss_poor_pct"), ("audio",)),
-    Check(
-        "avg_packet_loss",
-        "packet loss averaged",
-        "%",
-        True,
-        ("video_loss_fair_pct", "video_loss_poor_pct"),
-        ("video", "share"),
-    ),
-    Check("avg_latency", "round-trip time averaged", "ms", True, ("latency_fair_ms", "latency_poor_ms"), ("audio",)),
-    Check("avg_jitter", "jitter averaged", "ms", True, ("jitter_fair_ms", "jitter_poor_ms"), ("audio",)),
-    Check(
-        "judged_frame_rate",
-        "frame rate averaged",
-        "fps",
-        False,
-        ("frame_rate_fair_fps", "frame_rate_poor_fps"),
-        ("video",),
-        ("in",),
-        cause=False,
-    ),
-    Check(
-        "judged_frame_rate",
-        "frame rate averaged",
-        "fps",
-        False,
-        ("share_frame_rate_fair_fps", "share_frame_rate_poor_fps"),
-        ("share",),
-        ("in",),
-        cause=False,
-    ),
-]
+# The shared rules, applied to the means Meet reports (it gives no intervals).
+MEAN_CHECKS = media_checks(
+    "avg",
+    {
+        "loss": "packet loss averaged",
+        "latency": "round-trip time averaged",
+        "jitter": "jitter averaged",
+        "frame_rate": "frame rate averaged",
+    },
+)
 
 
 def parameters(activity: dict) -> dict:

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from ...clock import parse_iso, utcnow
 from ...errors import NotAuthorised
+from ...minutes import rejudge_session
 from ..base import Provider
 from . import auth, bot, load, sign_in, webhooks
 from .collect import collect
 from .schema import SCHEMA
 from .settings import ACCOUNT_EXAMPLE, ACCOUNT_KEYS, SETTINGS
 from .tokens import TokenStore
-from .transform import private_body, rejudge_session
+from .transform import private_body
 
 
 def required(table: dict) -> str | None:

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ... import logs, shared_cause, store
+from ... import logs, store
 from ...clock import iso, parse_iso
-from ...cycle import Cycle, RunReport
+from ...cycle import Cycle, complete_pass, drain_queue
 from ...errors import BadRequest, MalformedResponse, NotFound, RateLimited, TransientError
 from ...http import Page, record_of_error
 from ...models import DEFAULT_ACCOUNT, database
-from ...verdicts import with_defaults
 from . import client as webex
 from .schema import MEETING_TABLE, VENDOR
 from .transform import (
@@ -44,7 +41,7 @@ def collect(cycle: Cycle) -> None:
     client = cycle.client(tracking_header=webex.TRACKING_HEADER, meeting_param="meetingId")
     if cycle.listing:
         list_meetings(client, cycle)
-    fetch_due_qualities(client, cycle)
+    drain_queue(cycle, lambda cycle, meeting: fetch_meeting_quality(client, cycle, meeting))
 
 
 # -- meetings ---------------------------------------------------------------------------------
@@ -125,75 +122,22 @@ def addresses_of(item: dict) -> tuple[str | None, str | None]:
     return item.get("localIP"), item.get("publicIP")
 
 
-def fetch_due_qualities(client, cycle: Cycle) -> None:
-    """Work the due meetings, nearest expiry first, `concurrency` meetings at a time: the drain is
-    bound by waiting on Webex, and different meetings do not share a rate limit."""
-    settings, report = cycle.settings, cycle.report
-    deadline = time.monotonic() + settings.cycle_budget
-    attempted: set[str] = set()
-    with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="qualities") as pool:
-        while True:
-            # Again every round: in a long drain, the oldest meetings pass Webex's 7 days meanwhile.
-            report.meetings_expired += store.expire_overdue(cycle.clock())
-            due = [
-                m
-                for m in store.due_meetings(cycle.clock(), settings.quality_min_interval_seconds, account=cycle.account)
-                if m.id not in attempted
-            ]
-            if not due:
-                return
-            attempted.update(m.id for m in due)
-            futures = [pool.submit(_fetch_in_worker, client, cycle, meeting, deadline) for meeting in due]
-            try:
-                for future in futures:
-                    report.merge(future.result())
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-            if time.monotonic() > deadline:
-                log.info("cycle_budget_spent")
-                return
-
-
-def _fetch_in_worker(client, cycle: Cycle, meeting, deadline) -> RunReport:
-    """One meeting in a pool thread, with its own connection and its own counts."""
-    report = RunReport()
-    if time.monotonic() > deadline:
-        return report
-    cycle.check_stop()
-    with database.connection_context():
-        fetch_meeting_quality(client, replace(cycle, report=report), meeting)
-    return report
-
-
 def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
     """Fetch every page still missing for one meeting, storing each as it arrives."""
     settings, report = cycle.settings, cycle.report
     offset, next_url = resume_at(meeting.quality_cursor)
     previous_sha = None
     while True:
-        now = cycle.clock()
-        with database.atomic():
-            store.update_meeting(meeting.id, quality_called_at=iso(now))
-        report.quality_calls += 1
+        now = cycle.calling(meeting.id)
         try:
             page = webex.fetch_quality_page(client, settings, meeting.id, offset, next_url)
         except RateLimited as error:
-            # Pages already stored stay stored; the next attempt resumes at this offset.
-            report.rate_limited += 1
-            with database.atomic():
-                store.update_meeting(
-                    meeting.id,
-                    quality_due_at=iso(now + timedelta(seconds=error.retry_after)),
-                    quality_state="partial" if (offset or next_url) else meeting.quality_state,
-                    quality_error=f"rate limited at offset {offset}, retry after {error.retry_after:.0f} s",
-                )
-            log.info("quality_deferred", meeting_id=meeting.id, offset=offset, retry_after=error.retry_after)
+            state = "partial" if (offset or next_url) else meeting.quality_state
+            cycle.defer(meeting.id, now, error, f"offset {offset}", quality_state=state)
             return
         except (NotFound, BadRequest) as error:
             # 404, or 400 for an id the API will not serve: nothing to fetch. An empty result.
-            _complete_pass(meeting, settings, report, now, note=str(error))
+            complete_pass(meeting, settings, report, now, note=str(error))
             return
         except (TransientError, MalformedResponse) as error:
             with database.atomic():
@@ -227,7 +171,7 @@ def fetch_meeting_quality(client, cycle: Cycle, meeting) -> None:
                     meeting.id, quality_state="partial", quality_cursor=cursor_of(offset, next_url), quality_error=None
                 )
             else:
-                _complete_pass(meeting, settings, report, now)
+                complete_pass(meeting, settings, report, now)
         if not more:
             return
         previous_sha = _sha(page)
@@ -259,28 +203,6 @@ def _has_more(page: Page, settings, previous_sha: str | None) -> bool:
     if page.next_url:
         return True
     return len(page.items) >= settings.quality_page_size and _sha(page) != previous_sha
-
-
-def _complete_pass(meeting, settings, report: RunReport, now: datetime, note: str | None = None) -> None:
-    """One full read of a meeting is stored. The first read of a recent meeting is followed by
-    one more after `recheck_after_minutes`, to catch sessions reported late; then done."""
-    passes = meeting.quality_passes + 1
-    ended = parse_iso(meeting.end) or now
-    recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
-    state = "recheck" if passes == 1 and now < recheck_at else "done"
-    with database.atomic():
-        store.update_meeting(
-            meeting.id,
-            quality_state=state,
-            quality_passes=passes,
-            quality_cursor=None,
-            quality_fetched_at=iso(now),
-            quality_error=note,
-            quality_due_at=iso(recheck_at) if state == "recheck" else None,
-        )
-        shared_cause.analyse_meeting(meeting.id, with_defaults(settings.thresholds()))
-    if state == "done":
-        report.meetings_completed += 1
 
 
 def _sha(page: Page) -> str:

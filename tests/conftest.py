@@ -270,16 +270,20 @@ HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Budget & <b>plans</b>'
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    """A database filled by the real collector from three accounts, served by `meetq serve`: the
+    """A database filled by the real collector from four accounts, served by `meetq serve`: the
     `default` Webex organisation, a second one (`emea`) whose authorisation is revoked after its
-    first cycle, and a Google Meet account (`gmeet`). A chart or query that ignores accounts or
-    vendors meets all of them here."""
+    first cycle, a Google Meet account (`gmeet`) and a Zoom one (`zoomorg`). A chart or query that
+    ignores accounts or vendors meets all of them here."""
     from meetq.simulator.google import GoogleSimulator
+    from meetq.simulator.zoom import ZoomSimulator
 
     workdir = tmp_path_factory.mktemp("viewer")
     simulator = Simulator(SimConfig(**SMALL_ORG)).start()
     emea = Simulator(SimConfig(**{**SMALL_ORG, "seed": 23})).start()
     google = GoogleSimulator(SimConfig(**{**SMALL_ORG, "seed": 11})).start()
+    zoom = ZoomSimulator(SimConfig(**{**SMALL_ORG, "seed": 31, "client_id": "zc", "client_secret": "zs"}))
+    zoom.qos_per_second = 40
+    zoom.start()
     meetq = Meetq(simulator, workdir)
     key = google.write_key_file(workdir / "google-key.json")
     with open(workdir / "meetq.toml", "a") as config:
@@ -298,7 +302,17 @@ key_file = "{key}"
 admin_email = "{google.admin_email}"
 reports_base = "{google.reports_base}"
 meet_base = "{google.meet_base}"
+
+[[accounts]]
+name = "zoomorg"
+provider = "zoom"
+account_id = "{zoom.account_id}"
+client_id = "zc"
+client_secret = "zs"
+api_base = "{zoom.api_base}"
+oauth_url = "{zoom.oauth_url}"
 """)
+    meetq.add_settings("[zoom]\nqos_calls_per_second = 20.0\nready_after_minutes = 0.0")
     meetq.login()
     child, url = meetq.start_login("--no-browser", "--timeout", "30", "--account", "emea")
     requests.get(url, timeout=10)
@@ -312,7 +326,7 @@ meet_base = "{google.meet_base}"
     sim_post(emea, "/_sim/revoke", {})
     emea.config.access_lifetime = 0  # its access tokens die too: only a refresh could help, and it is refused
     meetq("collect", check=False)
-    meetq.emea, meetq.google = emea, google
+    meetq.emea, meetq.google, meetq.zoom = emea, google, zoom
     port = free_port()
     viewer = meetq.popen("serve", "--port", str(port))
     meetq.viewer_url = f"http://127.0.0.1:{port}"
@@ -321,7 +335,7 @@ meet_base = "{google.meet_base}"
     viewer.terminate()
     viewer.communicate(timeout=10)
     meetq.kill_children()
-    for each in (simulator, emea, google):
+    for each in (simulator, emea, google, zoom):
         each.stop()
 
 
@@ -332,7 +346,7 @@ def _answers(url):
         return False
 
 
-LOOPBACK_FIXTURES = {"sim", "meetq", "served", "google"}
+LOOPBACK_FIXTURES = {"sim", "meetq", "served", "google", "zoom"}
 
 
 def pytest_collection_modifyitems(items):

@@ -58,6 +58,7 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
         assert elsewhere.returncode == 0 and "google-meet (google): google service account" in elsewhere.stdout, (
             elsewhere.stdout + elsewhere.stderr
         )
+        assert "zoom (zoom): zoom server-to-server app, as app sim-zoom-client" in elsewhere.stdout
 
         def texts():
             return [m["text"] for m in requests.get(messages, params={"format": "json"}, timeout=5).json()["items"]]
@@ -67,6 +68,12 @@ def test_the_demo_fills_every_report_and_the_bot_speaks(tmp_path):
             timeout=90,
         )
         database = packing.connect(tmp_path / "meetq.db")
+        # The third organisation's Zoom meetings, a minute at a time, beside the others.
+        zoom = (
+            "select count(*) from media_samples x join media_streams t on t.id = x.stream_id "
+            "join media_sessions s on s.id = t.session_id where s.provider = 'zoom'"
+        )
+        wait_for(lambda: database.execute(zoom).fetchone()[0] > 0, timeout=60)
         placed = dict(database.execute("select building, count(*) from session_places group by 1").fetchall())
         assert {"Frankfurt HQ", "VPN"} <= set(placed)
         # No finding blames a sender for a receiver whose own verdict is not about loss.

@@ -26,6 +26,7 @@ from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
 from .simulator.org import BUILDING_FILE
 from .simulator.server import ROOMS
+from .simulator.zoom import ZoomSimulator
 
 DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
 
@@ -82,6 +83,26 @@ def add_google_meet(workdir: Path) -> GoogleSimulator:
     return google
 
 
+def add_zoom(workdir: Path) -> ZoomSimulator:
+    """A third vendor: the Zoom simulator and a Server-to-Server app's credentials for it, in the
+    settings file (mode 0600: it holds the app's secret)."""
+    config = SimConfig(
+        port=free_port(), seed=23, client_id="sim-zoom-client", client_secret="sim-zoom-secret", **DEMO_SIMULATOR
+    )
+    zoom = ZoomSimulator(config).start()
+    zoom.qos_per_second = 40  # Zoom's Heavy limit; the demo reads at half of it
+    settings = workdir / "meetq.toml"
+    os.chmod(settings, 0o600)
+    with open(settings, "a") as out:
+        out.write(
+            "\n# The Zoom account: a third organisation, through a Server-to-Server OAuth app.\n"
+            f'[zoom]\nqos_calls_per_second = 20.0\n[[accounts]]\nname = "zoom"\nprovider = "zoom"\n'
+            f'account_id = "{zoom.account_id}"\nclient_id = "{config.client_id}"\n'
+            f'client_secret = "{config.client_secret}"\napi_base = "{zoom.api_base}"\noauth_url = "{zoom.oauth_url}"\n'
+        )
+    return zoom
+
+
 def _busiest_host(google: GoogleSimulator) -> str:
     """The organiser whose attendance the demo reads from the Meet REST API."""
     hosts = [m.host.email for m in google.org.meetings.values()]
@@ -118,10 +139,12 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     workdir.mkdir(parents=True, exist_ok=True)
     sim = Simulator(SimConfig(port=free_port(), **DEMO_SIMULATOR)).start()
     google = add_google_meet(workdir)
+    zoom = add_zoom(workdir)
     environment = {**os.environ, **demo_environment(sim, workdir, interval, port)}
     settings = load_settings(environ=environment)
     click.echo(f"Simulator: {sim.url} ({len(sim.org.meetings)} meetings over the last 7 days and next 3 hours)")
     click.echo(f"Google:    {google.url} (Meet calls of another organisation, through a service account)")
+    click.echo(f"Zoom:      {zoom.url} (a third organisation's meetings, through a Server-to-Server OAuth app)")
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
@@ -167,3 +190,4 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
             child.kill()
     sim.stop()
     google.stop()
+    zoom.stop()

@@ -1,6 +1,6 @@
 """The registry: every vendor meetq collects from, by the name an account's `provider` gives.
 
-A new vendor is a package beside these two (settings, auth, client, collect, transform, and an
+A new vendor is a package beside these (settings, auth, client, collect, transform, and an
 `__init__` that builds its Provider) plus one line here.
 """
 
@@ -12,8 +12,9 @@ from .base import ChannelModule, Provider
 from .google import PROVIDER as GOOGLE
 from .webex import CHANNEL as WEBEX_CHANNEL
 from .webex import PROVIDER as WEBEX
+from .zoom import PROVIDER as ZOOM
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in (WEBEX, GOOGLE)}
+PROVIDERS: dict[str, Provider] = {p.name: p for p in (WEBEX, GOOGLE, ZOOM)}
 # Where alerts and the digest are posted and people ask questions, by `notify.via`.
 CHANNELS: dict[str, ChannelModule] = {"webex": WEBEX_CHANNEL}
 # Every vendor's own tables, migrated after the core's in this order, whatever is configured: a

@@ -34,6 +34,28 @@ def test_a_cpu_saturated_participant_is_blamed_on_cpu_not_on_the_frame_rate_it_c
     )
 
 
+def test_a_frame_rate_is_named_after_a_milder_cause_only_when_the_cpu_was_measured():
+    """Received video at 5 fps beside 1.4 % audio loss (fair). With the CPU measured and fine, the
+    loss is the likely cause; without CPU figures (Zoom gives no system average) the CPU may be to
+    blame, so the verdict says what is known: the frame rate."""
+    minutes = 20
+    video = {
+        "samplingInterval": 60,
+        "startTime": "2026-12-01T10:00:00Z",
+        "packetLoss": [0.0] * minutes,
+        "resolutionHeight": [720] * minutes,
+        "frameRate": [5.0] * minutes,
+    }
+    audio = {"samplingInterval": 60, "startTime": "2026-12-01T10:00:00Z", "packetLoss": [1.4] * minutes}
+    item = {"meetingInstanceId": "m", "participantId": "p", "videoIn": [video], "audioIn": [audio]}
+    cpu = {"resources": [{"systemAverageCPU": [30.0] * minutes}]}
+    measured = summarise_session(session_rows({**item, **cpu}))[1]
+    unmeasured = summarise_session(session_rows(item))[1]
+    assert (measured["verdict"], measured["verdict_metric"]) == ("poor", "loss")
+    assert (unmeasured["verdict"], unmeasured["verdict_metric"]) == ("poor", "frame_rate")
+    assert unmeasured["verdict_reason"].startswith("video in: frame rate fell to 5 fps (poor below 7 fps)")  # fmt: skip
+
+
 def test_a_brief_low_fps_thumbnail_does_not_make_a_call_poor():
     """The recorded activity: a 136-px thumbnail at 7 fps for 44 s of a 2 h 40 min call, nothing else wrong."""
     thumbnail = items("google_shared_qualifier.json")[0]

@@ -105,7 +105,7 @@ def summarise_session(rows: SessionRows, thresholds: dict | None = None) -> tupl
     system_cpu = sorted(v for columns in rows.cpu_columns for v in columns[SYSTEM_AVG_CPU] if v is not None)
     cpu = {"avg_system_cpu": mean(system_cpu), "max_system_cpu": _last(system_cpu)}
     verdicts += judge_cpu(_peak(system_cpu), thresholds)
-    return summaries, {**cpu, **session_verdict(verdicts, "no media samples")}
+    return summaries, {**cpu, **session_verdict(verdicts, "no media samples", causes_measured=bool(system_cpu))}
 
 
 def _seconds(streams: list[tuple]) -> float:

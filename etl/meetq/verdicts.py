@@ -298,11 +298,13 @@ def stream_verdict(verdicts: list[Verdict]) -> Verdict:
     )
 
 
-def session_verdict(verdicts: list[Verdict], nothing: str) -> dict:
+def session_verdict(verdicts: list[Verdict], nothing: str, causes_measured: bool = True) -> dict:
     """A session's verdict columns: the worst level of its rated streams and CPU; the reason lists
     every metric that tripped, causes before symptoms (the root cause first); `nothing` says why
-    a session without a single rated stream is unrated."""
-    tripped = sorted((v for v in verdicts if v.tripped), key=_rank)
+    a session without a single rated stream is unrated. When a cause could not be measured (no
+    system CPU average), a symptom is named after a milder cause no more: a frame rate that fell
+    to poor beside fair loss may be the unmeasured CPU's doing, so the worst level leads."""
+    tripped = sorted((v for v in verdicts if v.tripped), key=_rank if causes_measured else _rank_by_level)
     if tripped:
         level = POOR if any(v.level == POOR for v in tripped) else FAIR
         return {
@@ -319,6 +321,11 @@ def session_verdict(verdicts: list[Verdict], nothing: str) -> dict:
 def _rank(verdict: Verdict) -> tuple:
     """Causes first, then the worse level, the metric's priority and how far past its threshold."""
     return (not verdict.cause, -VERDICT_RANK[verdict.level], verdict.priority, -verdict.excess)
+
+
+def _rank_by_level(verdict: Verdict) -> tuple:
+    """The worse level first; at one level, causes first."""
+    return (-VERDICT_RANK[verdict.level], not verdict.cause, verdict.priority, -verdict.excess)
 
 
 def mean(values: list[float]) -> float | None:

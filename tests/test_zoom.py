@@ -283,6 +283,10 @@ def test_every_past_meeting_and_participant_is_stored_reading_each_page_once(mee
 def test_an_expired_token_and_an_expired_page_token_lose_no_participant(meetq, zoom):
     zoom.config.access_lifetime = 1.5  # tokens die while the queue is read (4 QoS calls a second)
     zoom.expire_page_tokens = 2  # and Zoom refuses two page tokens as too old
+    # and one token refused before its time (a 401 meetq answers by asking for a new one)
+    zoom.faults.append(
+        Fault(path="/participants/qos", status=401, times=1, body='{"code": 124, "message": "Invalid access token."}')
+    )
     add_zoom_account(meetq, zoom)
     result = collect(meetq)
     assert result["outcome"] == "ok", result
@@ -290,6 +294,7 @@ def test_an_expired_token_and_an_expired_page_token_lose_no_participant(meetq, z
     stored = dict(meetq.sql("select meeting_id, count(*) from media_sessions where provider = 'zoom' group by 1"))
     assert stored == {uuid: n for uuid, n in expected.items() if n}
     assert zoom.stats.token_grants["account_credentials"] > 1 and zoom.expire_page_tokens == 0
+    assert zoom.stats.faults_served == 1 and result["errors"] == 0
     assert any("qos_page_token_refused" in line for line in meetq.logs)
 
 

@@ -8,6 +8,7 @@ body computed from the shared secret. Such an answer carries its own body and co
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -18,3 +19,18 @@ class Answer:
     due: str | None = None  # the account with a meeting newly due, for the collector to fetch now
     body: bytes | None = None  # a challenge's own answer, sent as it is
     content_type: str = "application/json"
+
+
+def delivery_event(body: bytes) -> dict | None:
+    """A delivery's JSON object, or None for anything else: not JSON, nested past what Python
+    parses (a signed body 200,000 levels deep), or not an object."""
+    try:
+        event = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def text_of(value) -> str | None:
+    """A field that should be text: anything else (a list, an object, a number) counts as absent."""
+    return value if isinstance(value, str) else None

@@ -41,6 +41,13 @@ BLOCKS = {
     "shareIn": "as_output",
 }
 NETWORKS = {"ethernet": "Wired", "wifi": "Wifi", "cellular": "Cellular"}
+# A participant's media region (the generator's, by country) as the Zoom data centre that served it.
+DATA_CENTRES = {
+    "UK": "Europe (LON)",
+    "Germany": "Germany (FRA)",
+    "USA": "United States (SJC)",
+    "Netherlands": "Europe (AMS)",
+}
 
 
 class ZoomSimulator(Simulator):
@@ -280,7 +287,8 @@ def _participant(meeting, item: dict, n: int) -> dict:
         "internal_ip_addresses": [item["localIP"]],
         "location": "" if guest else item["serverRegion"].split(" ")[0],
         "network_type": NETWORKS.get(item["networkType"], "Others"),
-        "data_center": "United States (SC Top)",
+        "data_center": DATA_CENTRES.get(item["serverRegion"].split(",")[-1].strip(), "United States (SC Top)"),
+        "device_name": "" if guest else item["hardwareType"],
         "connection_type": "UDP",
         "video_connection_type": "UDP",
         "as_connection_type": "UDP",

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from ... import store
 from ...clock import iso, utcnow
-from ...delivery import Answer
+from ...delivery import Answer, delivery_event
 from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFound, Unauthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
@@ -25,7 +25,7 @@ from ...responses import RawRecord
 from .client import api_client, base
 from .tokens import FixedToken, TokenStore, read_registration
 from .transform import private_body
-from .webhooks import SIGNATURE_HEADER, delivery_event, signature_matches
+from .webhooks import SIGNATURE_HEADER, signature_matches
 
 log = get_logger("meetq.bot")
 WEBHOOK_NAME = "meetq assistant: messages"

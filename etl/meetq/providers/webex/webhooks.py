@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from ... import store
 from ...clock import iso, parse_iso, utcnow
-from ...delivery import Answer
+from ...delivery import Answer, delivery_event, text_of
 from ...errors import ConfigError, MeetqError, NotAuthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
@@ -140,21 +139,6 @@ def signed_by(body: bytes, headers, secrets_by_account: dict[str, str]) -> str |
     return next(
         (name for name, secret in secrets_by_account.items() if signature_matches(secret, body, signature)), None
     )
-
-
-def delivery_event(body: bytes) -> dict | None:
-    """A delivery's JSON object, or None for anything else: not JSON, nested past what Python
-    parses (a signed body 200,000 levels deep), or not an object."""
-    try:
-        event = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return event if isinstance(event, dict) else None
-
-
-def text_of(value) -> str | None:
-    """A field that should be text: anything else (a list, an object, a number) counts as absent."""
-    return value if isinstance(value, str) else None
 
 
 def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> Answer:

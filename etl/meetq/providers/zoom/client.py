@@ -6,7 +6,7 @@ from datetime import date
 from typing import Iterator
 from urllib.parse import quote
 
-from ...http import ApiClient, Pacer, Page, parse_items, record_of
+from ...http import ApiClient, Pacer, Page, next_page_token, parse_items, record_of
 
 TRACKING_HEADER = "x-zm-trackingid"  # where Zoom's answers carry the id its support asks for
 
@@ -56,5 +56,5 @@ def fetch_qos_page(
         max_retry_after=0,
     )
     items = parse_items(response, "participants", client.tracking_header)
-    following = response.json().get("next_page_token") or None
+    following = next_page_token(response.text, "next_page_token")
     return Page(record_of(response, tracking_header=client.tracking_header), items), following

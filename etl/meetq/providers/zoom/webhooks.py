@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from ... import store
 from ...clock import iso, parse_iso, utcnow
-from ...delivery import Answer
+from ...delivery import Answer, delivery_event, text_of
 from ...errors import MeetqError
 from ...models import database
 from ...responses import RawRecord
@@ -62,18 +62,10 @@ def receiver_secret(settings) -> str | None:
     return settings.zoom.webhook_secret if settings.provider == VENDOR else None
 
 
-def _event(body: bytes) -> dict | None:
-    try:
-        event = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return event if isinstance(event, dict) else None
-
-
 def challenge(body: bytes, headers, query: str, settings) -> Answer | None:
     """Zoom's endpoint.url_validation, signed by one of the Zoom accounts' secrets: answered with
     the plain token and its HMAC under that secret. Anything else: None (not a challenge)."""
-    event = _event(body)
+    event = delivery_event(body)
     if not event or event.get("event") != "endpoint.url_validation":
         return None
     secrets = {a.account: receiver_secret(a) for a in settings.accounts() if receiver_secret(a)}
@@ -89,7 +81,7 @@ def challenge(body: bytes, headers, query: str, settings) -> Answer | None:
 def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> Answer:
     """Store one verified notification; a meeting.ended makes its meeting due when its minutes
     are in (`zoom.ready_after_minutes` after its end). Other events are acknowledged, unused."""
-    event = _event(body)
+    event = delivery_event(body)
     if event is None:
         return Answer(400, "signed, but not a notification")
     if event.get("event") != EVENT:
@@ -99,7 +91,7 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> Answer
     if not isinstance(uuid, str) or not uuid:
         return Answer(200, "ignored: a meeting.ended without a uuid (the listing will find it)")
     now = clock()
-    start, end = parse_iso(_text(found.get("start_time"))), parse_iso(_text(found.get("end_time")))
+    start, end = parse_iso(text_of(found.get("start_time"))), parse_iso(text_of(found.get("end_time")))
     record = RawRecord(
         url="webhook", body=private_body(body.decode("utf-8", "replace"), settings.ip_addresses), fetched_at=iso(now)
     )
@@ -116,13 +108,9 @@ def accept_delivery(body: bytes, account: str, settings, clock=utcnow) -> Answer
             timedelta(days=zoom.retention_days),
             start=start,
             end=end,
-            title=_text(found.get("topic")),
+            title=text_of(found.get("topic")),
         )
     return Answer(200, "queued" if queued else "already known", account if queued else None)
-
-
-def _text(value) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 # -- the subscription: made in Zoom's Marketplace, not through the API ----------------------------

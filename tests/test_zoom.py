@@ -282,7 +282,9 @@ def test_every_past_meeting_and_participant_is_stored_reading_each_page_once(mee
 
 def test_an_expired_token_and_an_expired_page_token_lose_no_participant(meetq, zoom):
     zoom.config.access_lifetime = 1.5  # tokens die while the queue is read (4 QoS calls a second)
-    zoom.expire_page_tokens = 2  # and Zoom refuses two page tokens as too old
+    # and Zoom refuses a page token as too old (one: two refusals in a row on one meeting defer it
+    # to the next cycle, by design, and which meeting meets them depends on the threads)
+    zoom.expire_page_tokens = 1
     # and one token refused before its time (a 401 meetq answers by asking for a new one)
     zoom.faults.append(
         Fault(path="/participants/qos", status=401, times=1, body='{"code": 124, "message": "Invalid access token."}')

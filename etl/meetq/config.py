@@ -586,7 +586,7 @@ class Settings(_Settings):
 def _check_timezone(settings) -> None:
     try:
         ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise ConfigError(
             f"viewer.timezone {settings.timezone!r} from {settings.sources.get('timezone')} is not a "
             "time zone name (e.g. UTC, Europe/Berlin, America/New_York)"

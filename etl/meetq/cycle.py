@@ -205,15 +205,24 @@ def _fetch_in_worker(fetch_meeting, cycle: Cycle, meeting, deadline) -> RunRepor
 
 
 def complete_pass(
-    meeting, settings, report: RunReport, now: datetime, note: str | None = None, recheck: bool = True
+    meeting,
+    settings,
+    report: RunReport,
+    now: datetime,
+    note: str | None = None,
+    recheck: bool = True,
+    again_at: datetime | None = None,
 ) -> None:
     """One full read of a meeting is stored. The first read of a recent meeting is followed by
     one more after `recheck_after_minutes`, to catch sessions reported late (unless the vendor
-    is read only once its data is whole: `recheck=False`); then done."""
+    is read only once its data is whole: `recheck=False`); then done. A vendor that revises what
+    it served says itself when to read again (`again_at`)."""
     passes = meeting.quality_passes + 1
     ended = parse_iso(meeting.end) or now
     recheck_at = ended + timedelta(minutes=settings.recheck_after_minutes)
-    state = "recheck" if recheck and passes == 1 and now < recheck_at else "done"
+    if again_at is None and recheck and passes == 1 and now < recheck_at:
+        again_at = recheck_at
+    state = "recheck" if again_at else "done"
     with database.atomic():
         store.update_meeting(
             meeting.id,
@@ -222,7 +231,7 @@ def complete_pass(
             quality_cursor=None,
             quality_fetched_at=iso(now),
             quality_error=note,
-            quality_due_at=iso(recheck_at) if state == "recheck" else None,
+            quality_due_at=iso(again_at) if again_at else None,
         )
         shared_cause.analyse_meeting(meeting.id, with_defaults(settings.thresholds()))
     if state == "done":

@@ -316,6 +316,16 @@ class ApiClient:
             lambda token: self.page(url, {**params, token_param: token}, items_key),
         )
 
+    def body_link_pages(self, url: str, params: dict, items_key: str, link_field: str) -> Iterator[Page]:
+        """Paging by a next URL in the body (OData's `@odata.nextLink`), which carries every
+        parameter itself. A next URL on another host is not followed: the bearer token goes
+        only where the first request went."""
+        yield from _follow(
+            self.page(url, params, items_key),
+            lambda page: same_origin(next_page_token(page.raw.body, link_field), url),
+            lambda next_url: self.page(next_url, params, items_key, params_in_url=True),
+        )
+
     def page(self, url: str, params: dict, items_key: str = "items", params_in_url: bool = False) -> Page:
         """One listing page. A truncated or garbled body is fetched again like a 5xx: listings
         have no per-call limit, and the next attempt is usually whole."""
@@ -374,6 +384,17 @@ def next_page_token(body: str, field: str = "nextPageToken") -> str | None:
     except (ValueError, AttributeError):
         return None
     return token if isinstance(token, str) and token else None
+
+
+def same_origin(link: str | None, first: str) -> str | None:
+    """`link` when it is on the scheme and host of `first`; None (and a line saying so) otherwise."""
+    if not link:
+        return None
+    there, here = urlsplit(link), urlsplit(first)
+    if (there.scheme, there.netloc) == (here.scheme, here.netloc):
+        return link
+    log.warning("next_link_elsewhere", url=_loggable(first), next_host=there.netloc[:100])
+    return None
 
 
 def record_of(response: requests.Response, error: str | None = None, tracking_header: str | None = None) -> RawRecord:

@@ -9,7 +9,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import InsecureTokenFile
+from . import logs
+from .errors import InsecureTokenFile, NotAuthorised
 
 
 def write_private_json(path: Path, document: dict) -> None:
@@ -45,3 +46,19 @@ def check_private(path: Path, what: str) -> None:
     path = Path(path)
     if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InsecureTokenFile(f"the {what} {path} can be read by other users: run `chmod 600 {path}`")
+
+
+def read_registration(path: Path, again: str) -> dict | None:
+    """A webhook registration file (its id, secret and address): None when there is none, one
+    clear NotAuthorised when it cannot be used, whatever is wrong with it; `again` is the command
+    that writes a good one."""
+    try:
+        found = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise NotAuthorised(f"{path} is unreadable ({type(error).__name__}): run `{again}` again") from None
+    if not isinstance(found, dict) or not isinstance(found.get("secret"), str) or not found["secret"]:
+        raise NotAuthorised(f"{path} holds no webhook secret: run `{again}` again")
+    logs.register_secret(found["secret"])
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -148,6 +148,9 @@ class PreparedSession:
     # What only its vendor reports: (table, columns, values), a row of the provider's own table
     # keyed by the session's id (first column), written and replaced with the session.
     vendor: tuple | None = None
+    # Further rows of the provider's own tables (a stream's, say), (table, columns, values) each,
+    # replaced with the session.
+    vendor_rows: list = field(default_factory=list)
 
 
 def stable_id(*parts) -> int:

@@ -66,7 +66,7 @@ def find(participants: dict[int, Participant]) -> dict[int, tuple[str, int]]:
     sender = participants[sender_id]
     worst = max(sender.sent.values())
     when = (
-        "over the call (Meet reports per-call means, not minutes)"
+        "over the call (its vendor reports per-call figures, not minutes)"
         if set(sender.sent) == {CALL}
         else f"in the same minutes ({len(sender.sent)} minutes of loss, up to {worst:g} %)"
     )

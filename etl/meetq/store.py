@@ -301,7 +301,7 @@ def write_sessions(
         (INSERT_CPU_SERIES, "cpu_series"),
     ):
         cursor.executemany(sql, [row for s in changed for row in getattr(s, part)])
-    _write_vendor_rows(cursor, [s.vendor for s in changed if s.vendor])
+    _write_vendor_rows(cursor, [s.vendor for s in changed if s.vendor] + [r for s in changed for r in s.vendor_rows])
     return len(changed), sum(s.sample_count for s in changed)
 
 

@@ -35,7 +35,7 @@ THRESHOLDS = [
         "loss_fair_pct",
         1.0,
         "Audio packet loss (%) above which a stream is fair",
-        "Microsoft's network target for Teams: loss under 1 % over any 15 s",
+        "Microsoft's network target for its meetings: loss under 1 % over any 15 s",
     ),
     Threshold(
         "loss_poor_pct",

@@ -117,6 +117,10 @@ def prepare_connection(conn, database, datasette):
     conn.create_function("local_today", 0, lambda: datetime.now(zone).date().isoformat())
     conn.create_function("day_start", 1, lambda day: _day_start(day, name), deterministic=True)
     conn.create_function("threshold", 1, lambda key: thresholds.get(key), deterministic=True)
+    # A vendor whose own classifier judges its streams (Teams: CQD) draws its own poor lines.
+    conn.create_function(
+        "threshold", 2, lambda key, vendor: thresholds.get(f"{vendor}:{key}", thresholds.get(key)), deterministic=True
+    )
     packing.register(conn, views=database == DATABASE)
     bound_answers(conn)
 

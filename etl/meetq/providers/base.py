@@ -127,6 +127,9 @@ class Provider:
     #   from what is stored (meetq rejudge)
     sign_in: SignIn | None = None  # people sign in to the viewer with this vendor
     schema: Schema | None = None  # its own tables (what only it reports), their migrations and views
+    # The lines its own classifier calls a stream poor at, where they differ from [quality]'s: the
+    # viewer draws these on its streams' charts ({"latency_poor_ms": 500.0}).
+    poor_lines: dict[str, float] | None = None
     account_example: tuple[str, ...] = ()  # an [[accounts]] table of this vendor, for the example file
 
     def part(self, name: str, what: str, account: str):

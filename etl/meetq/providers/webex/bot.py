@@ -20,10 +20,10 @@ from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFou
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
-from ...private_files import write_private_json
+from ...private_files import read_registration, write_private_json
 from ...responses import RawRecord
 from .client import api_client, base
-from .tokens import FixedToken, TokenStore, read_registration
+from .tokens import FixedToken, TokenStore
 from .transform import private_body
 from .webhooks import SIGNATURE_HEADER, signature_matches
 

@@ -130,19 +130,3 @@ class FixedToken:
 
     def __repr__(self) -> str:
         return "FixedToken([redacted])"
-
-
-def read_registration(path: Path, again: str) -> dict | None:
-    """A webhook registration file (its id, secret and address): None when there is none, one
-    clear NotAuthorised when it cannot be used, whatever is wrong with it; `again` is the command
-    that writes a good one."""
-    try:
-        found = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as error:
-        raise NotAuthorised(f"{path} is unreadable ({type(error).__name__}): run `{again}` again") from None
-    if not isinstance(found, dict) or not isinstance(found.get("secret"), str) or not found["secret"]:
-        raise NotAuthorised(f"{path} holds no webhook secret: run `{again}` again")
-    logs.register_secret(found["secret"])
-    return found

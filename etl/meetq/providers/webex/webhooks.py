@@ -22,12 +22,11 @@ from ...errors import ConfigError, MeetqError, NotAuthorised
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
-from ...private_files import write_private_json
+from ...private_files import read_registration, write_private_json
 from ...responses import RawRecord
 from . import client as webex
 from .auth import credentials_for
 from .collect import RETENTION, VENDOR
-from .tokens import read_registration
 from .transform import private_body
 
 log = get_logger("meetq.webhooks")

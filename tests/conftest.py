@@ -272,9 +272,10 @@ HOSTILE_TITLE = '<img src=x onerror="window.__pwned=1">Budget & <b>plans</b>'
 def served(tmp_path_factory):
     """A database filled by the real collector from four accounts, served by `meetq serve`: the
     `default` Webex organisation, a second one (`emea`) whose authorisation is revoked after its
-    first cycle, a Google Meet account (`gmeet`) and a Zoom one (`zoomorg`). A chart or query that
-    ignores accounts or vendors meets all of them here."""
+    first cycle, a Google Meet account (`gmeet`), a Zoom one (`zoomorg`) and a Teams tenant
+    (`teamsorg`). A chart or query that ignores accounts or vendors meets all of them here."""
     from meetq.simulator.google import GoogleSimulator
+    from meetq.simulator.teams import TeamsSimulator
     from meetq.simulator.zoom import ZoomSimulator
 
     workdir = tmp_path_factory.mktemp("viewer")
@@ -284,6 +285,7 @@ def served(tmp_path_factory):
     zoom = ZoomSimulator(SimConfig(**{**SMALL_ORG, "seed": 31, "client_id": "zc", "client_secret": "zs"}))
     zoom.qos_per_second = 40
     zoom.start()
+    teams = TeamsSimulator(SimConfig(**{**SMALL_ORG, "seed": 37, "client_id": "tc", "client_secret": "ts"})).start()
     meetq = Meetq(simulator, workdir)
     key = google.write_key_file(workdir / "google-key.json")
     with open(workdir / "meetq.toml", "a") as config:
@@ -311,6 +313,15 @@ client_id = "zc"
 client_secret = "zs"
 api_base = "{zoom.api_base}"
 oauth_url = "{zoom.oauth_url}"
+
+[[accounts]]
+name = "teamsorg"
+provider = "teams"
+tenant_id = "{teams.tenant_id}"
+client_id = "tc"
+client_secret = "ts"
+graph_base = "{teams.graph_base}"
+login_base = "{teams.login_base}"
 """)
     meetq.add_settings("[zoom]\nqos_calls_per_second = 20.0\nready_after_minutes = 0.0")
     meetq.login()
@@ -326,7 +337,7 @@ oauth_url = "{zoom.oauth_url}"
     sim_post(emea, "/_sim/revoke", {})
     emea.config.access_lifetime = 0  # its access tokens die too: only a refresh could help, and it is refused
     meetq("collect", check=False)
-    meetq.emea, meetq.google, meetq.zoom = emea, google, zoom
+    meetq.emea, meetq.google, meetq.zoom, meetq.teams = emea, google, zoom, teams
     port = free_port()
     viewer = meetq.popen("serve", "--port", str(port))
     meetq.viewer_url = f"http://127.0.0.1:{port}"
@@ -335,7 +346,7 @@ oauth_url = "{zoom.oauth_url}"
     viewer.terminate()
     viewer.communicate(timeout=10)
     meetq.kill_children()
-    for each in (simulator, emea, google, zoom):
+    for each in (simulator, emea, google, zoom, teams):
         each.stop()
 
 

@@ -189,14 +189,17 @@ def test_a_meeting_shows_its_minutes_first_with_a_legend_naming_each_participant
     page.close()
 
 
-def test_a_google_meeting_charts_its_per_call_figures_and_no_empty_minutes(served, browser):
+@pytest.mark.parametrize("vendor", ["google", "teams"])
+def test_a_meeting_without_minutes_charts_its_per_call_figures_and_no_empty_minutes(served, browser, vendor):
+    """Meet and Teams report figures per call (Teams: per segment), not minutes: bars per participant."""
     from test_viewer import PER_MINUTE
 
     meeting = served.scalar(
-        "select meeting_id from media_sessions where provider = 'google' "
-        "group by meeting_id order by count(*) desc limit 1"
+        "select meeting_id from media_sessions where provider = ? group by meeting_id order by count(*) desc limit 1",
+        vendor,
     )
-    page, problems, chart_rows = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/meeting?meeting={meeting}")
+    address = f"{served.viewer_url}/-/dashboards/meeting?meeting={quote(meeting, safe='')}"
+    page, problems, chart_rows = open_dashboard(browser, address)
     assert problems == []
     shown = {slug for slug, _ in visible_cards(page)}
     assert not shown & PER_MINUTE and {"call-audio-loss", "call-jitter", "call-round-trip"} <= shown, shown
@@ -210,7 +213,27 @@ def test_a_google_meeting_charts_its_per_call_figures_and_no_empty_minutes(serve
         bars = page.locator(f"#chart-{chart} svg [aria-label*='participant: ']")
         assert bars.count() >= participants > 0, chart
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-meeting-google.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-meeting-{vendor}.png"), full_page=True)
+    page.close()
+
+
+def test_a_teams_participant_shows_every_segment_with_cqd_class_and_why(served, browser):
+    """Graph's segments, one row per stream and direction, with the class CQD gives it; a poor
+    stream names the threshold it crossed."""
+    session = served.scalar(
+        "select s.id from media_sessions s join teams_streams t on t.session_id = s.id "
+        "where s.provider = 'teams' and t.cqd_class = 'poor' group by s.id order by count(*) desc limit 1"
+    )
+    streams = served.scalar("select count(*) from teams_streams where session_id = ?", session)
+    page, problems, _ = open_dashboard(browser, f"{served.viewer_url}/-/dashboards/session?session={session}")
+    assert problems == []
+    rows = page.locator("#chart-teams-segments tbody tr")
+    assert rows.count() == streams > 0
+    text = page.locator("#chart-teams-segments").inner_text()
+    assert "poor" in text and any(word in text for word in ("round trip", "jitter", "loss", "frame"))
+    assert page.locator("#chart-verdict").inner_text().strip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-session-teams.png"), full_page=True)
     page.close()
 
 

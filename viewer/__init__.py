@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import yaml
+from meetq.providers import VENDOR_LINES
 
 HERE = Path(__file__).resolve().parent
 SQL_DIR = HERE / "sql"
@@ -77,7 +78,8 @@ def metadata() -> dict:
 
 def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = None, settings=None):
     """A Datasette serving `database` (read-only) as `meetq`, with the viewer's configuration:
-    times shown in `timezone`, threshold lines at `thresholds` (the collector's [quality]), and
+    times shown in `timezone`, threshold lines at `thresholds` (the collector's [quality]; a
+    vendor's own classifier's poor lines beside them, VENDOR_LINES), and
     the sign-in `settings.auth` asks for (sign_in.py)."""
     from datasette.app import Datasette
     from datasette.database import Database
@@ -86,7 +88,8 @@ def datasette(database: Path, timezone: str = "UTC", thresholds: dict | None = N
 
     sign_in = configure(settings) if settings else None
     configured = metadata()
-    configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": thresholds or {}}
+    lines = {**(thresholds or {}), **VENDOR_LINES}
+    configured.setdefault("plugins", {})["meetq"] = {"timezone": timezone, "thresholds": lines}
     if sign_in:
         configured["allow"] = {"id": "*"}  # a second lock behind the sign-in gate: no anonymous view at all
     limit = {"sql_time_limit_ms": settings.sql_time_limit_ms} if settings else {}

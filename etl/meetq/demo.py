@@ -26,6 +26,7 @@ from .simulator import SimConfig, Simulator
 from .simulator.google import GoogleSimulator
 from .simulator.org import BUILDING_FILE
 from .simulator.server import ROOMS
+from .simulator.teams import TeamsSimulator
 from .simulator.zoom import ZoomSimulator
 
 DEMO_SIMULATOR = dict(visibility_delay=60, data_delay=60, upcoming_hours=3, meetings_per_day=40)
@@ -103,6 +104,27 @@ def add_zoom(workdir: Path) -> ZoomSimulator:
     return zoom
 
 
+def add_teams(workdir: Path) -> TeamsSimulator:
+    """A fourth vendor: the Graph simulator and an app registration's credentials for it, in the
+    settings file (mode 0600, as for Zoom). Records are published at once, and one in four is
+    revised a minute after it is first read."""
+    config = SimConfig(
+        port=free_port(), seed=31, client_id="sim-teams-app", client_secret="sim-teams-secret", **DEMO_SIMULATOR
+    )
+    teams = TeamsSimulator(config).start()
+    settings = workdir / "meetq.toml"
+    os.chmod(settings, 0o600)
+    with open(settings, "a") as out:
+        out.write(
+            "\n# The Teams tenant: a fourth organisation, through an app registration (client credentials).\n"
+            "[teams]\nreread_minutes = 2.0\n"  # the demo's revisions arrive a minute after the first read
+            f'[[accounts]]\nname = "teams"\nprovider = "teams"\ntenant_id = "{teams.tenant_id}"\n'
+            f'client_id = "{config.client_id}"\nclient_secret = "{config.client_secret}"\n'
+            f'graph_base = "{teams.graph_base}"\nlogin_base = "{teams.login_base}"\n'
+        )
+    return teams
+
+
 def _busiest_host(google: GoogleSimulator) -> str:
     """The organiser whose attendance the demo reads from the Meet REST API."""
     hosts = [m.host.email for m in google.org.meetings.values()]
@@ -140,11 +162,13 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     sim = Simulator(SimConfig(port=free_port(), **DEMO_SIMULATOR)).start()
     google = add_google_meet(workdir)
     zoom = add_zoom(workdir)
+    teams = add_teams(workdir)
     environment = {**os.environ, **demo_environment(sim, workdir, interval, port)}
     settings = load_settings(environ=environment)
     click.echo(f"Simulator: {sim.url} ({len(sim.org.meetings)} meetings over the last 7 days and next 3 hours)")
     click.echo(f"Google:    {google.url} (Meet calls of another organisation, through a service account)")
     click.echo(f"Zoom:      {zoom.url} (a third organisation's meetings, through a Server-to-Server OAuth app)")
+    click.echo(f"Teams:     {teams.url} (a fourth organisation's call records from Graph, through an app registration)")
     login_without_a_person(settings)
     click.echo(f"Logged in through the real OAuth redirect; tokens in {settings.secrets} (mode 0600)")
     webhook = webhooks.register(settings, f"http://{settings.listen}/webex")
@@ -191,3 +215,4 @@ def run_demo(workdir: Path, interval: int, port: int, viewer: bool = True) -> No
     sim.stop()
     google.stop()
     zoom.stop()
+    teams.stop()

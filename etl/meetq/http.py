@@ -351,19 +351,24 @@ class ApiClient:
 
     def get_json(self, url: str, **request) -> dict:
         """One JSON object, or MalformedResponse."""
-        response = self.request("GET", url, **request)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise MalformedResponse(
-                f"{_loggable(url)} did not answer a JSON object",
-                status=response.status_code,
-                tracking_id=tracking_id_of(response, self.tracking_header),
-                url=url,
-            )
-        return body
+        return json_object(self.request("GET", url, **request), self.tracking_header)
+
+
+def json_object(response: requests.Response, tracking_header: str | None = None) -> dict:
+    """The response's body as a JSON object, or MalformedResponse (with the body, for its record)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise MalformedResponse(
+            f"{_loggable((response.url or '').split('?')[0])} did not answer a JSON object",
+            status=response.status_code,
+            tracking_id=tracking_id_of(response, tracking_header),
+            url=response.url,
+            body=response.text,
+        )
+    return body
 
 
 def _follow(page: Page, next_of: Callable[[Page], str | None], fetch: Callable[[str], Page]) -> Iterator[Page]:

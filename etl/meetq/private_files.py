@@ -48,10 +48,15 @@ def check_private(path: Path, what: str) -> None:
         raise InsecureTokenFile(f"the {what} {path} can be read by other users: run `chmod 600 {path}`")
 
 
-def read_registration(path: Path, again: str) -> dict | None:
-    """A webhook registration file (its id, secret and address): None when there is none, one
-    clear NotAuthorised when it cannot be used, whatever is wrong with it; `again` is the command
-    that writes a good one."""
+def beside(secrets: Path, kind: str) -> Path:
+    """Where a file of secrets of one kind is kept: data/secrets.json -> data/secrets.<kind>.json."""
+    return secrets.with_name(f"{secrets.stem}.{kind}{secrets.suffix}")
+
+
+def read_registration(path: Path, again: str, texts: tuple[str, ...] = ()) -> dict | None:
+    """A webhook registration file (its secret, and the fields named in `texts`, each a string):
+    None when there is none, one clear NotAuthorised when it cannot be used, whatever is wrong with
+    it; `again` is the command that writes a good one."""
     try:
         found = json.loads(path.read_text())
     except FileNotFoundError:
@@ -60,5 +65,7 @@ def read_registration(path: Path, again: str) -> dict | None:
         raise NotAuthorised(f"{path} is unreadable ({type(error).__name__}): run `{again}` again") from None
     if not isinstance(found, dict) or not isinstance(found.get("secret"), str) or not found["secret"]:
         raise NotAuthorised(f"{path} holds no webhook secret: run `{again}` again")
+    if not all(isinstance(found.get(key), str) for key in texts):
+        raise NotAuthorised(f"{path} is unreadable: run `{again}` again")
     logs.register_secret(found["secret"])
     return found

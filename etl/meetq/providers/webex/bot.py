@@ -20,7 +20,7 @@ from ...errors import BadRequest, ConfigError, MeetqError, NotAuthorised, NotFou
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
-from ...private_files import read_registration, write_private_json
+from ...private_files import beside, read_registration, write_private_json
 from ...responses import RawRecord
 from .client import api_client, base
 from .tokens import FixedToken, TokenStore
@@ -112,7 +112,7 @@ def split_markdown(text: str, limit: int = MAX_MARKDOWN_BYTES) -> list[str]:
 
 def registration_path(settings):
     """data/secrets.json -> data/secrets.bot-webhook.json (mode 0600)."""
-    return settings.secrets.with_name(f"{settings.secrets.stem}.bot-webhook{settings.secrets.suffix}")
+    return beside(settings.secrets, "bot-webhook")
 
 
 def registration(settings) -> dict | None:

@@ -18,11 +18,11 @@ from pathlib import Path
 from ... import store
 from ...clock import iso, parse_iso, utcnow
 from ...delivery import Answer, delivery_event, text_of
-from ...errors import ConfigError, MeetqError, NotAuthorised
+from ...errors import ConfigError, MeetqError
 from ...http import ApiClient
 from ...logs import get_logger, register_secret
 from ...models import database
-from ...private_files import read_registration, write_private_json
+from ...private_files import beside, read_registration, write_private_json
 from ...responses import RawRecord
 from . import client as webex
 from .auth import credentials_for
@@ -59,15 +59,13 @@ class Registration:
 
 def registration_path(settings) -> Path:
     """data/secrets.json -> data/secrets.webhook.json (mode 0600, like the tokens)."""
-    return settings.secrets.with_name(f"{settings.secrets.stem}.webhook{settings.secrets.suffix}")
+    return beside(settings.secrets, "webhook")
 
 
 def load_registration(settings) -> Registration | None:
-    document = read_registration(registration_path(settings), "meetq webhook register --url …")
+    document = read_registration(registration_path(settings), "meetq webhook register --url …", ("id", "target_url"))
     if document is None:
         return None
-    if not all(isinstance(document.get(key), str) for key in ("id", "target_url")):
-        raise NotAuthorised(f"{registration_path(settings)} is unreadable: run `meetq webhook register --url …` again")
     return Registration(document["id"], document["secret"], document["target_url"])
 
 

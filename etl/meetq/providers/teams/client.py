@@ -34,13 +34,13 @@ def record_url(settings, record_id: str) -> str:
     return f"{base(settings)}/communications/callRecords/{quote(record_id, safe='')}"
 
 
-def fetch_record(client: ApiClient, settings, record_id: str, pacers: tuple[Pacer, Pacer]) -> list[Page]:
-    """One call record with every session and its segments: the first page is the record (its
-    `sessions` the first of them), the others are `value` collections, each following the
-    previous page's next link. `pacers`: the tenant's and this record's. A 429 is not slept
-    through (max_retry_after=0): the caller defers the record."""
+def fetch_record(client: ApiClient, settings, record_id: str, pacers: tuple[Pacer, Pacer]) -> tuple[dict, list[Page]]:
+    """One call record (its own fields, read once) and every page of its sessions and segments:
+    the first page is the record (its `sessions` the first of them), the others are `value`
+    collections, each following the previous page's next link. `pacers`: the tenant's and this
+    record's. A 429 is not slept through (max_retry_after=0): the caller defers the record."""
     url = record_url(settings, record_id)
-    pages, following, link_field, seen = [], None, SESSIONS_NEXT_LINK, set()
+    record, pages, following, link_field, seen = None, [], None, SESSIONS_NEXT_LINK, set()
     while True:
         for pacer in pacers:
             pacer.wait()
@@ -48,6 +48,7 @@ def fetch_record(client: ApiClient, settings, record_id: str, pacers: tuple[Pace
             "GET", following or url, params=None if following else {"$expand": EXPAND}, max_retry_after=0
         )
         body = json_object(response, client.tracking_header)
+        record = body if record is None else record
         items = body.get("sessions" if not following else "value")
         if items is None and not following:
             items = []  # a record without sessions (a call nobody's media reached)
@@ -59,7 +60,7 @@ def fetch_record(client: ApiClient, settings, record_id: str, pacers: tuple[Pace
         following = same_origin(next_page_token(response.text, link_field), url)
         link_field = NEXT_LINK
         if not following or following in seen:
-            return pages
+            return record, pages
         seen.add(following)
 
 

@@ -14,7 +14,6 @@ Calls are paced under Graph's limits: `teams.requests_per_second` over the tenan
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -115,7 +114,7 @@ def fetch_record(client, cycle: Cycle, meeting, tenant: Pacer) -> None:
     now = cycle.calling(meeting.id)
     pacers = (tenant, Pacer(settings.teams.record_requests_per_second))
     try:
-        pages = graph.fetch_record(client, settings, meeting.id, pacers)
+        record, pages = graph.fetch_record(client, settings, meeting.id, pacers)
     except RateLimited as error:
         cycle.defer(meeting.id, now, error, "the record")
         return
@@ -126,7 +125,6 @@ def fetch_record(client, cycle: Cycle, meeting, tenant: Pacer) -> None:
         _failed(meeting, cycle, error, now)
         return
     cycle.report.quality_pages += len(pages)
-    record = _document(pages[0].raw.body)
     sessions = [s for page in pages for s in page.items if isinstance(s, dict)]
     _store_record(cycle, meeting.id, record, pages, sessions)
     ended = parse_iso(meeting.end) or now
@@ -161,14 +159,6 @@ def _store_record(cycle: Cycle, record_id: str, record: dict, pages: list, sessi
         written, _ = store.write_sessions(record_id, prepared, cycle.account, VENDOR)
         cycle.save_places(prepared, addresses_of_record(sessions))
     report.sessions_written += written
-
-
-def _document(body: str) -> dict:
-    try:
-        found = json.loads(body)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _not_found(meeting, cycle: Cycle, error, now: datetime) -> None:

@@ -226,6 +226,7 @@ def test_every_index_serves_a_query(tmp_path):
     ):  # the viewer's functions, as stand-ins
         db.create_function(name, 1, lambda value: value)
     db.create_function("a", 2, lambda path, text: text)
+    db.create_function("threshold", 2, lambda key, vendor: key)  # a vendor's own line
     db.create_function("tz_shift", 0, lambda: "+0 minutes")
     db.create_function("tz_name", 0, lambda: "UTC")
     db.create_function("local_today", 0, lambda: "2026-12-01")

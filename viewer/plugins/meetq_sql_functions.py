@@ -19,6 +19,7 @@ title would run as script.
   palette(i)         the i-th colour: ten chosen ones, then hues a golden angle apart, never one
                      twice (a chart's legend maps each participant to its own colour string)
   threshold(name)    a [quality] threshold's value, for the lines drawn on the charts
+  threshold(name, vendor)  the same, or the vendor's own line where it has one (Teams: CQD's)
   meetq_text(value)  a compressed raw body as text (meetq/packing.py), with the TEMP view
                      raw_bodies that reads every body through it, on this connection only
 
